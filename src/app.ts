@@ -1,0 +1,67 @@
+// Assembles one Opsbase instance: database (embedded or external), migrations, shared services, HTTP server.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { AppServices } from './core/services.ts';
+import type { Operation } from './core/operation.ts';
+import { openDatabase, connect, type Database } from './db/client.ts';
+import { runMigrations } from './db/migrate.ts';
+import { AuthCache } from './http/auth-cache.ts';
+import { createLogger } from './http/logger.ts';
+import { RateLimiter } from './http/rate-limit.ts';
+import { RequestLog } from './http/request-log.ts';
+import { buildServer } from './http/server.ts';
+import { operations as allOperations } from './operations.ts';
+
+export interface App {
+  services: AppServices;
+  server: FastifyInstance;
+  /** Stops accepting, drains in-flight requests, flushes buffers, closes the pool (and the embedded cluster). */
+  close: () => Promise<void>;
+}
+
+export interface AppOptions {
+  config: Config;
+  log?: Logger;
+  /** Use this database URL instead of the configured one (tests). */
+  databaseUrl?: string;
+  /** Operations to serve; the full registry by default (tests may add their own). */
+  operations?: Operation[];
+}
+
+export async function openServices(config: Config, log: Logger, databaseUrl?: string): Promise<AppServices> {
+  const database: Database = databaseUrl ? connect(databaseUrl) : await openDatabase(config, log);
+  await runMigrations(database);
+  const authCache = new AuthCache(database.url, log);
+  await authCache.start();
+  const rateLimiter = new RateLimiter(database.pool, log);
+  rateLimiter.start();
+  const requestLog = new RequestLog(database.db, log);
+  requestLog.start();
+  return { config, database, log, authCache, rateLimiter, requestLog, startedAt: Date.now() };
+}
+
+export async function closeServices(services: AppServices): Promise<void> {
+  await services.requestLog.close();
+  await services.rateLimiter.close();
+  await services.authCache.close();
+  await services.database.close();
+}
+
+export async function createApp(opts: AppOptions): Promise<App> {
+  const log = opts.log ?? createLogger(opts.config.LOG_LEVEL);
+  const services = await openServices(opts.config, log, opts.databaseUrl);
+  const server = await buildServer({ services, operations: opts.operations ?? allOperations });
+  let closing: Promise<void> | undefined;
+  return {
+    services,
+    server,
+    close: () => {
+      closing ??= (async () => {
+        await server.close();
+        await closeServices(services);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// Opaque, prefixed, time-sortable ids: `<prefix>_<10 chars of ms time><16 random chars>`, Crockford base32.
+import { randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+function encodeTime(ms: number): string {
+  let out = '';
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[ms % 32] + out;
+    ms = Math.floor(ms / 32);
+  }
+  return out;
+}
+
+function encodeRandom(length: number): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (let i = 0; i < length; i++) out += ALPHABET[bytes[i] & 31];
+  return out;
+}
+
+export const ID_PREFIXES = {
+  org: 'org',
+  user: 'usr',
+  key: 'key',
+  session: 'ses',
+  member: 'mem',
+  invite: 'inv',
+  activity: 'act',
+  request: 'req',
+  email: 'eml',
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+
+export function newId(kind: IdKind): string {
+  return `${ID_PREFIXES[kind]}_${encodeTime(Date.now())}${encodeRandom(16)}`;
+}

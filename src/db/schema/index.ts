@@ -1,0 +1,5 @@
+export * from './activity.ts';
+export * from './keys.ts';
+export * from './orgs.ts';
+export * from './platform.ts';
+export * from './users.ts';

@@ -1,0 +1,70 @@
+// Resolved credentials are cached per instance for speed. Any change to a key, session, membership or user
+// sends NOTIFY opsbase_auth inside its transaction; every instance LISTENs and drops its cache on commit, so a
+// revocation is seen everywhere within milliseconds (DESIGN §5: within one second).
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { DbOrTx } from '../db/client.ts';
+import { sql } from 'drizzle-orm';
+
+const CHANNEL = 'opsbase_auth';
+const TTL_MS = 30_000;
+
+export class AuthCache<V = unknown> {
+  private entries = new Map<string, { value: V; until: number }>();
+  private listener?: pg.Client;
+  private closed = false;
+  private url: string;
+  private log: Logger;
+
+  constructor(url: string, log: Logger) {
+    this.url = url;
+    this.log = log;
+  }
+
+  async start(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on('notification', () => this.clear());
+    client.on('error', (err) => {
+      this.log.warn({ err: err.message }, 'auth cache listener lost its connection; reconnecting');
+      this.clear();
+      this.listener = undefined;
+      if (!this.closed) setTimeout(() => this.start().catch(() => {}), 500).unref();
+    });
+    await client.connect();
+    await client.query(`listen ${CHANNEL}`);
+    this.listener = client;
+  }
+
+  get(key: string): V | undefined {
+    // Without a live listener we cannot hear revocations: do not serve from cache.
+    if (!this.listener) return undefined;
+    const hit = this.entries.get(key);
+    if (!hit) return undefined;
+    if (hit.until < Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return hit.value;
+  }
+
+  set(key: string, value: V): void {
+    if (this.entries.size > 50_000) this.entries.clear();
+    this.entries.set(key, { value, until: Date.now() + TTL_MS });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  /** Call inside the transaction that changes credentials: every instance drops its cache when it commits. */
+  async invalidate(db: DbOrTx, reason: string): Promise<void> {
+    this.clear();
+    await db.execute(sql`select pg_notify(${CHANNEL}, ${reason})`);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.listener?.end().catch(() => {});
+    this.listener = undefined;
+  }
+}

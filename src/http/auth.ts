@@ -1,0 +1,148 @@
+// Credentials → who is calling. API keys (`obk_live_…`) belong to one org; session tokens (`obs_…`) to a user,
+// who picks an org with `X-Org-Id` (default: their first org). Lookups are cached (see auth-cache.ts).
+import type { FastifyRequest } from 'fastify';
+import { AppError, forbidden, notFound, unauthorized } from '../core/errors.ts';
+import { sha256 } from '../core/crypto.ts';
+import type { Operation } from '../core/operation.ts';
+import type { AppServices } from '../core/services.ts';
+import { callerAllows } from '../core/scopes.ts';
+import type { Role } from '../db/schema/orgs.ts';
+
+export const KEY_PREFIX = 'obk_live_';
+export const SESSION_PREFIX = 'obs_';
+export const SESSION_COOKIE = 'opsbase_session';
+
+export type Principal =
+  | { kind: 'key'; keyId: string; orgId: string; name: string; scopes: string[]; rateLimit: number | null; validUntil: number | null }
+  | { kind: 'session'; sessionId: string; userId: string; instanceAdmin: boolean; validUntil: number };
+
+/** The resolved caller of one request. */
+export interface Auth {
+  principal: Principal | null;
+  orgId: string | null;
+  role: Role | null;
+  scopes: string[];
+}
+
+type CacheValue = Principal | { orgId: string; role: Role } | null;
+
+export function bearerToken(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization;
+  if (header) {
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    return m?.[1];
+  }
+  const cookie = req.headers.cookie;
+  if (cookie) {
+    for (const part of cookie.split(';')) {
+      const [name, ...rest] = part.trim().split('=');
+      if (name === SESSION_COOKIE) return decodeURIComponent(rest.join('='));
+    }
+  }
+  return undefined;
+}
+
+async function loadPrincipal(services: AppServices, token: string): Promise<Principal | null> {
+  const hash = sha256(token);
+  const cached = services.authCache.get(`p:${hash}`) as Principal | null | undefined;
+  if (cached !== undefined) return cached;
+  const { pool } = services.database;
+  let principal: Principal | null = null;
+  if (token.startsWith(KEY_PREFIX)) {
+    const { rows } = await pool.query(
+      `select k.id, k.org_id, k.name, k.scopes, k.rate_limit_per_minute, k.expires_at, s.expires_at as secret_expires_at
+         from api_key_secrets s
+         join api_keys k on k.id = s.key_id
+         join orgs o on o.id = k.org_id
+        where s.hash = $1 and k.active and k.revoked_at is null and k.deleted_at is null and o.deleted_at is null`,
+      [hash],
+    );
+    const r = rows[0];
+    if (r) {
+      const ends = [r.expires_at, r.secret_expires_at].filter(Boolean).map((d: Date) => d.getTime());
+      principal = {
+        kind: 'key',
+        keyId: r.id,
+        orgId: r.org_id,
+        name: r.name,
+        scopes: r.scopes,
+        rateLimit: r.rate_limit_per_minute,
+        validUntil: ends.length ? Math.min(...ends) : null,
+      };
+    }
+  } else if (token.startsWith(SESSION_PREFIX)) {
+    const { rows } = await pool.query(
+      `select s.id, s.user_id, s.expires_at, u.role
+         from sessions s join users u on u.id = s.user_id
+        where s.token_hash = $1 and s.revoked_at is null`,
+      [hash],
+    );
+    const r = rows[0];
+    if (r) principal = { kind: 'session', sessionId: r.id, userId: r.user_id, instanceAdmin: r.role === 'admin', validUntil: r.expires_at.getTime() };
+  }
+  services.authCache.set(`p:${hash}`, principal);
+  return principal;
+}
+
+async function loadMembership(services: AppServices, userId: string, orgId: string | undefined) {
+  const cacheKey = `m:${userId}:${orgId ?? ''}`;
+  const cached = services.authCache.get(cacheKey) as { orgId: string; role: Role } | null | undefined;
+  if (cached !== undefined) return cached;
+  const { rows } = await services.database.pool.query(
+    `select m.org_id, m.role from org_members m join orgs o on o.id = m.org_id
+      where m.user_id = $1 and o.deleted_at is null and ($2::text is null or m.org_id = $2)
+      order by m.created_at, m.id limit 1`,
+    [userId, orgId ?? null],
+  );
+  const value = rows[0] ? { orgId: rows[0].org_id as string, role: rows[0].role as Role } : null;
+  services.authCache.set(cacheKey, value as CacheValue);
+  return value;
+}
+
+/** Resolves and checks the caller of `op`; throws 401 / 403 / 404 / 429 as the contract says. */
+export async function authenticate(services: AppServices, req: FastifyRequest, op: Operation): Promise<Auth> {
+  const token = bearerToken(req);
+  let principal = token ? await loadPrincipal(services, token) : null;
+  if (principal?.validUntil != null && principal.validUntil <= Date.now()) principal = null;
+
+  if (op.auth === 'public') {
+    return { principal, orgId: principal?.kind === 'key' ? principal.orgId : null, role: null, scopes: [] };
+  }
+  if (!token) throw unauthorized();
+  if (!principal) throw unauthorized('The credential is unknown, expired or revoked. Log in again or use a valid API key.');
+
+  if (op.auth === 'user' || op.instanceAdmin) {
+    if (principal.kind !== 'session') {
+      throw forbidden(`\`${op.id}\` acts for a user, not an org: call it with a session token (\`opsbase login\`), not an API key.`);
+    }
+    if (op.instanceAdmin && !principal.instanceAdmin) throw forbidden(`\`${op.id}\` is for instance admins only.`);
+    return { principal, orgId: null, role: null, scopes: [] };
+  }
+
+  // op.auth === 'org'
+  let auth: Auth;
+  if (principal.kind === 'key') {
+    auth = { principal, orgId: principal.orgId, role: null, scopes: principal.scopes };
+  } else {
+    const header = req.headers['x-org-id'];
+    const wanted = typeof header === 'string' && header.length > 0 ? header : undefined;
+    const membership = await loadMembership(services, principal.userId, wanted);
+    if (!membership) {
+      throw wanted
+        ? notFound('Org')
+        : new AppError('not_found', 'You are not a member of any org: create one (`opsbase orgs create`) or accept an invite.');
+    }
+    auth = { principal, orgId: membership.orgId, role: membership.role, scopes: [] };
+  }
+  const caller = { keyId: principal.kind === 'key' ? principal.keyId : null, scopes: auth.scopes, role: auth.role };
+  for (const scope of op.scopes) {
+    if (!callerAllows(caller, scope)) {
+      throw forbidden(
+        principal.kind === 'key'
+          ? `This API key lacks the scope \`${scope}\` needed for \`${op.id}\`.`
+          : `Your role \`${auth.role}\` in this org does not allow \`${scope}\` (needed for \`${op.id}\`).`,
+      );
+    }
+  }
+  return auth;
+}

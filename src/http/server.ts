@@ -1,0 +1,199 @@
+// The Fastify app factory: every operation of the registry becomes a route under /api/v1 (or /api for probes),
+// with auth, scopes, rate limits, idempotency, the error envelope and the request log applied uniformly.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { AppError, ErrorEnvelope } from '../core/errors.ts';
+import type { Ctx } from '../core/context.ts';
+import { newId } from '../core/ids.ts';
+import type { Operation } from '../core/operation.ts';
+import type { AppServices } from '../core/services.ts';
+import { authenticate, type Auth } from './auth.ts';
+import { sendError } from './errors.ts';
+import { claim, complete, release, requestHash, type IdempotencyClaim } from './idempotency.ts';
+import { registerOpenApi } from './openapi.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth?: Auth;
+    idem?: IdempotencyClaim;
+  }
+  interface FastifyContextConfig {
+    op?: Operation;
+  }
+}
+
+export const API_PREFIX = '/api/v1';
+const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export function routePath(op: Operation): string {
+  return op.path.startsWith('/api/') ? op.path : `${API_PREFIX}${op.path}`;
+}
+
+function securityHeaders(reply: FastifyReply, url: string) {
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('cross-origin-resource-policy', 'same-origin');
+  reply.header('x-frame-options', 'DENY');
+  if (!url.startsWith('/api/docs')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+}
+
+function rateLimit(services: AppServices, req: FastifyRequest, reply: FastifyReply, auth: Auth) {
+  const p = auth.principal;
+  const bucket = p ? (p.kind === 'key' ? `key:${p.keyId}` : `user:${p.userId}`) : `ip:${req.ip}`;
+  const limit = (p?.kind === 'key' && p.rateLimit) || services.config.OPSBASE_RATE_LIMIT_PER_MINUTE;
+  const v = services.rateLimiter.hit(bucket, limit);
+  reply.header('ratelimit-limit', v.limit);
+  reply.header('ratelimit-remaining', v.remaining);
+  reply.header('ratelimit-reset', v.resetSeconds);
+  if (!v.allowed) {
+    throw new AppError('rate_limited', `Rate limit of ${v.limit} requests per minute exceeded. Retry in ${v.resetSeconds} s.`, undefined, {
+      'retry-after': String(v.resetSeconds),
+    });
+  }
+}
+
+function contextFor(services: AppServices, req: FastifyRequest): Ctx {
+  const auth = req.auth ?? { principal: null, orgId: null, role: null, scopes: [] };
+  const p = auth.principal;
+  return {
+    requestId: req.id,
+    db: services.database.db,
+    orgId: auth.orgId,
+    actorType: p?.kind === 'session' ? 'user' : 'system',
+    actorId: p ? (p.kind === 'session' ? p.userId : p.keyId) : null,
+    userId: p?.kind === 'session' ? p.userId : null,
+    keyId: p?.kind === 'key' ? p.keyId : null,
+    sessionId: p?.kind === 'session' ? p.sessionId : null,
+    role: auth.role,
+    scopes: auth.scopes,
+    isInstanceAdmin: p?.kind === 'session' && p.instanceAdmin,
+    ip: req.ip,
+    userAgent: req.headers['user-agent'] ?? null,
+    services,
+  };
+}
+
+function registerOperation(app: FastifyInstance, services: AppServices, op: Operation) {
+  const pathKeys = Object.fromEntries(op.pathParams.map((p) => [p, true as const])) as Record<string, true>;
+  const rest = op.input.omit(pathKeys);
+  const hasRest = Object.keys(rest.shape).length > 0;
+  const takesBody = op.method !== 'GET' && op.method !== 'DELETE';
+  const z = app.withTypeProvider<ZodTypeProvider>();
+
+  z.route({
+    method: op.method,
+    url: routePath(op),
+    config: { op },
+    schema: {
+      operationId: op.id,
+      summary: op.summary,
+      description: op.description,
+      tags: [op.id.split('.')[0]],
+      ...(op.auth === 'public' ? { security: [] } : {}),
+      ...(op.pathParams.length ? { params: op.input.pick(pathKeys) } : {}),
+      ...(hasRest ? (takesBody ? { body: rest } : { querystring: rest }) : {}),
+      response: { [op.status]: op.output, '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
+    },
+    onRequest: async (req, reply) => {
+      req.auth = await authenticate(services, req, op);
+      rateLimit(services, req, reply, req.auth);
+    },
+    preHandler: async (req, reply) => {
+      const key = req.headers['idempotency-key'];
+      if (op.method !== 'POST' || typeof key !== 'string') return;
+      const p = req.auth?.principal;
+      const scope = p ? (p.kind === 'key' ? p.keyId : p.userId) : `anon:${req.ip}`;
+      const result = await claim(services.database.pool, scope, key, requestHash(req.method, req.url, req.body));
+      if (result.kind === 'claimed') {
+        req.idem = result.claim;
+        return;
+      }
+      reply.header('idempotent-replayed', 'true');
+      return reply.code(result.status).send(result.body);
+    },
+    handler: async (req, reply) => {
+      const input = { ...((takesBody ? req.body : req.query) as object), ...(req.params as object) };
+      const ctx = contextFor(services, req);
+      const result = op.readOnly
+        ? await op.handler(ctx, input)
+        : await services.database.db.transaction(async (tx) => {
+            const out = await op.handler({ ...ctx, db: tx }, input);
+            if (req.idem) {
+              await complete(tx, req.idem, op.status, out);
+              req.idem = undefined;
+            }
+            return out;
+          });
+      return reply.code(op.status).send(result);
+    },
+  });
+}
+
+export interface ServerOptions {
+  services: AppServices;
+  operations: Operation[];
+  /** Extra routes mounted on the same app (MCP over HTTP, the dashboard). */
+  plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
+}
+
+export async function buildServer({ services, operations, plugins = [] }: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: services.log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: services.config.OPSBASE_BODY_LIMIT_BYTES,
+    trustProxy: true,
+    return503OnClosing: true,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId('request');
+    },
+    requestIdHeader: false,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.setErrorHandler(async (err, req, reply) => {
+    if (req.idem) {
+      // Nothing was committed (the transaction rolled back): free the key so a retry runs again.
+      await release(services.database.pool, req.idem).catch(() => {});
+      req.idem = undefined;
+    }
+    return sendError(req, reply, err);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, new AppError('not_found', `No route ${req.method} ${req.url.split('?')[0]}. See /api/docs for the API reference.`)),
+  );
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    securityHeaders(reply, req.url);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const op = req.routeOptions.config.op;
+    const latency = Math.round(reply.elapsedTime);
+    const path = req.url.split('?')[0];
+    req.log.info({ method: req.method, path, status: reply.statusCode, ms: latency }, 'request');
+    if (!op) return;
+    const p = req.auth?.principal;
+    services.requestLog.add({
+      id: newId('request'),
+      orgId: req.auth?.orgId ?? null,
+      keyId: p?.kind === 'key' ? p.keyId : null,
+      userId: p?.kind === 'session' ? p.userId : null,
+      method: req.method,
+      path,
+      route: req.routeOptions.url ?? null,
+      status: reply.statusCode,
+      latencyMs: latency,
+      ip: req.ip,
+      requestId: req.id,
+      createdAt: new Date(),
+    });
+  });
+
+  await registerOpenApi(app, services);
+  for (const op of operations) registerOperation(app, services, op);
+  for (const plugin of plugins) await plugin(app);
+  return app;
+}

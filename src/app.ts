@@ -11,6 +11,7 @@ import { createLogger } from './http/logger.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { RequestLog } from './http/request-log.ts';
 import { buildServer } from './http/server.ts';
+import { mcpHttpPlugin } from './mcp/http.ts';
 import { operations as allOperations } from './operations.ts';
 
 export interface App {
@@ -51,7 +52,8 @@ export async function closeServices(services: AppServices): Promise<void> {
 export async function createApp(opts: AppOptions): Promise<App> {
   const log = opts.log ?? createLogger(opts.config.LOG_LEVEL);
   const services = await openServices(opts.config, log, opts.databaseUrl);
-  const server = await buildServer({ services, operations: opts.operations ?? allOperations });
+  const operations = opts.operations ?? allOperations;
+  const server = await buildServer({ services, operations, plugins: [mcpHttpPlugin(services, operations)] });
   let closing: Promise<void> | undefined;
   return {
     services,

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { VERSION } from './version.ts';
 import { registerProcessCommands } from './cli/process-commands.ts';
+import { registerMcpCommand } from './mcp/command.ts';
 
 const program = new Command('opsbase')
   .version(VERSION)
@@ -12,5 +13,6 @@ const program = new Command('opsbase')
   .option('--api-key <key>', 'API key or session token (default $OPSBASE_API_KEY or the saved login)');
 
 registerProcessCommands(program);
+registerMcpCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,10 +1,25 @@
 // The registry: every operation of every module, in one list. Routes, OpenAPI, CLI commands and MCP tools are
 // all derived from it.
 import type { Operation } from './core/operation.ts';
+import { activityOperations } from './modules/activity/operations.ts';
+import { authOperations } from './modules/auth/operations.ts';
+import { devOperations } from './modules/dev/operations.ts';
 import { healthOperations } from './modules/health/operations.ts';
 import { keyOperations } from './modules/keys/operations.ts';
+import { orgOperations } from './modules/orgs/operations.ts';
+import { whoami } from './modules/orgs/whoami.ts';
+import { userOperations } from './modules/users/operations.ts';
 
-export const operations: Operation[] = [...healthOperations, ...keyOperations] as unknown as Operation[];
+export const operations: Operation[] = [
+  ...healthOperations,
+  ...authOperations,
+  ...userOperations,
+  ...orgOperations,
+  whoami,
+  ...keyOperations,
+  ...activityOperations,
+  ...devOperations,
+] as unknown as Operation[];
 
 export function findOperation(id: string): Operation | undefined {
   return operations.find((op) => op.id === id);

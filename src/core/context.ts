@@ -16,6 +16,7 @@ export interface Ctx {
   actorId: string | null;
   userId: string | null;
   keyId: string | null;
+  keyName: string | null;
   sessionId: string | null;
   role: Role | null;
   scopes: readonly string[];
@@ -35,6 +36,7 @@ export function systemCtx(services: AppServices, db: DbOrTx, orgId: string | nul
     actorId: null,
     userId: null,
     keyId: null,
+    keyName: null,
     sessionId: null,
     role: null,
     scopes: ['*'],

@@ -21,6 +21,8 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
   summary: string;
   description?: string;
   auth?: AuthMode;
+  /** For `/orgs/:id`-style routes: the org is this path parameter (a session's X-Org-Id is ignored). */
+  orgParam?: string;
   /** Only instance admins (the first user, or users promoted by one). */
   instanceAdmin?: boolean;
   scopes: string[];
@@ -35,8 +37,9 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
 }
 
 export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType>
-  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin'>> {
+  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam'>> {
   description?: string;
+  orgParam?: string;
   instanceAdmin: boolean;
   cli: { args: string[]; columns?: string[] };
   /** Path parameter names, in order. */

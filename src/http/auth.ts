@@ -121,11 +121,14 @@ export async function authenticate(services: AppServices, req: FastifyRequest, o
 
   // op.auth === 'org'
   let auth: Auth;
+  const fromPath = op.orgParam ? (req.params as Record<string, string>)[op.orgParam] : undefined;
   if (principal.kind === 'key') {
+    // A key acts for its own org only; any other org is, to it, one that does not exist.
+    if (fromPath !== undefined && fromPath !== principal.orgId) throw notFound('Org');
     auth = { principal, orgId: principal.orgId, role: null, scopes: principal.scopes };
   } else {
     const header = req.headers['x-org-id'];
-    const wanted = typeof header === 'string' && header.length > 0 ? header : undefined;
+    const wanted = fromPath ?? (typeof header === 'string' && header.length > 0 ? header : undefined);
     const membership = await loadMembership(services, principal.userId, wanted);
     if (!membership) {
       throw wanted

@@ -1,6 +1,6 @@
 // The Fastify app factory: every operation of the registry becomes a route under /api/v1 (or /api for probes),
 // with auth, scopes, rate limits, idempotency, the error envelope and the request log applied uniformly.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError, ErrorEnvelope } from '../core/errors.ts';
 import type { Ctx } from '../core/context.ts';
@@ -63,6 +63,7 @@ function contextFor(services: AppServices, req: FastifyRequest): Ctx {
     actorId: p ? (p.kind === 'session' ? p.userId : p.keyId) : null,
     userId: p?.kind === 'session' ? p.userId : null,
     keyId: p?.kind === 'key' ? p.keyId : null,
+    keyName: p?.kind === 'key' ? p.name : null,
     sessionId: p?.kind === 'session' ? p.sessionId : null,
     role: auth.role,
     scopes: auth.scopes,
@@ -77,7 +78,8 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
   const pathKeys = Object.fromEntries(op.pathParams.map((p) => [p, true as const])) as Record<string, true>;
   const rest = op.input.omit(pathKeys);
   const hasRest = Object.keys(rest.shape).length > 0;
-  const takesBody = op.method !== 'GET' && op.method !== 'DELETE';
+  // DELETE may carry a body (e.g. a password confirmation), which never belongs in a logged URL.
+  const takesBody = op.method !== 'GET';
   const z = app.withTypeProvider<ZodTypeProvider>();
 
   z.route({
@@ -139,7 +141,8 @@ export interface ServerOptions {
 export async function buildServer({ services, operations, plugins = [] }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One line per request is written in onResponse (with the path only: query strings may carry secrets).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: services.config.OPSBASE_BODY_LIMIT_BYTES,
     trustProxy: true,
     return503OnClosing: true,

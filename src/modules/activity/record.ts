@@ -12,9 +12,11 @@ export interface ActivityInput {
   orgId?: string | null;
 }
 
-export async function recordActivity(ctx: Ctx, entry: ActivityInput): Promise<void> {
+export async function recordActivity(ctx: Ctx, entry: ActivityInput) {
   const metadata = ctx.keyId ? { ...entry.metadata, key_id: ctx.keyId } : (entry.metadata ?? {});
-  await ctx.db.insert(activityLog).values({
+  const [row] = await ctx.db
+    .insert(activityLog)
+    .values({
     id: newId('activity'),
     orgId: entry.orgId === undefined ? ctx.orgId : entry.orgId,
     actorType: ctx.actorType,
@@ -24,5 +26,7 @@ export async function recordActivity(ctx: Ctx, entry: ActivityInput): Promise<vo
     entityId: entry.entityId ?? null,
     metadata,
     requestId: ctx.requestId,
-  });
+    })
+    .returning();
+  return row;
 }

@@ -1,0 +1,149 @@
+// The CLI's HTTP client: where to send a request, with which credential, and the one refresh-and-retry when a saved
+// session has expired. Everything the CLI does goes through the public API, like any other client.
+import { randomUUID } from 'node:crypto';
+import { config } from '../config.ts';
+import type { Operation } from '../core/operation.ts';
+import { findOperation } from '../operations.ts';
+import { VERSION } from '../version.ts';
+import { readSaved, writeSaved } from './config-file.ts';
+
+export const DEFAULT_API_URL = 'http://localhost:4000';
+/** Long work runs as jobs (DESIGN §7), so no request should take this long; past it the server counts as unreachable. */
+const TIMEOUT_MS = 60_000;
+
+/** The program-wide options (`opsbase --json --api-url … --api-key … --org …`). */
+export interface GlobalOptions {
+  json?: boolean;
+  apiUrl?: string;
+  apiKey?: string;
+  org?: string;
+}
+
+export interface Target {
+  apiUrl: string;
+  token?: string;
+  orgId?: string;
+  /** The token is the saved session: only then may it be refreshed and the file rewritten. */
+  savedSession: boolean;
+  /** Said after a 401, when that is the likely reason. */
+  authHint?: string;
+}
+
+export interface ApiResult {
+  status: number;
+  /** The response body exactly as received (`--json` prints it unchanged). */
+  text: string;
+  /** The parsed body, or undefined when it is not JSON. */
+  body: unknown;
+}
+
+export class NetworkError extends Error {
+  constructor(readonly apiUrl: string, reason: string) {
+    super(
+      `the server at ${apiUrl} is unreachable (${reason}). Start it with \`npx opsbase start\`, ` +
+        'or point --api-url / OPSBASE_API_URL at a running server.',
+    );
+    this.name = 'NetworkError';
+  }
+}
+
+/** The same rule as the server's `routePath` (src/http/server.ts), kept here so the CLI does not load Fastify. */
+export function apiPath(op: Operation): string {
+  return op.path.startsWith('/api/') ? op.path : `/api/v1${op.path}`;
+}
+
+const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+/** `--api-url` > OPSBASE_API_URL > saved login > default; `--api-key` > OPSBASE_API_KEY > saved token. */
+export function resolveTarget(opts: GlobalOptions): Target {
+  const env = config();
+  const saved = readSaved();
+  // config() fills in the default URL, so whether the variable was set at all is read here: a saved login's
+  // server must win over the default but not over an explicit OPSBASE_API_URL.
+  const envUrl = process.env.OPSBASE_API_URL ? env.OPSBASE_API_URL : undefined;
+  const apiUrl = trimSlash(opts.apiUrl ?? envUrl ?? saved.api_url ?? DEFAULT_API_URL);
+  // A saved token goes only to the server it came from: pointing the CLI elsewhere must not leak it.
+  const savedMatches = !!saved.token && (!saved.api_url || trimSlash(saved.api_url) === apiUrl);
+  const explicit = opts.apiKey ?? env.OPSBASE_API_KEY;
+  const token = explicit ?? (savedMatches ? saved.token : undefined);
+  const authHint =
+    !explicit && saved.token && !savedMatches
+      ? `your saved login is for ${saved.api_url}, not ${apiUrl}: run \`opsbase login\` for this server`
+      : !explicit && savedMatches
+        ? 'your saved login may have expired: run `opsbase login` again'
+        : undefined;
+  return {
+    apiUrl,
+    token,
+    orgId: opts.org ?? saved.org_id,
+    savedSession: !explicit && savedMatches && !saved.token!.startsWith('obk_'),
+    authHint,
+  };
+}
+
+export interface RequestOptions {
+  query?: URLSearchParams;
+  body?: unknown;
+  /** One Idempotency-Key per invocation, kept across the refresh retry (DESIGN §4). */
+  idempotencyKey?: string;
+}
+
+async function send(target: Target, method: string, path: string, opts: RequestOptions): Promise<ApiResult> {
+  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': `opsbase-cli/${VERSION}` };
+  if (target.token) headers.authorization = `Bearer ${target.token}`;
+  if (target.orgId) headers['x-org-id'] = target.orgId;
+  if (method === 'POST') headers['idempotency-key'] = opts.idempotencyKey ?? randomUUID();
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] = 'application/json';
+  }
+  const qs = opts.query?.toString();
+  const url = `${target.apiUrl}${path}${qs ? `?${qs}` : ''}`;
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    text = await res.text();
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    const reason = e.name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : (e.cause?.code ?? e.cause?.message ?? e.message);
+    throw new NetworkError(target.apiUrl, reason);
+  }
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, text, body: parsed };
+}
+
+/** Trades the saved refresh token for a new session, saves it, and returns the new token (or undefined). */
+async function refreshSession(target: Target): Promise<string | undefined> {
+  const saved = readSaved();
+  const op = findOperation('auth.refresh');
+  if (!saved.refresh_token || !op) return undefined;
+  const res = await send({ ...target, token: undefined }, 'POST', apiPath(op), { body: { refresh_token: saved.refresh_token } });
+  const body = res.body as { token?: string; refresh_token?: string } | undefined;
+  if (res.status >= 300 || !body?.token) return undefined;
+  writeSaved({ ...saved, token: body.token, refresh_token: body.refresh_token ?? saved.refresh_token });
+  return body.token;
+}
+
+/** One API request; throws NetworkError when the server cannot be reached. */
+export async function request(target: Target, method: string, path: string, opts: RequestOptions = {}): Promise<ApiResult> {
+  const first = { ...opts, idempotencyKey: opts.idempotencyKey ?? randomUUID() };
+  const res = await send(target, method, path, first);
+  if (res.status !== 401 || !target.savedSession) return res;
+  const token = await refreshSession(target);
+  return token ? send({ ...target, token }, method, path, first) : res;
+}
+
+/** 0 ok, 1 API error, 3 auth, 4 payment (the issue's exit codes; 2 usage and 5 network are decided elsewhere). */
+export function exitCodeFor(status: number): number {
+  if (status < 400) return 0;
+  if (status === 401 || status === 403) return 3;
+  if (status === 402) return 4;
+  return 1;
+}

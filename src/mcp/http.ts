@@ -1,0 +1,84 @@
+// MCP over Streamable HTTP at POST /mcp, on the API's own Fastify server. Stateless: a new MCP server and transport
+// per request (nothing in memory another instance would need), JSON responses, no SSE stream (GET/DELETE → 405).
+// Tool calls are replayed into this app's routes with the caller's credential, so they are the REST API exactly.
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AppError, unauthorized } from '../core/errors.ts';
+import { defineOperation, type Operation } from '../core/operation.ts';
+import type { AppServices } from '../core/services.ts';
+import { authenticate } from '../http/auth.ts';
+import { sendError } from '../http/errors.ts';
+import { operations as registry } from '../operations.ts';
+import { injectExecutor } from './executor.ts';
+import { createMcpServer } from './tools.ts';
+
+// Only used to resolve the credential up front (`public`: resolve, check nothing); each tool call is then
+// authorised by its own operation's auth and scopes.
+const endpoint = defineOperation({
+  id: 'mcp.endpoint',
+  method: 'POST',
+  path: '/mcp',
+  summary: 'MCP endpoint',
+  auth: 'public',
+  scopes: [],
+  input: z.object({}),
+  output: z.unknown(),
+  handler: async () => undefined,
+}) as unknown as Operation;
+
+const BEARER = /^Bearer\s+\S+$/i;
+const isTrue = (v: unknown) => typeof v === 'string' && /^(true|1|yes)$/i.test(v);
+
+async function handlePost(app: FastifyInstance, services: AppServices, operations: readonly Operation[], req: FastifyRequest, reply: FastifyReply) {
+  // The header only, never the session cookie: a page the user visits must not be able to drive tools.
+  const authorization = req.headers.authorization;
+  if (typeof authorization !== 'string' || !BEARER.test(authorization)) return sendError(req, reply, unauthorized());
+  const auth = await authenticate(services, req, endpoint);
+  if (!auth.principal) {
+    return sendError(req, reply, unauthorized('The credential is unknown, expired or revoked. Use a valid API key or log in again.'));
+  }
+
+  const forward: Record<string, string> = { authorization };
+  const org = req.headers['x-org-id'];
+  if (typeof org === 'string' && org) forward['x-org-id'] = org;
+  const query = req.query as Record<string, unknown>;
+  const readonly = isTrue(query.readonly) || isTrue(req.headers['x-mcp-readonly']);
+
+  const server = createMcpServer({ operations, executor: injectExecutor(app, forward, req.ip), readonly });
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  // The transport writes the response itself; keep the request id and security headers set by the app's hooks.
+  reply.hijack();
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
+  reply.raw.on('close', () => {
+    void transport.close();
+    void server.close();
+  });
+  try {
+    await server.connect(transport);
+    await transport.handleRequest(req.raw, reply.raw, req.body);
+  } catch (err) {
+    req.log.error({ err, request_id: req.id }, 'mcp request failed');
+    if (!reply.raw.headersSent) {
+      reply.raw.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+      reply.raw.end(JSON.stringify({ error: 'internal', message: 'Something went wrong on our side. Quote the request id when you report it.', request_id: req.id }));
+    }
+  }
+}
+
+/** Mounts POST /mcp (and 405s for GET / DELETE) on the API server; `operations` defaults to the registry. */
+export function mcpHttpPlugin(services: AppServices, operations: readonly Operation[] = registry) {
+  return async (app: FastifyInstance) => {
+    app.post('/mcp', (req, reply) => handlePost(app, services, operations, req, reply));
+    const notAllowed = (req: FastifyRequest, reply: FastifyReply) =>
+      sendError(
+        req,
+        reply,
+        new AppError('method_not_allowed', 'This MCP endpoint is stateless: send JSON-RPC messages with POST /mcp (no SSE stream, no sessions).', undefined, {
+          allow: 'POST',
+        }),
+      );
+    app.get('/mcp', notAllowed);
+    app.delete('/mcp', notAllowed);
+  };
+}

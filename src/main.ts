@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { VERSION } from './version.ts';
 import { registerProcessCommands } from './cli/process-commands.ts';
+import { registerApiCommands } from './cli/commands.ts';
 import { registerMcpCommand } from './mcp/command.ts';
 
 const program = new Command('opsbase')
@@ -13,6 +14,7 @@ const program = new Command('opsbase')
   .option('--api-key <key>', 'API key or session token (default $OPSBASE_API_KEY or the saved login)');
 
 registerProcessCommands(program);
+registerApiCommands(program);
 registerMcpCommand(program);
 
 await program.parseAsync(process.argv);

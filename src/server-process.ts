@@ -1,28 +1,59 @@
-// `opsbase start` / `serve`: run the server until SIGTERM/SIGINT, then shut down gracefully.
+// `opsbase start` (API + worker), `serve` (API only) and `worker` (jobs only): run until SIGTERM/SIGINT, then
+// stop accepting, drain in-flight requests and jobs (bounded), close the pool and the embedded cluster, exit 0.
+import { closeServices, createApp, openServices } from './app.ts';
 import { config } from './config.ts';
-import { createApp } from './app.ts';
+import { createLogger } from './http/logger.ts';
+import { startWorker, type Worker } from './jobs/worker.ts';
+
+const SHUTDOWN_LIMIT_MS = 20_000;
+
+function onSignals(stop: (signal: string) => Promise<void>) {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => {
+      console.error(`shutdown took longer than ${SHUTDOWN_LIMIT_MS / 1000} s; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
+    force.unref();
+    stop(signal).then(
+      () => process.exit(0),
+      (err) => {
+        console.error('shutdown failed:', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+}
 
 export async function runServer(opts: { worker: boolean }) {
   const cfg = config();
   const app = await createApp({ config: cfg });
   const log = app.services.log;
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down: draining requests');
-    const force = setTimeout(() => {
-      log.error('shutdown took longer than 15 s; exiting');
-      process.exit(1);
-    }, 15_000);
-    force.unref();
-    await app.close();
+  let worker: Worker | undefined;
+  onSignals(async (signal) => {
+    log.info({ signal }, 'shutting down: draining requests and jobs');
+    await app.server.close();
+    await worker?.stop();
+    await closeServices(app.services);
     log.info('stopped');
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  });
+  if (opts.worker) worker = await startWorker(app.services);
   await app.server.listen({ port: cfg.PORT, host: cfg.HOST });
   log.info({ url: `http://localhost:${cfg.PORT}`, docs: `http://localhost:${cfg.PORT}/api/docs`, worker: opts.worker }, 'opsbase is running');
-  return app;
+}
+
+export async function runWorkerOnly() {
+  const cfg = config();
+  const log = createLogger(cfg.LOG_LEVEL);
+  const services = await openServices(cfg, log);
+  const worker = await startWorker(services);
+  onSignals(async (signal) => {
+    log.info({ signal }, 'worker shutting down: finishing jobs');
+    await worker.stop();
+    await closeServices(services);
+  });
 }

@@ -16,7 +16,7 @@ export interface GlobalOptions {
   json?: boolean;
   apiUrl?: string;
   apiKey?: string;
-  org?: string;
+  orgId?: string;
 }
 
 export interface Target {
@@ -38,12 +38,14 @@ export interface ApiResult {
 }
 
 export class NetworkError extends Error {
-  constructor(readonly apiUrl: string, reason: string) {
+  readonly apiUrl: string;
+  constructor(apiUrl: string, reason: string) {
     super(
       `the server at ${apiUrl} is unreachable (${reason}). Start it with \`npx opsbase start\`, ` +
         'or point --api-url / OPSBASE_API_URL at a running server.',
     );
     this.name = 'NetworkError';
+    this.apiUrl = apiUrl;
   }
 }
 
@@ -75,7 +77,7 @@ export function resolveTarget(opts: GlobalOptions): Target {
   return {
     apiUrl,
     token,
-    orgId: opts.org ?? saved.org_id,
+    orgId: opts.orgId ?? saved.org_id,
     savedSession: !explicit && savedMatches && !saved.token!.startsWith('obk_'),
     authHint,
   };

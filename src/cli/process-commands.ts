@@ -1,4 +1,4 @@
-// Commands that run Opsbase itself rather than call its API.
+// Commands that run Opsbase itself rather than call its API: start, serve, worker, init, doctor.
 import type { Command } from 'commander';
 
 export function registerProcessCommands(program: Command) {
@@ -12,9 +12,43 @@ export function registerProcessCommands(program: Command) {
 
   program
     .command('serve')
-    .description('run only the API server')
+    .description('run only the API server (scale out: any number against one PostgreSQL)')
     .action(async () => {
       const { runServer } = await import('../server-process.ts');
       await runServer({ worker: false });
+    });
+
+  program
+    .command('worker')
+    .description('run only the background job worker')
+    .action(async () => {
+      const { runWorkerOnly } = await import('../server-process.ts');
+      await runWorkerOnly();
+    });
+
+  program
+    .command('init')
+    .description('create the first owner (instance admin), their org and an API key (shown once); works with or without a running server')
+    .requiredOption('--email <email>', 'email of the first owner')
+    .requiredOption('--password <password>', 'password (at least 8 characters)')
+    .requiredOption('--org <name>', 'name of the first org')
+    .option('--username <username>', 'username (default: from the email)')
+    .action(async (opts: { email: string; password: string; org: string; username?: string }) => {
+      const { runInit } = await import('./init.ts');
+      const { printInitResult, printFailure } = await import('./process-output.ts');
+      const json = Boolean(program.opts().json);
+      try {
+        printInitResult(await runInit(opts), json);
+      } catch (err) {
+        process.exitCode = printFailure(err, json);
+      }
+    });
+
+  program
+    .command('doctor')
+    .description('check node, data dir, database, port and configuration, and say what is wrong')
+    .action(async () => {
+      const { runDoctor } = await import('./doctor.ts');
+      process.exitCode = await runDoctor(Boolean(program.opts().json));
     });
 }

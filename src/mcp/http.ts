@@ -39,6 +39,11 @@ async function handlePost(app: FastifyInstance, services: AppServices, operation
     return sendError(req, reply, unauthorized('The credential is unknown, expired or revoked. Use a valid API key or log in again.'));
   }
 
+  // Fastify also accepts text/plain bodies; MCP is JSON only, and the refusal should be our envelope, not the SDK's.
+  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+    return sendError(req, reply, new AppError('unsupported_media_type', 'Send MCP JSON-RPC messages with `Content-Type: application/json`.'));
+  }
+
   const forward: Record<string, string> = { authorization };
   const org = req.headers['x-org-id'];
   if (typeof org === 'string' && org) forward['x-org-id'] = org;
@@ -69,7 +74,9 @@ async function handlePost(app: FastifyInstance, services: AppServices, operation
 /** Mounts POST /mcp (and 405s for GET / DELETE) on the API server; `operations` defaults to the registry. */
 export function mcpHttpPlugin(services: AppServices, operations: readonly Operation[] = registry) {
   return async (app: FastifyInstance) => {
-    app.post('/mcp', (req, reply) => handlePost(app, services, operations, req, reply));
+    // Hidden from the OpenAPI document: it describes the REST operations, and /mcp speaks JSON-RPC, not REST.
+    const route = { schema: { hide: true } };
+    app.post('/mcp', route, (req, reply) => handlePost(app, services, operations, req, reply));
     const notAllowed = (req: FastifyRequest, reply: FastifyReply) =>
       sendError(
         req,
@@ -78,7 +85,7 @@ export function mcpHttpPlugin(services: AppServices, operations: readonly Operat
           allow: 'POST',
         }),
       );
-    app.get('/mcp', notAllowed);
-    app.delete('/mcp', notAllowed);
+    app.get('/mcp', route, notAllowed);
+    app.delete('/mcp', route, notAllowed);
   };
 }

@@ -17,11 +17,13 @@ import type { Executor } from './executor.ts';
 
 /**
  * Not exposed: `auth.*` operations that take or mint credentials (register, login, refresh, logout, forgot / reset
- * password). Passwords and fresh session tokens have no business in a model's context, the server already holds
- * its credential, and `auth.logout` would revoke the very session the server runs on. `auth.me` is a harmless read.
+ * password), and any operation that asks for a password (e.g. `users.delete_me`). Passwords and fresh session
+ * tokens have no business in a model's context, the server already holds its credential, and `auth.logout` would
+ * revoke the very session the server runs on. `auth.me` is a harmless read.
  */
 export function isExposed(op: Operation): boolean {
-  return !op.id.startsWith('auth.') || op.id === 'auth.me';
+  if (op.id.startsWith('auth.') && op.id !== 'auth.me') return false;
+  return !Object.keys(op.input.shape).some((field) => field.includes('password'));
 }
 
 export function exposedOperations(operations: readonly Operation[], readonly = false): Operation[] {
@@ -42,13 +44,20 @@ function inputSchema(op: Operation): Tool['inputSchema'] {
   return { ...schema, type: 'object', properties, ...(required.length ? { required } : {}) };
 }
 
+/** What the credential must be for `op`, so an agent can tell a 403 coming before it calls. */
+function requirement(op: Operation): string {
+  if (op.auth === 'public') return 'no credential';
+  const who = op.auth === 'user' || op.instanceAdmin ? `a session token${op.instanceAdmin ? ' of an instance admin' : ''}, not an API key` : '';
+  const scopes = op.scopes.length ? `scopes ${op.scopes.join(', ')}` : '';
+  return [who, scopes].filter(Boolean).join('; ') || 'any credential of the org';
+}
+
 export function toolDefinition(op: Operation): Tool {
-  const route = `${op.method} ${routePath(op)}`;
   const cost = op.cost > 0 ? ` Costs ${op.cost} credits per call; pass \`confirm: true\`.` : '';
   return {
     name: toolName(op.id),
     title: op.summary,
-    description: `${op.summary}.${op.description ? ` ${op.description}` : ''}${cost} (API: ${route}, scopes: ${op.scopes.join(', ') || 'none'})`,
+    description: `${op.summary}.${op.description ? ` ${op.description}` : ''}${cost} (API: ${op.method} ${routePath(op)}; needs ${requirement(op)})`,
     inputSchema: inputSchema(op),
     annotations: {
       title: op.summary,

@@ -2,6 +2,7 @@
 // org + owner + API key per test, made through the real API.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { DestinationStream } from 'pino';
 import { createApp, type App } from '../../src/app.ts';
 import { readConfig } from '../../src/config.ts';
 import type { Operation } from '../../src/core/operation.ts';
@@ -93,6 +94,8 @@ export interface StartOptions {
   operations?: Operation[];
   env?: Record<string, string>;
   databaseUrl?: string;
+  /** Where the app's pino logs go (log-content tests); stdout by default. */
+  logStream?: DestinationStream;
   /** Internal: a second instance shares the first one's admin. */
   admin?: Tenant;
 }
@@ -100,7 +103,7 @@ export interface StartOptions {
 export async function startTestApp(opts: StartOptions = {}): Promise<TestApp> {
   const db = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await freshDatabase();
   const config = readConfig({ ...process.env, OPSBASE_ALLOW_PRIVATE_NETWORK: 'true', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...opts.env });
-  const app = await createApp({ config, databaseUrl: db.url, operations: opts.operations, log: createLogger(config.LOG_LEVEL) });
+  const app = await createApp({ config, databaseUrl: db.url, operations: opts.operations, log: createLogger(config.LOG_LEVEL, opts.logStream) });
   await app.server.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;

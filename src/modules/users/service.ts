@@ -1,7 +1,7 @@
 // Users: accounts of the instance. The first user to register is the instance admin.
 import { and, asc, desc, eq, ilike, lt, ne, or, sql } from 'drizzle-orm';
 import type { Ctx } from '../../core/context.ts';
-import { AppError, conflict, forbidden, notFound, unprocessable } from '../../core/errors.ts';
+import { conflict, forbidden, notFound, unprocessable } from '../../core/errors.ts';
 import { hashPassword, verifyPassword } from '../../core/crypto.ts';
 import { newId } from '../../core/ids.ts';
 import { decodeCursor, type PageInput, toPage } from '../../core/pagination.ts';
@@ -106,7 +106,8 @@ async function eraseUser(ctx: Ctx, user: UserRow) {
 export async function deleteMe(ctx: Ctx, password: string) {
   const me = await findUser(ctx, ctx.userId!);
   if (me.role === 'admin') throw forbidden('Instance admins cannot erase their own account; another instance admin must demote or delete it.');
-  if (!(await checkPassword(me, password))) throw new AppError('unauthorized', 'The password is wrong.');
+  // 403, not 401: the session is valid; a 401 would make clients think the login expired.
+  if (!(await checkPassword(me, password))) throw forbidden('The password is wrong: confirm with your current password.');
   return eraseUser(ctx, me);
 }
 

@@ -1,0 +1,32 @@
+// The worker: registers every module's background handlers on pg-boss. `opsbase start` runs it in the server
+// process; `opsbase worker` runs it alone. Any number of workers may share one database.
+import type { PgBoss } from 'pg-boss';
+import type { AppServices } from '../core/services.ts';
+import { pruneExpired } from './maintenance.ts';
+import { createQueue } from './queue.ts';
+
+export const MAINTENANCE_QUEUE = 'maintenance.prune';
+
+export interface Worker {
+  boss: PgBoss;
+  stop: () => Promise<void>;
+}
+
+export async function startWorker(services: AppServices): Promise<Worker> {
+  const boss = createQueue(services.database.url);
+  boss.on('error', (err) => services.log.error({ err: err.message }, 'job queue error'));
+  await boss.start();
+  await boss.createQueue(MAINTENANCE_QUEUE, { policy: 'singleton', retryLimit: 2 });
+  await boss.schedule(MAINTENANCE_QUEUE, '*/10 * * * *', {}, { tz: 'UTC' });
+  await boss.work(MAINTENANCE_QUEUE, async () => {
+    const pruned = await pruneExpired(services);
+    services.log.info({ pruned }, 'maintenance done');
+    return pruned;
+  });
+  services.log.info('worker started');
+  return {
+    boss,
+    // Finish jobs in flight (bounded), then close pg-boss's pool.
+    stop: () => boss.stop({ graceful: true, timeout: 10_000, close: true }),
+  };
+}

@@ -1,0 +1,97 @@
+// The real process: `opsbase start` on an embedded PostgreSQL in a fresh data dir, `opsbase init` against it,
+// the worker's maintenance queue, and a graceful SIGTERM.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import pg from 'pg';
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+function run(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['src/main.ts', ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, ms = 60_000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (child.exitCode !== null) throw new Error(`server exited early with ${child.exitCode}`);
+    const ok = await fetch(`${url}/api/ready`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('server did not become ready');
+}
+
+test('start on embedded PostgreSQL, init against it, SIGTERM exits 0 and stops the database', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opsbase-proc-'));
+  const port = await freePort();
+  // The embedded path: no DATABASE_URL, whatever the caller's environment says.
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const env = { ...inherited, OPSBASE_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' } as Record<string, string>;
+  const server = spawn(process.execPath, ['src/main.ts', 'start'], { env });
+  let logs = '';
+  server.stdout.on('data', (d) => (logs += d));
+  server.stderr.on('data', (d) => (logs += d));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(url, server);
+
+    const init = await run(['init', '--email', 'first@example.com', '--password', 'first-pass-123', '--org', 'Acme', '--json'], env);
+    assert.equal(init.code, 0, init.stderr);
+    const created = JSON.parse(init.stdout);
+    assert.equal(created.user.role, 'admin');
+    assert.equal(created.org.name, 'Acme');
+    assert.match(created.key.secret, /^obk_live_/);
+
+    const who = await fetch(`${url}/api/v1/whoami`, { headers: { authorization: `Bearer ${created.key.secret}` } });
+    assert.equal(who.status, 200);
+    assert.equal(((await who.json()) as { org: { id: string } }).org.id, created.org.id);
+
+    const again = await run(['init', '--email', 'second@example.com', '--password', 'second-pass-123', '--org', 'Other'], env);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already initialised/);
+
+    // The worker registered its maintenance schedule in pg-boss (same database).
+    const pgPort = Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[3]);
+    const password = readFileSync(join(dataDir, 'pg-password'), 'utf8').trim();
+    const client = new pg.Client({ connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/opsbase` });
+    await client.connect();
+    const { rows } = await client.query(`select name, cron from pgboss.schedule where name = 'maintenance.prune'`);
+    await client.end();
+    assert.equal(rows.length, 1);
+
+    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
+    server.kill('SIGTERM');
+    assert.equal(await exited, 0, logs);
+    assert.match(logs, /stopped/);
+    const refused = await fetch(`${url}/api/health`).then(() => false, () => true);
+    assert.ok(refused, 'the port is closed after shutdown');
+    const pgDown = await new pg.Client({ connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/opsbase` })
+      .connect()
+      .then(() => false, () => true);
+    assert.ok(pgDown, 'the embedded PostgreSQL was stopped');
+    assert.doesNotMatch(logs, new RegExp(created.key.secret), 'the key never appears in the logs');
+    assert.doesNotMatch(logs, /first-pass-123/);
+  } finally {
+    if (server.exitCode === null) server.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,377 @@
+// Generic tests over the whole operation registry (DESIGN §3–5): every operation gets the shared auth, scope,
+// bad-input and tenancy checks, so a new operation is covered the moment it is registered.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import type { Operation } from '../src/core/operation.ts';
+import { routePath } from '../src/http/server.ts';
+import { operations } from '../src/operations.ts';
+import { assertEnvelope } from './helpers/envelope.ts';
+import { startTestApp, type Response, type Tenant, type TestApp } from './helpers/harness.ts';
+
+let app: TestApp;
+before(async () => {
+  // A high default limit: these tests send hundreds of requests with a few credentials.
+  app = await startTestApp({ env: { OPSBASE_RATE_LIMIT_PER_MINUTE: '100000' } });
+});
+after(() => app.close());
+
+const ID_PREFIX: Record<string, string> = { keys: 'key', orgs: 'org', users: 'usr' };
+
+/** A well-formed id of the right kind that names nothing. */
+function fakeId(op: Operation, param: string): string {
+  const prefix = param === 'user_id' ? 'usr' : (ID_PREFIX[op.id.split('.')[0]] ?? 'obj');
+  return `${prefix}_0000000000000000000000000a`;
+}
+
+function pathFor(op: Operation, params: Record<string, string> = {}): string {
+  return routePath(op).replace(/:([a-z_]+)/g, (_, name: string) => encodeURIComponent(params[name] ?? fakeId(op, name)));
+}
+
+interface CallOptions {
+  key?: string;
+  params?: Record<string, string>;
+  body?: unknown;
+  raw?: string;
+  headers?: Record<string, string>;
+}
+
+/** Calls `op`; a non-GET operation gets a JSON body (`{}` unless told otherwise). */
+function call(op: Operation, o: CallOptions = {}): Promise<Response> {
+  const takesBody = op.method !== 'GET';
+  return app.request(op.method, pathFor(op, o.params), {
+    key: o.key,
+    headers: o.headers,
+    raw: takesBody ? o.raw : undefined,
+    body: takesBody && o.raw === undefined ? (o.body ?? {}) : undefined,
+  });
+}
+
+/** Body fields of an operation (its input minus path parameters). */
+function bodyFields(op: Operation): string[] {
+  return Object.keys(op.input.shape).filter((k) => !op.pathParams.includes(k));
+}
+
+function requiredBodyFields(op: Operation): string[] {
+  return bodyFields(op).filter((k) => !(op.input.shape[k] as { safeParse: (v: unknown) => { success: boolean } }).safeParse(undefined).success);
+}
+
+/** The credential an operation needs: a session for user / instance-admin operations, the org's key otherwise. */
+function credentialFor(op: Operation, t: Tenant): string | undefined {
+  if (op.auth === 'public') return undefined;
+  if (op.instanceAdmin) return app.admin.sessionToken;
+  return op.auth === 'user' ? t.sessionToken : t.key;
+}
+
+const nonPublic = operations.filter((op) => op.auth !== 'public');
+const withBody = operations.filter((op) => op.method !== 'GET');
+
+async function createKey(t: Tenant, body: Record<string, unknown>): Promise<{ id: string; secret: string }> {
+  const res = await app.request('POST', '/api/v1/keys', { key: t.key, body: { name: 'k', ...body } });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body;
+}
+
+// Real objects of an org, for operations that name one by path (tenancy tests, queries on real objects).
+interface OrgAObjects {
+  tenant: Tenant;
+  /** A second key of org A, the one B's calls aim at (A's own `*` key stays usable for checks). */
+  key: { id: string; secret: string };
+}
+
+/** Which real object of org A each operation's path parameters name, by operation id prefix (first match wins). */
+const TENANCY_FIXTURES: { prefix: string; params: (a: OrgAObjects) => Record<string, string> }[] = [
+  { prefix: 'orgs.members.', params: (a) => ({ user_id: a.tenant.userId }) },
+  { prefix: 'orgs.', params: (a) => ({ id: a.tenant.orgId }) },
+  { prefix: 'keys.', params: (a) => ({ id: a.key.id }) },
+];
+
+/** Valid bodies, so that a 404 can only come from tenancy, never from validation. */
+const TENANCY_BODIES: Record<string, unknown> = {
+  'keys.update': { name: 'hijacked', active: false, scopes: ['nothing:read'] },
+  'keys.rotate': { grace_hours: 0 },
+  'orgs.update': { name: 'Hijacked' },
+  'orgs.members.update': { role: 'viewer' },
+};
+
+/** The path parameters naming `objects`' real object for `op`; fails for an operation no fixture knows. */
+function realParams(op: Operation, objects: OrgAObjects): Record<string, string> {
+  const fixture = TENANCY_FIXTURES.find((f) => op.id.startsWith(f.prefix));
+  assert.ok(fixture, `${op.id} names an object by path (${op.path}) but has no fixture in TENANCY_FIXTURES (registry.test.ts): add one`);
+  const params = fixture.params(objects);
+  for (const p of op.pathParams) assert.ok(params[p], `${op.id}: the fixture for ${fixture.prefix} does not give :${p}`);
+  return params;
+}
+
+test('the registry: unique ids, unique routes, every id in the `<domain>.<verb>` shape', () => {
+  assert.ok(operations.length >= 40, `expected the foundation's operations, got ${operations.length}`);
+  const ids = operations.map((op) => op.id);
+  assert.equal(new Set(ids).size, ids.length, 'duplicate operation id');
+  const routes = operations.map((op) => `${op.method} ${routePath(op)}`);
+  assert.equal(new Set(routes).size, routes.length, 'duplicate route');
+  for (const op of operations) {
+    assert.match(op.id, /^[a-z_]+(\.[a-z_]+)*$/, op.id);
+    if (op.auth === 'org' && op.scopes.length === 0) assert.equal(op.id, 'whoami', `${op.id}: an org operation without a scope`);
+  }
+});
+
+test('every non-public operation answers 401 to a missing, malformed, unknown or revoked credential', async () => {
+  const t = await app.tenant('Auth401');
+
+  // A key that worked (and so sits in the auth cache), then was revoked.
+  const revoked = await createKey(t, { name: 'to-revoke' });
+  assert.equal((await app.request('GET', '/api/v1/whoami', { key: revoked.secret })).status, 200);
+  const rv = await app.request('POST', `/api/v1/keys/${revoked.id}/revoke`, { key: t.key });
+  assert.equal(rv.status, 200, JSON.stringify(rv.body));
+
+  // A deleted key, likewise used first.
+  const deleted = await createKey(t, { name: 'to-delete' });
+  assert.equal((await app.request('GET', '/api/v1/whoami', { key: deleted.secret })).status, 200);
+  assert.equal((await app.request('DELETE', `/api/v1/keys/${deleted.id}`, { key: t.key })).status, 200);
+
+  // A session that logged out.
+  const login = await app.request('POST', '/api/v1/auth/login', { body: { email: t.email, password: t.password } });
+  assert.equal(login.status, 200, JSON.stringify(login.body));
+  assert.equal((await app.request('GET', '/api/v1/auth/me', { key: login.body.token })).status, 200);
+  assert.equal((await app.request('POST', '/api/v1/auth/logout', { key: login.body.token, body: {} })).status, 200);
+
+  const credentials: [string, Record<string, string>][] = [
+    ['no credential', {}],
+    ['a Basic header', { authorization: 'Basic dXNlcjpwYXNz' }],
+    ['an empty bearer', { authorization: 'Bearer ' }],
+    ['a garbage bearer', { authorization: 'Bearer not-a-real-token' }],
+    ['an unknown API key', { authorization: `Bearer obk_live_${randomBytes(24).toString('base64url')}` }],
+    ['an unknown session token', { authorization: `Bearer obs_${randomBytes(24).toString('base64url')}` }],
+    ['a revoked API key', { authorization: `Bearer ${revoked.secret}` }],
+    ['a deleted API key', { authorization: `Bearer ${deleted.secret}` }],
+    ['a logged-out session', { authorization: `Bearer ${login.body.token}` }],
+    ['an unknown session cookie', { cookie: `opsbase_session=obs_${randomBytes(24).toString('base64url')}` }],
+  ];
+  assert.ok(nonPublic.length >= 30);
+  for (const [label, headers] of credentials) {
+    const results = await Promise.all(nonPublic.map((op) => call(op, { headers }).then((res) => [op, res] as const)));
+    for (const [op, res] of results) assertEnvelope(res, 401, 'unauthorized', `${op.id} with ${label}`);
+  }
+});
+
+test('every scoped org operation answers 403 to a key without its scope, and not to a key with it', async () => {
+  const t = await app.tenant('Scopes');
+  const weak = await createKey(t, { name: 'weak', scopes: ['nothing:read'] });
+  const scoped = nonPublic.filter((op) => op.auth === 'org' && op.scopes.length > 0);
+  assert.ok(scoped.length >= 20);
+  const params = (op: Operation) => (op.orgParam ? { [op.orgParam]: t.orgId } : {});
+
+  const results = await Promise.all(scoped.map((op) => call(op, { key: weak.secret, params: params(op) }).then((res) => [op, res] as const)));
+  for (const [op, res] of results) {
+    assertEnvelope(res, 403, 'forbidden', `${op.id} with scope nothing:read`);
+    for (const s of op.scopes) assert.ok(res.body.message.includes(s), `${op.id}: the message names the missing scope ${s}: ${res.body.message}`);
+  }
+  // The positive control: a key holding exactly the operation's scopes gets past the check (to a 2xx, 400 or 404).
+  // Sequential, with the org's own deletion last.
+  const ordered = [...scoped].sort((a, b) => Number(a.id === 'orgs.delete') - Number(b.id === 'orgs.delete'));
+  for (const op of ordered) {
+    const exact = await createKey(t, { name: `exact ${op.id}`, scopes: op.scopes });
+    const res = await call(op, { key: exact.secret, params: params(op) });
+    // A 403 may still come from a business rule (only a logged-in owner deletes an org), never from the scope.
+    if (res.status === 403) assert.doesNotMatch(res.body.message, /scope/, `${op.id} with scopes ${op.scopes}: ${JSON.stringify(res.body)}`);
+    assert.ok(res.status < 500, `${op.id}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  // whoami needs no scope at all.
+  assert.equal((await app.request('GET', '/api/v1/whoami', { key: weak.secret })).status, 200);
+});
+
+test("a viewer's session is refused every write (403) and allowed every read of its org", async () => {
+  const t = await app.tenant('Roles');
+  const viewer = await app.tenant('Viewer');
+  const add = await app.request('POST', '/api/v1/org/members', { key: t.key, body: { user_id: viewer.userId, role: 'viewer' } });
+  assert.equal(add.status, 201, JSON.stringify(add.body));
+  const headers = { 'x-org-id': t.orgId };
+  const orgOps = nonPublic.filter((op) => op.auth === 'org' && op.scopes.length > 0);
+  const params = (op: Operation) => (op.orgParam ? { [op.orgParam]: t.orgId } : {});
+  const results = await Promise.all(
+    orgOps.map((op) => call(op, { key: viewer.sessionToken, headers, params: params(op) }).then((res) => [op, res] as const)),
+  );
+  for (const [op, res] of results) {
+    const writes = op.scopes.some((s) => !s.endsWith(':read'));
+    if (writes) assertEnvelope(res, 403, 'forbidden', `${op.id} as viewer`);
+    else assert.ok(res.status === 200 || res.status === 404, `${op.id} as viewer: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+});
+
+test('operations that act for a user refuse API keys (403); instance-admin operations refuse other users (403)', async () => {
+  const t = await app.tenant('UserOnly');
+  const userOps = operations.filter((op) => op.auth === 'user');
+  assert.ok(userOps.length >= 8);
+  const results = await Promise.all(userOps.map((op) => call(op, { key: t.key }).then((res) => [op, res] as const)));
+  for (const [op, res] of results) {
+    assertEnvelope(res, 403, 'forbidden', `${op.id} with an API key`);
+    assert.match(res.body.message, /session|instance admin/i, op.id);
+  }
+  const adminOps = operations.filter((op) => op.instanceAdmin);
+  assert.ok(adminOps.length >= 4);
+  for (const op of adminOps) assertEnvelope(await call(op, { key: t.sessionToken }), 403, 'forbidden', `${op.id} as a non-admin user`);
+  // The instance admin gets through.
+  const list = await app.request('GET', '/api/v1/users', { key: app.admin.sessionToken });
+  assert.equal(list.status, 200, JSON.stringify(list.body));
+});
+
+test('malformed JSON to every operation that takes a body → 400 invalid_request, never 5xx', async () => {
+  const t = await app.tenant('BadJson');
+  for (const raw of ['{bad', '{"a":', '']) {
+    const results = await Promise.all(
+      withBody.map((op) =>
+        call(op, { key: credentialFor(op, t), raw, params: op.orgParam ? { [op.orgParam]: t.orgId } : {} }).then((res) => [op, res] as const),
+      ),
+    );
+    for (const [op, res] of results) assertEnvelope(res, 400, 'invalid_request', `${op.id} with body ${JSON.stringify(raw)}`);
+  }
+  // The tenant is untouched: nothing ran.
+  assert.equal((await app.request('GET', '/api/v1/whoami', { key: t.key })).status, 200);
+});
+
+test('a body of the wrong shape or with wrong types → 400 with `details` naming every field', async () => {
+  const t = await app.tenant('BadTypes');
+  const ops = withBody.filter((op) => bodyFields(op).length > 0);
+  assert.ok(ops.length >= 15);
+  const params = (op: Operation) => (op.orgParam ? { [op.orgParam]: t.orgId } : {});
+  const fieldsNamed = (res: Response) => (res.body.details as { field: string }[]).map((d) => d.field);
+  const names = (details: string[], field: string) => details.some((f) => f === field || f.startsWith(`${field}.`));
+
+  // Every field of the wrong type (an array of arrays fits none of our field schemas).
+  const wrong = await Promise.all(
+    ops.map((op) =>
+      call(op, { key: credentialFor(op, t), params: params(op), body: Object.fromEntries(bodyFields(op).map((f) => [f, [[]]])) }).then(
+        (res) => [op, res] as const,
+      ),
+    ),
+  );
+  for (const [op, res] of wrong) {
+    assertEnvelope(res, 400, 'invalid_request', `${op.id} with wrong types`);
+    assert.ok(Array.isArray(res.body.details), `${op.id}: details is a list: ${JSON.stringify(res.body)}`);
+    const fields = fieldsNamed(res);
+    for (const f of bodyFields(op)) assert.ok(names(fields, f), `${op.id}: details names ${f}: ${JSON.stringify(res.body.details)}`);
+    for (const d of res.body.details) assert.equal(typeof d.message, 'string', op.id);
+  }
+
+  // An empty object: every required field is listed.
+  const required = ops.filter((op) => requiredBodyFields(op).length > 0);
+  assert.ok(required.length >= 10);
+  const empty = await Promise.all(required.map((op) => call(op, { key: credentialFor(op, t), params: params(op), body: {} }).then((res) => [op, res] as const)));
+  for (const [op, res] of empty) {
+    assertEnvelope(res, 400, 'invalid_request', `${op.id} with {}`);
+    const fields = fieldsNamed(res);
+    for (const f of requiredBodyFields(op)) assert.ok(names(fields, f), `${op.id}: details names required ${f}: ${JSON.stringify(res.body.details)}`);
+  }
+
+  // JSON that is not an object at all.
+  for (const raw of ['[]', '"text"', '42', 'null']) {
+    const results = await Promise.all(ops.map((op) => call(op, { key: credentialFor(op, t), params: params(op), raw }).then((res) => [op, res] as const)));
+    for (const [op, res] of results) assertEnvelope(res, 400, 'invalid_request', `${op.id} with body ${raw}`);
+  }
+});
+
+test('bad path ids and query strings → 400 or 404, never 5xx', async () => {
+  const t = await app.tenant('BadIds');
+  const withIds = operations.filter((op) => op.pathParams.length > 0 && op.auth !== 'public');
+  assert.ok(withIds.length >= 10);
+  const weird = ["' or 1=1 --", 'key_😀', '..%2f..', 'null', 'a'.repeat(64)];
+  for (const id of weird) {
+    const results = await Promise.all(
+      withIds.map((op) =>
+        call(op, { key: credentialFor(op, t), params: Object.fromEntries(op.pathParams.map((p) => [p, id])) }).then((res) => [op, res] as const),
+      ),
+    );
+    for (const [op, res] of results) {
+      assert.ok(res.status === 404 || res.status === 400, `${op.id} with id ${JSON.stringify(id)}: ${res.status} ${JSON.stringify(res.body)}`);
+      assertEnvelope(res, res.status, res.status === 404 ? 'not_found' : 'invalid_request', `${op.id} with id ${JSON.stringify(id)}`);
+    }
+  }
+  const tooLong = await Promise.all(
+    withIds.map((op) =>
+      call(op, { key: credentialFor(op, t), params: Object.fromEntries(op.pathParams.map((p) => [p, 'x'.repeat(65)])) }).then((res) => [op, res] as const),
+    ),
+  );
+  for (const [op, res] of tooLong) {
+    // An org named in the path is checked against the caller before validation: to a key, any other org is a 404.
+    if (op.orgParam) assertEnvelope(res, 404, 'not_found', `${op.id} with a 65-character org id`);
+    else assertEnvelope(res, 400, 'invalid_request', `${op.id} with a 65-character id`);
+  }
+
+  const own: OrgAObjects = { tenant: t, key: { id: t.keyId, secret: t.key } };
+  const lists = operations.filter((op) => op.method === 'GET' && 'limit' in op.input.shape);
+  assert.ok(lists.length >= 6);
+  for (const query of ['limit=abc', 'limit=0', 'limit=201', 'offset=-1', 'cursor=not-a-cursor']) {
+    const results = await Promise.all(
+      lists.map((op) =>
+        app
+          .request('GET', `${pathFor(op, op.pathParams.length ? realParams(op, own) : {})}?${query}`, { key: credentialFor(op, t) })
+          .then((res) => [op, res] as const),
+      ),
+    );
+    for (const [op, res] of results) assertEnvelope(res, 400, 'invalid_request', `${op.id}?${query}`);
+  }
+});
+
+test('every operation, called with the right credential, ids that name nothing and an empty body, stays below 500', async () => {
+  const t = await app.tenant('Sweep');
+  // Logging out ends this tenant's session: last.
+  const ordered = [...operations].sort((a, b) => Number(a.id === 'auth.logout') - Number(b.id === 'auth.logout'));
+  for (const op of ordered) {
+    const res = await call(op, { key: credentialFor(op, t) });
+    assert.ok(res.status < 500, `${op.id}: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status >= 400) assertEnvelope(res, res.status, res.body.error, op.id);
+  }
+});
+
+test("tenancy: org B's key and session get 404 on every operation that names org A's object", async () => {
+  const a = await app.tenant('TenantA');
+  const b = await app.tenant('TenantB');
+  const objects: OrgAObjects = { tenant: a, key: await createKey(a, { name: 'a-target' }) };
+  const mustCover = operations.filter((op) => op.auth === 'org' && op.pathParams.length > 0);
+  assert.ok(mustCover.length >= 10);
+  const exercised = new Set<string>();
+
+  const paramsOf = (op: Operation) => realParams(op, objects);
+
+  const callers: [string, CallOptions][] = [
+    ["B's key", { key: b.key }],
+    ["B's key naming A's org in X-Org-Id", { key: b.key, headers: { 'x-org-id': a.orgId } }],
+    ["B's owner session", { key: b.sessionToken }],
+    ["B's owner session naming A's org in X-Org-Id", { key: b.sessionToken, headers: { 'x-org-id': a.orgId } }],
+  ];
+  for (const op of mustCover) {
+    const params = paramsOf(op);
+    for (const [label, opts] of callers) {
+      const res = await call(op, { ...opts, params, body: TENANCY_BODIES[op.id] });
+      assertEnvelope(res, 404, 'not_found', `${op.id} by ${label} on A's ${JSON.stringify(params)}`);
+      assert.doesNotMatch(res.body.message, /forbidden|not allowed|another org/i, `${op.id}: the 404 does not hint the object exists`);
+    }
+    exercised.add(op.id);
+  }
+  assert.deepEqual([...exercised].sort(), mustCover.map((op) => op.id).sort(), 'every operation with a path id was exercised');
+
+  // Nothing of A changed.
+  const key = await app.request('GET', `/api/v1/keys/${objects.key.id}`, { key: a.key });
+  assert.equal(key.status, 200);
+  assert.equal(key.body.name, 'a-target');
+  assert.equal(key.body.status, 'active');
+  assert.deepEqual(key.body.scopes, ['*']);
+  assert.equal((await app.request('GET', '/api/v1/whoami', { key: objects.key.secret })).status, 200, "A's targeted key still works");
+  const org = await app.request('GET', `/api/v1/orgs/${a.orgId}`, { key: a.key });
+  assert.equal(org.status, 200);
+  assert.doesNotMatch(org.body.name, /Hijacked/);
+  const members = await app.request('GET', '/api/v1/org/members', { key: a.key });
+  assert.deepEqual(
+    members.body.data.map((m: { user_id: string; role: string }) => [m.user_id, m.role]),
+    [[a.userId, 'owner']],
+  );
+
+  // The positive control: A's own key reaches each of those objects (so B's 404s were about tenancy, not bad fixtures).
+  // Destructive calls last, A's org deletion very last.
+  const rank = (op: Operation) => (op.id === 'orgs.delete' ? 3 : op.id === 'keys.delete' ? 2 : op.method === 'GET' ? 0 : 1);
+  for (const op of [...mustCover].sort((x, y) => rank(x) - rank(y))) {
+    const res = await call(op, { key: a.key, params: paramsOf(op), body: TENANCY_BODIES[op.id] });
+    assert.ok(res.status !== 404 && res.status < 500, `${op.id} by A on its own object: ${res.status} ${JSON.stringify(res.body)}`);
+    if (op.method === 'GET') assert.equal(res.status, 200, op.id);
+  }
+});

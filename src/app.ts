@@ -6,6 +6,7 @@ import type { AppServices } from './core/services.ts';
 import type { Operation } from './core/operation.ts';
 import { openDatabase, connect, type Database } from './db/client.ts';
 import { runMigrations } from './db/migrate.ts';
+import { loadMasterKey } from './core/master-key.ts';
 import { AuthCache } from './http/auth-cache.ts';
 import { createLogger } from './http/logger.ts';
 import { RateLimiter } from './http/rate-limit.ts';
@@ -39,7 +40,7 @@ export async function openServices(config: Config, log: Logger, databaseUrl?: st
   rateLimiter.start();
   const requestLog = new RequestLog(database.db, log);
   requestLog.start();
-  return { config, database, log, authCache, rateLimiter, requestLog, startedAt: Date.now() };
+  return { config, database, log, authCache, rateLimiter, requestLog, startedAt: Date.now(), masterKey: loadMasterKey(config) };
 }
 
 export async function closeServices(services: AppServices): Promise<void> {

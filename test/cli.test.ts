@@ -107,11 +107,10 @@ describe('api commands', () => {
     const t = await app.tenant('Cli');
     const api = await app.request('GET', '/api/v1/whoami', { key: t.key });
     assert.equal(api.status, 200);
-    assert.deepEqual(okJson(await as(t, ['--json', 'whoami'])), api.body);
-    // Global options also work after the command.
-    assert.deepEqual(okJson(await as(t, ['whoami', '--json'])), api.body);
+    const [before, after, human] = await Promise.all([as(t, ['--json', 'whoami']), as(t, ['whoami', '--json']), as(t, ['whoami'])]);
+    assert.deepEqual(okJson(before), api.body);
+    assert.deepEqual(okJson(after), api.body, 'global options also work after the command');
 
-    const human = await as(t, ['whoami']);
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, new RegExp(`org\\.id\\s+│\\s+${t.orgId}`));
     assert.match(human.stdout, /key\.scopes\s+│\s+\*/);
@@ -190,33 +189,35 @@ describe('api commands', () => {
 
     const act = okJson(await as(t, ['activity', 'create', 'deploy.finished', 'service', '--metadata', '{"build":42}', '--json']));
     assert.equal(act.action, 'deploy.finished');
-    assert.deepEqual(act.metadata, { build: 42 });
+    assert.equal(act.metadata.build, 42, 'the JSON option arrives as an object');
   });
 
   test('API errors: stderr `error <code>: … (request …)`, exit 3 for 401/403, 1 for 404/400; --json puts the envelope on stderr', async () => {
     const t = await app.tenant();
-    const bad = await as(t, ['whoami'], { OPSBASE_API_KEY: 'obk_live_not_a_real_key' });
+    const reader = (await app.request('POST', '/api/v1/keys', { key: t.key, body: { name: 'r', scopes: ['tasks:read'] } })).body;
+    const [bad, badJson, forbidden, missing, invalid] = await Promise.all([
+      as(t, ['whoami'], { OPSBASE_API_KEY: 'obk_live_not_a_real_key' }),
+      as(t, ['whoami', '--json'], { OPSBASE_API_KEY: 'obk_live_not_a_real_key' }),
+      as(t, ['keys', 'list'], { OPSBASE_API_KEY: reader.secret }),
+      as(t, ['keys', 'get', 'key_nope']),
+      as(t, ['keys', 'create', '--name', 'x', '--scopes', 'not a scope']),
+    ]);
     assert.equal(bad.code, 3);
     assert.equal(bad.stdout, '');
     assert.match(bad.stderr, /^error unauthorized: .+ \(request req_\S+\)\n/);
 
-    const badJson = await as(t, ['whoami', '--json'], { OPSBASE_API_KEY: 'obk_live_not_a_real_key' });
     assert.equal(badJson.code, 3);
     assert.equal(badJson.stdout, '');
     const envelope = JSON.parse(badJson.stderr);
     assert.equal(envelope.error, 'unauthorized');
     assert.match(envelope.request_id, /^req_/);
 
-    const reader = (await app.request('POST', '/api/v1/keys', { key: t.key, body: { name: 'r', scopes: ['tasks:read'] } })).body;
-    const forbidden = await as(t, ['keys', 'list'], { OPSBASE_API_KEY: reader.secret });
     assert.equal(forbidden.code, 3);
     assert.match(forbidden.stderr, /^error forbidden: /);
 
-    const missing = await as(t, ['keys', 'get', 'key_nope']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^error not_found: .+\(request req_\S+\)/);
 
-    const invalid = await as(t, ['keys', 'create', '--name', 'x', '--scopes', 'not a scope']);
     assert.equal(invalid.code, 1);
     assert.match(invalid.stderr, /^error invalid_request: /);
   });
@@ -232,8 +233,9 @@ describe('api commands', () => {
       [['keys'], /Usage: opsbase keys/],
       [['login'], /pass --email and --password/],
     ];
-    for (const [args, message] of cases) {
-      const run = await as(t, args);
+    const runs = await Promise.all(cases.map(([args]) => as(t, args)));
+    for (const [i, [args, message]] of cases.entries()) {
+      const run = runs[i];
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
       assert.match(run.stderr, message);
       assert.equal(run.stdout, '');
@@ -254,9 +256,11 @@ describe('api commands', () => {
 
   test('NO_COLOR is respected (and colour is used when allowed)', async () => {
     const t = await app.tenant();
-    const coloured = await as(t, ['keys', 'list'], { NO_COLOR: undefined, FORCE_COLOR: '1' });
+    const [coloured, plain] = await Promise.all([
+      as(t, ['keys', 'list'], { NO_COLOR: undefined, FORCE_COLOR: '1' }),
+      as(t, ['keys', 'list'], { NO_COLOR: '1', FORCE_COLOR: '1' }),
+    ]);
     assert.ok(coloured.stdout.includes(ESC), 'FORCE_COLOR: headers are styled');
-    const plain = await as(t, ['keys', 'list'], { NO_COLOR: '1', FORCE_COLOR: '1' });
     assert.equal(plain.code, 0);
     assert.ok(!plain.stdout.includes(ESC) && !plain.stderr.includes(ESC), 'NO_COLOR wins');
   });
@@ -265,7 +269,7 @@ describe('api commands', () => {
 describe('login and logout', () => {
   const savedFile = (home: string) => join(home, 'opsbase', 'config.json');
 
-  test('login saves a 0600 session; later commands use it (and --org); an expired token is refreshed; logout ends it', async () => {
+  test('login saves a 0600 session; later commands use it (and --org-id); an expired token is refreshed; logout ends it', async () => {
     const t = await app.tenant();
     const home = configHome();
     // A pre-existing, too-open file must be tightened.
@@ -289,10 +293,10 @@ describe('login and logout', () => {
     assert.equal(who.user.id, t.userId);
     assert.equal(who.org.id, t.orgId);
 
-    // --org picks another org of the same user (X-Org-Id).
+    // --org-id picks another org of the same user (X-Org-Id).
     const other = await app.request('POST', '/api/v1/orgs', { key: t.sessionToken, body: { name: 'Second' } });
     assert.equal(other.status, 201);
-    assert.equal(okJson(await cli(['--json', '--org', other.body.id, 'whoami'], { XDG_CONFIG_HOME: home })).org.id, other.body.id);
+    assert.equal(okJson(await cli(['--json', '--org-id', other.body.id, 'whoami'], { XDG_CONFIG_HOME: home })).org.id, other.body.id);
 
     // A session token the server no longer accepts: one refresh, saved, and the command succeeds.
     writeFileSync(savedFile(home), JSON.stringify({ ...saved, token: 'obs_expired_or_unknown' }));

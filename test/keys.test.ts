@@ -327,3 +327,19 @@ test('revocation and roll are seen by a second instance within 1 s', async () =>
     await b.close();
   }
 });
+
+test('a replayed keys.create returns the same secret, which is stored only encrypted', async () => {
+  const t = await app.tenant('IdemKeys');
+  const headers = { 'idempotency-key': `create-${Date.now()}` };
+  const first = await app.request('POST', '/api/v1/keys', { key: t.key, headers, body: { name: 'retried' } });
+  const replay = await app.request('POST', '/api/v1/keys', { key: t.key, headers, body: { name: 'retried' } });
+  assert.equal(first.status, 201);
+  assert.equal(replay.status, 201);
+  assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+  assert.equal(replay.body.secret, first.body.secret);
+  assert.equal(replay.body.id, first.body.id);
+  const stored = await sql(app, `select response_body::text as body from idempotency_keys where key = $1`, [headers['idempotency-key']]);
+  assert.equal(stored.length, 1);
+  assert.ok(!stored[0].body.includes(first.body.secret), 'the secret is not stored in plain text');
+  assert.match(stored[0].body, /^"v1\./);
+});

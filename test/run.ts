@@ -1,6 +1,7 @@
 // `npm test`: starts one PostgreSQL for the whole run (embedded, or TEST_DATABASE_URL), migrates a template
 // database once, then runs every test file with node:test. Each test app clones the template (fast, isolated).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +39,13 @@ await tpl.close();
 const code = await new Promise<number>((resolve) => {
   const child = spawn(process.execPath, ['--test', '--test-concurrency=3', '--test-timeout=120000', ...files], {
     stdio: 'inherit',
-    env: { ...process.env, OPSBASE_TEST_ADMIN_URL: adminUrl, OPSBASE_TEST_TEMPLATE: template },
+    env: {
+      ...process.env,
+      OPSBASE_TEST_ADMIN_URL: adminUrl,
+      OPSBASE_TEST_TEMPLATE: template,
+      // One master key for the run, so no test writes a key file into the working tree.
+      OPSBASE_MASTER_KEY: process.env.OPSBASE_MASTER_KEY ?? randomBytes(32).toString('hex'),
+    },
   });
   child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
 });

@@ -23,6 +23,8 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
   auth?: AuthMode;
   /** For `/orgs/:id`-style routes: the org is this path parameter (a session's X-Org-Id is ignored). */
   orgParam?: string;
+  /** Irreversible even though not a DELETE (revoke, roll): MCP marks it destructive. Default: DELETE only. */
+  destructive?: boolean;
   /** Only instance admins (the first user, or users promoted by one). */
   instanceAdmin?: boolean;
   scopes: string[];
@@ -37,7 +39,7 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
 }
 
 export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType>
-  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam'>> {
+  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive'>> {
   description?: string;
   orgParam?: string;
   instanceAdmin: boolean;
@@ -62,7 +64,7 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     cli: { args: spec.cli?.args ?? pathParams, columns: spec.cli?.columns },
     pathParams,
     readOnly: spec.method === 'GET',
-    destructive: spec.method === 'DELETE',
+    destructive: spec.destructive ?? spec.method === 'DELETE',
   };
 }
 

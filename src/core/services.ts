@@ -14,4 +14,6 @@ export interface AppServices {
   rateLimiter: RateLimiter;
   requestLog: RequestLog;
   startedAt: number;
+  /** Encrypts secrets at rest (AES-256-GCM). */
+  masterKey: Buffer;
 }

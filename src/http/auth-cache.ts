@@ -13,6 +13,7 @@ export class AuthCache<V = unknown> {
   private entries = new Map<string, { value: V; until: number }>();
   private listener?: pg.Client;
   private closed = false;
+  private retry?: NodeJS.Timeout;
   private url: string;
   private log: Logger;
 
@@ -28,11 +29,30 @@ export class AuthCache<V = unknown> {
       this.log.warn({ err: err.message }, 'auth cache listener lost its connection; reconnecting');
       this.clear();
       this.listener = undefined;
-      if (!this.closed) setTimeout(() => this.start().catch(() => {}), 500).unref();
+      this.reconnect();
     });
-    await client.connect();
-    await client.query(`listen ${CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`listen ${CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => {});
+      return;
+    }
     this.listener = client;
+  }
+
+  /** Keeps retrying until the listener is back: a failed connect emits no 'error', so one retry is not enough. */
+  private reconnect(): void {
+    if (this.closed || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.start().catch(() => this.reconnect());
+    }, 500);
+    this.retry.unref();
   }
 
   get(key: string): V | undefined {
@@ -64,6 +84,7 @@ export class AuthCache<V = unknown> {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.retry);
     await this.listener?.end().catch(() => {});
     this.listener = undefined;
   }

@@ -110,6 +110,8 @@ export async function authenticate(services: AppServices, req: FastifyRequest, o
   }
   if (!token) throw unauthorized();
   if (!principal) throw unauthorized('The credential is unknown, expired or revoked. Log in again or use a valid API key.');
+  // Known caller from here on: a refused request (403) still belongs in that key's usage log.
+  req.auth = { principal, orgId: principal.kind === 'key' ? principal.orgId : null, role: null, scopes: [] };
 
   if (op.auth === 'user' || op.instanceAdmin) {
     if (principal.kind !== 'session') {
@@ -137,6 +139,7 @@ export async function authenticate(services: AppServices, req: FastifyRequest, o
     }
     auth = { principal, orgId: membership.orgId, role: membership.role, scopes: [] };
   }
+  req.auth = auth;
   const caller = { keyId: principal.kind === 'key' ? principal.keyId : null, scopes: auth.scopes, role: auth.role };
   for (const scope of op.scopes) {
     if (!callerAllows(caller, scope)) {

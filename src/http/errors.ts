@@ -36,8 +36,12 @@ function fromFramework(err: FastifyError): AppError | undefined {
   return undefined;
 }
 
-function fromDatabase(err: { code?: string; constraint?: string }): AppError | undefined {
+function fromDatabase(err: { code?: string; constraint?: string; severity?: string }): AppError | undefined {
   if (!err.code) return undefined;
+  // FATAL ends the connection: the server refused it (database not accepting connections, shutting down, …).
+  if (err.severity === 'FATAL' || err.severity === 'PANIC') {
+    return new AppError('unavailable', 'The database is unavailable. Retry shortly; check /api/ready.');
+  }
   if (err.code === '23505') return new AppError('conflict', 'This conflicts with an existing record.', { constraint: err.constraint });
   if (err.code === '22P02' || err.code === '22003' || err.code === '22007') return new AppError('invalid_request', 'A value has the wrong format.');
   if (PG_UNAVAILABLE.has(err.code) || NET_UNAVAILABLE.has(err.code)) {

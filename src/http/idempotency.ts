@@ -1,11 +1,12 @@
 // `Idempotency-Key` on POST (DESIGN §4): the first response is stored for 24 h and replayed for the same key and
 // body; another body → 422 idempotency_mismatch; while the first still runs → 409 idempotency_in_progress.
 // A successful response is recorded inside the operation's own transaction, so a crash can never leave a write
-// committed without its record (or the reverse).
+// committed without its record (or the reverse). Stored responses can hold secrets (a new key, a session token),
+// so they are kept encrypted under the master key.
 import { and, eq, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { AppError, invalid } from '../core/errors.ts';
-import { sha256 } from '../core/crypto.ts';
+import { decrypt, encrypt, sha256 } from '../core/crypto.ts';
 import type { DbOrTx } from '../db/client.ts';
 import { idempotencyKeys } from '../db/schema/platform.ts';
 
@@ -23,7 +24,7 @@ export function requestHash(method: string, url: string, body: unknown): string 
   return sha256(`${method} ${url.split('?')[0]} ${JSON.stringify(body ?? null)}`);
 }
 
-export async function claim(pool: pg.Pool, scope: string, key: string, hash: string): Promise<ClaimResult> {
+export async function claim(pool: pg.Pool, masterKey: Buffer, scope: string, key: string, hash: string): Promise<ClaimResult> {
   if (key.length < 1 || key.length > 255) throw invalid('Idempotency-Key must be 1–255 characters.');
   for (let attempt = 0; attempt < 3; attempt++) {
     const inserted = await pool.query(
@@ -48,7 +49,10 @@ export async function claim(pool: pg.Pool, scope: string, key: string, hash: str
     if (row.request_hash !== hash) {
       throw new AppError('idempotency_mismatch', 'This Idempotency-Key was already used with a different request body. Use a new key for a new request.');
     }
-    if (row.status === 'done') return { kind: 'replay', status: row.response_status, body: row.response_body };
+    if (row.status === 'done') {
+      const body = typeof row.response_body === 'string' ? JSON.parse(decrypt(row.response_body, masterKey)) : row.response_body;
+      return { kind: 'replay', status: row.response_status, body };
+    }
     if (!row.lock_expired) {
       throw new AppError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed. Retry shortly.');
     }
@@ -63,10 +67,10 @@ export async function claim(pool: pg.Pool, scope: string, key: string, hash: str
   throw new AppError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed. Retry shortly.');
 }
 
-export async function complete(db: DbOrTx, c: IdempotencyClaim, status: number, body: unknown): Promise<void> {
+export async function complete(db: DbOrTx, masterKey: Buffer, c: IdempotencyClaim, status: number, body: unknown): Promise<void> {
   await db
     .update(idempotencyKeys)
-    .set({ status: 'done', responseStatus: status, responseBody: sql`${JSON.stringify(body ?? null)}::jsonb` })
+    .set({ status: 'done', responseStatus: status, responseBody: sql`to_jsonb(${encrypt(JSON.stringify(body ?? null), masterKey)}::text)` })
     .where(and(eq(idempotencyKeys.scope, c.scope), eq(idempotencyKeys.key, c.key)));
 }
 

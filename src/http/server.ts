@@ -105,7 +105,7 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
       if (op.method !== 'POST' || typeof key !== 'string') return;
       const p = req.auth?.principal;
       const scope = p ? (p.kind === 'key' ? p.keyId : p.userId) : `anon:${req.ip}`;
-      const result = await claim(services.database.pool, scope, key, requestHash(req.method, req.url, req.body));
+      const result = await claim(services.database.pool, services.masterKey, scope, key, requestHash(req.method, req.url, req.body));
       if (result.kind === 'claimed') {
         req.idem = result.claim;
         return;
@@ -121,7 +121,7 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
         : await services.database.db.transaction(async (tx) => {
             const out = await op.handler({ ...ctx, db: tx }, input);
             if (req.idem) {
-              await complete(tx, req.idem, op.status, out);
+              await complete(tx, services.masterKey, req.idem, op.status, out);
               req.idem = undefined;
             }
             return out;
@@ -144,7 +144,8 @@ export async function buildServer({ services, operations, plugins = [] }: Server
     // One line per request is written in onResponse (with the path only: query strings may carry secrets).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: services.config.OPSBASE_BODY_LIMIT_BYTES,
-    trustProxy: true,
+    // Only behind a proxy may X-Forwarded-For name the client (per-IP limits and login throttles depend on it).
+    trustProxy: services.config.OPSBASE_TRUST_PROXY,
     return503OnClosing: true,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -155,6 +156,9 @@ export async function buildServer({ services, operations, plugins = [] }: Server
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // JSON in (DESIGN §4): without this, Fastify's default text/plain parser turns a wrong content type into a
+  // confusing schema error instead of 415 unsupported_media_type.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler(async (err, req, reply) => {
     if (req.idem) {

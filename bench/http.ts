@@ -7,7 +7,7 @@
 // Options (for profiling; the defaults are the benchmark): --duration S, --warmup S, --connections N,
 // --log-level L (the server's LOG_LEVEL, default warn), --cpu-prof DIR (write the server's V8 CPU profile there).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { createServer } from 'node:net';
@@ -217,16 +217,65 @@ interface Figures {
   errors: number;
   timeouts: number;
   non2xx: number;
+  /** CPU time per request of the server process and of its descendants (the embedded PostgreSQL), in µs. */
+  cpu?: { server: number; children: number };
+  /** CPU time per request of the load generator (this process), in µs. */
+  loadgenCpu: number;
+}
+
+/**
+ * CPU time (ms) used so far by `pid` and, separately, by all its live descendants, from /proc (Linux only).
+ * Per-request CPU stays meaningful when other work on the machine skews requests/s.
+ */
+function treeCpu(pid: number): { self: number; children: number } | undefined {
+  const TICK_MS = 10; // USER_HZ is 100 on every Linux
+  const procs = new Map<number, { ppid: number; ticks: number }>();
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        procs.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  const root = procs.get(pid);
+  if (!root) return undefined;
+  const inTree = new Set([pid]);
+  let children = 0;
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [p, info] of procs) {
+      if (!inTree.has(p) && inTree.has(info.ppid)) {
+        inTree.add(p);
+        children += info.ticks;
+        grew = true;
+      }
+    }
+  }
+  return { self: root.ticks * TICK_MS, children: children * TICK_MS };
 }
 
 async function measure(
   label: string,
   url: string,
   headers: Record<string, string>,
+  server: Child,
   opts: { connections: number; duration: number; warmup: number },
 ): Promise<Figures> {
   if (opts.warmup > 0) await autocannon({ url, headers, connections: opts.connections, duration: opts.warmup });
+  const pid = server.proc.pid ?? -1;
+  const cpuBefore = treeCpu(pid);
+  const loadgenBefore = process.cpuUsage();
   const r = await autocannon({ url, headers, connections: opts.connections, duration: opts.duration });
+  const loadgen = process.cpuUsage(loadgenBefore);
+  const cpuAfter = treeCpu(pid);
+  const perRequestUs = (ms: number) => (ms * 1000) / Math.max(1, r.requests.total);
   return {
     label,
     rps: r.requests.average,
@@ -238,6 +287,11 @@ async function measure(
     errors: r.errors,
     timeouts: r.timeouts,
     non2xx: r.non2xx,
+    cpu:
+      cpuBefore && cpuAfter
+        ? { server: perRequestUs(cpuAfter.self - cpuBefore.self), children: perRequestUs(Math.max(0, cpuAfter.children - cpuBefore.children)) }
+        : undefined,
+    loadgenCpu: (loadgen.user + loadgen.system) / Math.max(1, r.requests.total),
   };
 }
 
@@ -247,6 +301,10 @@ function report(f: Figures) {
     `${f.label.padEnd(44)} ${n(f.rps).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  (avg ${f.avg.toFixed(2)} ms, max ${f.max} ms)  ` +
       `${n(f.total)} requests, ${f.errors} errors, ${f.timeouts} timeouts, ${f.non2xx} non-2xx`,
   );
+  const cpu = f.cpu
+    ? `server ${Math.round(f.cpu.server)} µs` + (f.cpu.children > 0 ? ` + its PostgreSQL ${Math.round(f.cpu.children)} µs` : '')
+    : 'server (not measurable here)';
+  console.log(`${''.padEnd(44)} CPU per request: ${cpu}; load generator ${Math.round(f.loadgenCpu)} µs`);
 }
 
 export default async function http(argv: string[]): Promise<void> {
@@ -287,7 +345,7 @@ export default async function http(argv: string[]): Promise<void> {
   let whoami: Figures;
   try {
     const h = await startHello();
-    hello = await measure('(a) hello-world  GET / (bare Fastify)', h.url, {}, opts);
+    hello = await measure('(a) hello-world  GET / (bare Fastify)', h.url, {}, h.child, opts);
     await stopChild(h.child, 5_000);
 
     const o = await startOpsbase(values['log-level']!, cpuProfDir);
@@ -295,7 +353,7 @@ export default async function http(argv: string[]): Promise<void> {
     const headers = { authorization: `Bearer ${secret}` };
     const me = await api(o.base, 'GET', '/api/v1/whoami', undefined, headers);
     if (!me.key?.id) throw new Error(`whoami did not answer for the key: ${JSON.stringify(me)}`);
-    whoami = await measure('(b) whoami       GET /api/v1/whoami (API key)', `${o.base}/api/v1/whoami`, headers, opts);
+    whoami = await measure('(b) whoami       GET /api/v1/whoami (API key)', `${o.base}/api/v1/whoami`, headers, o.child, opts);
     // autocannon drops its connections when time is up, but the server still works off what it had queued; let
     // it finish (a probe queues behind it for the pool) before SIGTERM, so shutdown does not race live requests.
     await (await fetch(`${o.base}/api/ready`)).arrayBuffer();

@@ -9,6 +9,7 @@ import { runMigrations } from './db/migrate.ts';
 import { loadMasterKey } from './core/master-key.ts';
 import { AuthCache } from './http/auth-cache.ts';
 import { createLogger } from './http/logger.ts';
+import { postgresCounterStore, redisCounterStore } from './http/counter-store.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { RequestLog } from './http/request-log.ts';
 import { buildServer } from './http/server.ts';
@@ -36,7 +37,8 @@ export async function openServices(config: Config, log: Logger, databaseUrl?: st
   await runMigrations(database);
   const authCache = new AuthCache(database.url, log);
   await authCache.start();
-  const rateLimiter = new RateLimiter(database.pool, log);
+  const counters = config.REDIS_URL ? await redisCounterStore(config.REDIS_URL) : postgresCounterStore(database.pool);
+  const rateLimiter = new RateLimiter(counters, log);
   rateLimiter.start();
   const requestLog = new RequestLog(database.db, log);
   requestLog.start();

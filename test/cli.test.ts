@@ -319,6 +319,35 @@ describe('login and logout', () => {
     assert.match(anon.stderr, /^error unauthorized: /);
   });
 
+  // util-linux `script` gives the CLI a real terminal, to check the prompts (and that the password is not echoed).
+  const hasScript = process.platform === 'linux' && existsSync('/usr/bin/script');
+  test('on a terminal, login asks for the missing email and password without echoing the password', { skip: !hasScript && 'needs util-linux script' }, async () => {
+    const t = await app.tenant();
+    const home = configHome();
+    const child = spawn('/usr/bin/script', ['-qec', `${process.execPath} ${MAIN} login`, '/dev/null'], {
+      env: { ...process.env, OPSBASE_API_URL: app.url, XDG_CONFIG_HOME: home, NO_COLOR: '1' },
+    });
+    let out = '';
+    const sent = new Set<string>();
+    child.stdout.on('data', (d) => {
+      out += d;
+      for (const [prompt, answer] of [['Email: ', t.email], ['Password: ', t.password]]) {
+        if (out.includes(prompt) && !sent.has(prompt)) {
+          sent.add(prompt);
+          child.stdin.write(`${answer}\r`);
+        }
+      }
+    });
+    const timer = setTimeout(() => child.kill(), 30_000);
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    clearTimeout(timer);
+    assert.equal(code, 0, out);
+    assert.ok(out.includes(t.email), 'the email is echoed');
+    assert.ok(!out.includes(t.password), 'the password is not');
+    assert.match(out, /Logged in as /);
+    assert.match(JSON.parse(readFileSync(savedFile(home), 'utf8')).token, /^obs_/);
+  });
+
   test('a wrong password exits 3 and saves nothing', async () => {
     const t = await app.tenant();
     const home = configHome();

@@ -1,9 +1,9 @@
-// Fixed-window rate limits shared by every instance through PostgreSQL, without a database round trip per
-// request: each instance counts locally and, every SYNC_MS, adds its counts to `rate_limit_counters` in one
-// statement and reads back the global totals. A limit can be overshot across instances by at most what they
-// admit within one sync interval.
-import type pg from 'pg';
+// Fixed-window rate limits shared by every instance, without a network round trip per request: each instance
+// counts locally and, every SYNC_MS, adds its counts to the shared store in one round trip and reads back the
+// global totals. The store is PostgreSQL (`rate_limit_counters`), or Redis when REDIS_URL is set. A limit can be
+// overshot across instances by at most what they admit within one sync interval.
 import type { Logger } from 'pino';
+import type { CounterStore } from './counter-store.ts';
 
 const SYNC_MS = 200;
 
@@ -27,11 +27,11 @@ export class RateLimiter {
   private counters = new Map<string, Counter>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
-  private pool: pg.Pool;
+  private store: CounterStore;
   private log: Logger;
 
-  constructor(pool: pg.Pool, log: Logger) {
-    this.pool = pool;
+  constructor(store: CounterStore, log: Logger) {
+    this.store = store;
     this.log = log;
   }
 
@@ -83,51 +83,32 @@ export class RateLimiter {
 
   private async doFlush(): Promise<void> {
     const now = Date.now();
-    const keys: string[] = [];
-    const buckets: string[] = [];
-    const windows: string[] = [];
-    const counts: number[] = [];
-    const taken: number[] = [];
+    const batch: { key: string; counter: Counter; windowMs: number; taken: number }[] = [];
     for (const [key, c] of this.counters) {
       const windowMs = Number(key.slice(key.lastIndexOf('@') + 1));
       if (c.windowStart + windowMs < now && c.pending === 0) {
         this.counters.delete(key);
         continue;
       }
-      keys.push(key);
-      buckets.push(key);
-      windows.push(new Date(c.windowStart).toISOString());
-      counts.push(c.pending);
-      taken.push(c.pending);
+      batch.push({ key, counter: c, windowMs, taken: c.pending });
     }
-    if (keys.length === 0) return;
+    if (batch.length === 0) return;
     try {
-      const { rows } = await this.pool.query<{ bucket: string; count: number }>(
-        `insert into rate_limit_counters (bucket, window_start, count)
-         select * from unnest($1::text[], $2::timestamptz[], $3::int[])
-         on conflict (bucket, window_start) do update set count = rate_limit_counters.count + excluded.count
-         returning bucket, count`,
-        [buckets, windows, counts],
-      );
-      const totals = new Map(rows.map((r) => [r.bucket, r.count]));
-      keys.forEach((key, i) => {
-        const c = this.counters.get(key);
-        if (!c || c.windowStart !== Date.parse(windows[i])) return;
-        c.pending -= taken[i];
-        c.synced = totals.get(key) ?? c.synced + taken[i];
+      const totals = await this.store.add(batch.map((b) => ({ bucket: b.key, windowStart: b.counter.windowStart, windowMs: b.windowMs, count: b.taken })));
+      batch.forEach((b, i) => {
+        // A counter replaced by a newer window meanwhile keeps its own state.
+        if (this.counters.get(b.key) !== b.counter) return;
+        b.counter.pending -= b.taken;
+        b.counter.synced = totals[i];
       });
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'rate limit sync failed; counting locally until it recovers');
     }
   }
 
-  /** Drops windows that ended over an hour ago. */
-  async prune(): Promise<void> {
-    await this.pool.query(`delete from rate_limit_counters where window_start < now() - interval '1 hour'`);
-  }
-
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
+    await this.store.close();
   }
 }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import pg from 'pg';
-import { routePath } from '../src/http/server.ts';
+import { routePath } from '../src/core/http-request.ts';
 import { operations } from '../src/operations.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';

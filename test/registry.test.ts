@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { Operation } from '../src/core/operation.ts';
-import { routePath } from '../src/http/server.ts';
+import { routePath } from '../src/core/http-request.ts';
 import { operations } from '../src/operations.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { startTestApp, type Response, type Tenant, type TestApp } from './helpers/harness.ts';

@@ -2,7 +2,7 @@
 // session has expired. Everything the CLI does goes through the public API, like any other client.
 import { randomUUID } from 'node:crypto';
 import { config } from '../config.ts';
-import type { Operation } from '../core/operation.ts';
+import { routePath } from '../core/http-request.ts';
 import { findOperation } from '../operations.ts';
 import { VERSION } from '../version.ts';
 import { readSaved, writeSaved } from './config-file.ts';
@@ -47,11 +47,6 @@ export class NetworkError extends Error {
     this.name = 'NetworkError';
     this.apiUrl = apiUrl;
   }
-}
-
-/** The same rule as the server's `routePath` (src/http/server.ts), kept here so the CLI does not load Fastify. */
-export function apiPath(op: Operation): string {
-  return op.path.startsWith('/api/') ? op.path : `/api/v1${op.path}`;
 }
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
@@ -126,7 +121,7 @@ async function refreshSession(target: Target): Promise<string | undefined> {
   const saved = readSaved();
   const op = findOperation('auth.refresh');
   if (!saved.refresh_token || !op) return undefined;
-  const res = await send({ ...target, token: undefined }, 'POST', apiPath(op), { body: { refresh_token: saved.refresh_token } });
+  const res = await send({ ...target, token: undefined }, 'POST', routePath(op), { body: { refresh_token: saved.refresh_token } });
   const body = res.body as { token?: string; refresh_token?: string } | undefined;
   if (res.status >= 300 || !body?.token) return undefined;
   writeSaved({ ...saved, token: body.token, refresh_token: body.refresh_token ?? saved.refresh_token });

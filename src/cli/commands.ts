@@ -7,7 +7,8 @@ import { type Command, type CommanderError, InvalidArgumentError, Option } from 
 import { z } from 'zod';
 import { commandWords, type Operation } from '../core/operation.ts';
 import { findOperation, operations } from '../operations.ts';
-import { type ApiResult, apiPath, exitCodeFor, type GlobalOptions, NetworkError, request, resolveTarget, type Target } from './client.ts';
+import { routePath, toOperationRequest } from '../core/http-request.ts';
+import { type ApiResult, exitCodeFor, type GlobalOptions, NetworkError, request, resolveTarget, type Target } from './client.ts';
 import { clearCredential, readSaved, writeSaved } from './config-file.ts';
 import { printApiError, printHuman, printJson, printLocalError } from './render.ts';
 
@@ -183,21 +184,6 @@ async function guard(globals: GlobalOptions, fn: () => Promise<void>) {
   }
 }
 
-/** Path parameters go into the path; the rest is the query string (GET, DELETE) or the JSON body. */
-function toRequest(op: Operation, input: Record<string, unknown>) {
-  const rest = { ...input };
-  const path = apiPath(op).replace(/:([a-z_]+)/g, (_, p: string) => {
-    const value = rest[p];
-    delete rest[p];
-    return encodeURIComponent(String(value));
-  });
-  if (op.method !== 'GET' && op.method !== 'DELETE') return { path, body: rest };
-  const query = new URLSearchParams();
-  for (const [k, v] of Object.entries(rest)) {
-    for (const item of Array.isArray(v) ? v : [v]) query.append(k, typeof item === 'object' && item !== null ? JSON.stringify(item) : String(item));
-  }
-  return { path, query };
-}
 
 async function ask(question: string, hidden = false): Promise<string> {
   let muted = false;
@@ -278,7 +264,7 @@ function addOperationCommand(program: Command, op: Operation, reserved: Set<stri
     if (!(await confirmCost(op, command, given.yes))) return;
     await guard(globals, async () => {
       const target = resolveTarget(globals);
-      const { path, query, body } = toRequest(op, input);
+      const { path, query, body } = toOperationRequest(op, input);
       report(await request(target, op.method, path, { query, body }), globals, op.cli.columns, target);
     });
   });
@@ -302,7 +288,7 @@ async function loginWithPassword(command: Command, globals: GlobalOptions, opts:
   const email = opts.email || (await ask('Email: ')).trim();
   const password = opts.password || (await ask('Password: ', true));
   const target: Target = { ...resolveTarget(globals), token: undefined, savedSession: false };
-  const res = await request(target, 'POST', apiPath(op), { body: { email, password } });
+  const res = await request(target, 'POST', routePath(op), { body: { email, password } });
   if (res.status >= 400) return report(res, globals, undefined);
   const body = res.body as LoginBody;
   const path = writeSaved({
@@ -323,7 +309,7 @@ async function loginWithKey(globals: GlobalOptions, key: string) {
   let res: ApiResult | undefined;
   // Check the key before saving it, so a typo fails here rather than on the next command.
   if (whoami) {
-    res = await request({ ...target, token: key, savedSession: false }, 'GET', apiPath(whoami));
+    res = await request({ ...target, token: key, savedSession: false }, 'GET', routePath(whoami));
     if (res.status >= 400) return report(res, globals, undefined);
   }
   const path = writeSaved({ api_url: target.apiUrl, token: key, ...(globals.orgId ? { org_id: globals.orgId } : {}) });
@@ -344,7 +330,7 @@ async function logout(globals: GlobalOptions, opts: { allDevices?: boolean }) {
   // API keys are not sessions: there is nothing to end on the server, only the saved copy to forget.
   if (op && !saved.token.startsWith('obk_')) {
     const target: Target = { apiUrl: saved.api_url ?? resolveTarget(globals).apiUrl, token: saved.token, savedSession: false };
-    res = await request(target, 'POST', apiPath(op), { body: opts.allDevices ? { all_devices: true } : {} }).catch((err: unknown) => {
+    res = await request(target, 'POST', routePath(op), { body: opts.allDevices ? { all_devices: true } : {} }).catch((err: unknown) => {
       failure = err;
       return undefined;
     });

@@ -6,6 +6,7 @@ import { AppError, ErrorEnvelope } from '../core/errors.ts';
 import type { Ctx } from '../core/context.ts';
 import { newId } from '../core/ids.ts';
 import type { Operation } from '../core/operation.ts';
+import { routePath, takesBody } from '../core/http-request.ts';
 import type { AppServices } from '../core/services.ts';
 import { authenticate, type Auth } from './auth.ts';
 import { sendError } from './errors.ts';
@@ -22,12 +23,7 @@ declare module 'fastify' {
   }
 }
 
-export const API_PREFIX = '/api/v1';
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-export function routePath(op: Operation): string {
-  return op.path.startsWith('/api/') ? op.path : `${API_PREFIX}${op.path}`;
-}
 
 function securityHeaders(reply: FastifyReply, url: string) {
   reply.header('x-content-type-options', 'nosniff');
@@ -78,8 +74,7 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
   const pathKeys = Object.fromEntries(op.pathParams.map((p) => [p, true as const])) as Record<string, true>;
   const rest = op.input.omit(pathKeys);
   const hasRest = Object.keys(rest.shape).length > 0;
-  // DELETE may carry a body (e.g. a password confirmation), which never belongs in a logged URL.
-  const takesBody = op.method !== 'GET';
+  const body = takesBody(op);
   const z = app.withTypeProvider<ZodTypeProvider>();
 
   z.route({
@@ -93,7 +88,7 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
       tags: [op.id.split('.')[0]],
       ...(op.auth === 'public' ? { security: [] } : {}),
       ...(op.pathParams.length ? { params: op.input.pick(pathKeys) } : {}),
-      ...(hasRest ? (takesBody ? { body: rest } : { querystring: rest }) : {}),
+      ...(hasRest ? (body ? { body: rest } : { querystring: rest }) : {}),
       response: { [op.status]: op.output, '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
     },
     onRequest: async (req, reply) => {
@@ -114,7 +109,7 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
       return reply.code(result.status).send(result.body);
     },
     handler: async (req, reply) => {
-      const input = { ...((takesBody ? req.body : req.query) as object), ...(req.params as object) };
+      const input = { ...((body ? req.body : req.query) as object), ...(req.params as object) };
       const ctx = contextFor(services, req);
       const result = op.readOnly
         ? await op.handler(ctx, input)

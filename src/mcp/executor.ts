@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../core/errors.ts';
 import type { Operation } from '../core/operation.ts';
-import { routePath } from '../http/server.ts';
+import { toOperationRequest } from '../core/http-request.ts';
 import { VERSION } from '../version.ts';
 
 export interface ApiResult {
@@ -24,41 +24,18 @@ export interface ApiRequest {
   body?: string;
 }
 
-function queryValues(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  if (Array.isArray(value)) return value.flatMap(queryValues);
-  return [typeof value === 'object' ? JSON.stringify(value) : String(value)];
-}
-
-/**
- * The request for `op`: path parameters fill the path, the rest goes to the query (GET) or the JSON body. The
- * arguments are sent as given: the API validates them with `op.input`, so an agent gets the same
- * `invalid_request` details a REST client would, from one place.
- */
+/** The request for `op`, sent with the tool's arguments as given: the API validates them with `op.input`. */
 export function toRequest(op: Operation, input: Record<string, unknown>): ApiRequest {
-  const rest: Record<string, unknown> = { ...input };
-  let path = routePath(op);
-  for (const name of op.pathParams) {
-    const value = rest[name];
-    delete rest[name];
-    // An empty segment would silently route elsewhere (`/keys/` is the list), so refuse it here.
-    if ((typeof value !== 'string' && typeof value !== 'number') || value === '') {
-      throw new AppError('invalid_request', `Missing required argument \`${name}\`.`, [{ field: name, location: 'params', message: 'required' }]);
-    }
-    path = path.replace(`:${name}`, encodeURIComponent(String(value)));
-  }
+  const { path, query, body } = toOperationRequest(op, input);
   const headers: Record<string, string> = { 'user-agent': `opsbase-mcp/${VERSION}` };
   // A fresh key per tool call: a retried HTTP request is never run twice, two calls are two actions.
   if (op.method === 'POST') headers['idempotency-key'] = randomUUID();
-  // As server.ts reads it: GET input from the query string, every other method from a JSON body.
-  if (op.method === 'GET') {
-    const query = new URLSearchParams();
-    for (const [k, v] of Object.entries(rest)) for (const s of queryValues(v)) query.append(k, s);
-    const qs = query.toString();
+  if (!body) {
+    const qs = query?.toString();
     return { method: op.method, url: qs ? `${path}?${qs}` : path, headers };
   }
   headers['content-type'] = 'application/json';
-  return { method: op.method, url: path, headers, body: JSON.stringify(rest) };
+  return { method: op.method, url: path, headers, body: JSON.stringify(body) };
 }
 
 function parseBody(text: string): unknown {

@@ -11,7 +11,7 @@ import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, typ
 import { z } from 'zod';
 import { AppError } from '../core/errors.ts';
 import { toolName, type Operation } from '../core/operation.ts';
-import { routePath } from '../http/server.ts';
+import { routePath } from '../core/http-request.ts';
 import { VERSION } from '../version.ts';
 import type { Executor } from './executor.ts';
 

@@ -199,7 +199,13 @@ async function createApiKey(base: string): Promise<string> {
   const auth = { authorization: `Bearer ${session.token}` };
   const org = await api(base, 'POST', '/api/v1/orgs', { name: 'Bench' }, auth);
   // 1,000,000/min is the most the API accepts; at the ~12 s this key is used for it binds only above ~80k req/s.
-  const key = await api(base, 'POST', '/api/v1/keys', { name: 'bench', scopes: ['*'], rate_limit_per_minute: 1_000_000 }, { ...auth, 'x-org-id': org.id });
+  const key = await api(
+    base,
+    'POST',
+    '/api/v1/keys',
+    { name: 'bench', scopes: ['*'], rate_limit_per_minute: 1_000_000 },
+    { ...auth, 'x-org-id': org.id },
+  );
   return key.secret as string;
 }
 
@@ -366,7 +372,9 @@ export default async function http(argv: string[]): Promise<void> {
   report(whoami);
   const bad = [hello, whoami].filter((f) => f.non2xx > 0 || f.errors > 0);
   if (bad.length) {
-    throw new Error(`${bad.map((f) => `${f.label.trim()}: ${f.non2xx} non-2xx responses, ${f.errors} errors`).join('; ')}: the figures are not valid`);
+    throw new Error(
+      `${bad.map((f) => `${f.label.trim()}: ${f.non2xx} non-2xx responses, ${f.errors} errors`).join('; ')}: the figures are not valid`,
+    );
   }
   const ratio = whoami.rps / hello.rps;
   console.log(`target whoami/hello >= ${RATIO_TARGET}: ${ratio >= RATIO_TARGET ? 'PASS' : 'FAIL'} (${ratio.toFixed(2)})`);

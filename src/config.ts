@@ -27,7 +27,11 @@ const ConfigSchema = z.object({
   /** Set when a reverse proxy sits in front: then X-Forwarded-For names the client. */
   OPSBASE_TRUST_PROXY: bool,
   OPSBASE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
-  OPSBASE_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  OPSBASE_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // CLI side
   OPSBASE_API_URL: z.string().url().default('http://localhost:4000'),

@@ -18,7 +18,13 @@ const me = (token: string, headers?: Record<string, string>) => app.request('GET
 const login = (email: string, password: string) => app.request('POST', '/api/v1/auth/login', { body: { email, password } });
 
 test('register creates the account and logs it in', async () => {
-  const body = { username: 'grace_h', email: 'Grace.Hopper@example.com', password: 'cobol-forever-1959', terms_accepted: true, privacy_accepted: true };
+  const body = {
+    username: 'grace_h',
+    email: 'Grace.Hopper@example.com',
+    password: 'cobol-forever-1959',
+    terms_accepted: true,
+    privacy_accepted: true,
+  };
   const res = await app.request('POST', '/api/v1/auth/register', { body });
   assert.equal(res.status, 201);
   assert.match(res.body.user.id, /^usr_/);
@@ -254,8 +260,14 @@ test('DELETE /users/me needs the password, refuses the last owner of an org, and
 
   // Transfer: add the heir, make them owner (as the owner, in the org).
   const inOrg = { 'x-org-id': t.orgId };
-  assert.equal((await app.request('POST', '/api/v1/org/members', { key: t.sessionToken, headers: inOrg, body: { user_id: heir.id, role: 'member' } })).status, 201);
-  assert.equal((await app.request('PATCH', `/api/v1/org/members/${heir.id}`, { key: t.sessionToken, headers: inOrg, body: { role: 'owner' } })).status, 200);
+  assert.equal(
+    (await app.request('POST', '/api/v1/org/members', { key: t.sessionToken, headers: inOrg, body: { user_id: heir.id, role: 'member' } })).status,
+    201,
+  );
+  assert.equal(
+    (await app.request('PATCH', `/api/v1/org/members/${heir.id}`, { key: t.sessionToken, headers: inOrg, body: { role: 'owner' } })).status,
+    200,
+  );
 
   const erased = await app.request('DELETE', '/api/v1/users/me', { key: t.sessionToken, body: { password: t.password } });
   assert.equal(erased.status, 200);

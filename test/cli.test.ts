@@ -321,7 +321,9 @@ describe('login and logout', () => {
 
   // util-linux `script` gives the CLI a real terminal, to check the prompts (and that the password is not echoed).
   const hasScript = process.platform === 'linux' && existsSync('/usr/bin/script');
-  test('on a terminal, login asks for the missing email and password without echoing the password', { skip: !hasScript && 'needs util-linux script' }, async () => {
+  test('on a terminal, login asks for the missing email and password without echoing the password', {
+    skip: !hasScript && 'needs util-linux script',
+  }, async () => {
     const t = await app.tenant();
     const home = configHome();
     const child = spawn('/usr/bin/script', ['-qec', `${process.execPath} ${MAIN} login`, '/dev/null'], {
@@ -331,7 +333,10 @@ describe('login and logout', () => {
     const sent = new Set<string>();
     child.stdout.on('data', (d) => {
       out += d;
-      for (const [prompt, answer] of [['Email: ', t.email], ['Password: ', t.password]]) {
+      for (const [prompt, answer] of [
+        ['Email: ', t.email],
+        ['Password: ', t.password],
+      ]) {
         if (out.includes(prompt) && !sent.has(prompt)) {
           sent.add(prompt);
           child.stdin.write(`${answer}\r`);

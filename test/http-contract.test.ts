@@ -87,7 +87,12 @@ test('unknown routes, oversized bodies, wrong content types and malformed JSON g
     const res = await app.request('POST', '/api/v1/activity-log', { key: t.key, raw: body, headers: { 'content-type': type } });
     assertEnvelope(res, 415, 'unsupported_media_type', type);
   }
-  assertEnvelope(await app.request('POST', '/api/v1/activity-log', { key: t.key, raw: '{"action": "x.y",' }), 400, 'invalid_request', 'malformed JSON');
+  assertEnvelope(
+    await app.request('POST', '/api/v1/activity-log', { key: t.key, raw: '{"action": "x.y",' }),
+    400,
+    'invalid_request',
+    'malformed JSON',
+  );
   assertEnvelope(await app.request('POST', '/api/v1/activity-log', { key: t.key, raw: '' }), 400, 'invalid_request', 'empty JSON body');
   // None of them recorded anything.
   const list = await app.request('GET', '/api/v1/activity-log?action=x.y', { key: t.key });
@@ -180,7 +185,12 @@ test('Idempotency-Key: replay, mismatch, in progress, takeover after a crash, an
   assert.equal(replay.headers.get('idempotent-replayed'), 'true');
   assert.deepEqual(replay.body, takeover.body);
 
-  assertEnvelope(await app.request('POST', '/api/v1/activity-log', { key: t.key, body, headers: { 'idempotency-key': 'x'.repeat(256) } }), 400, 'invalid_request', 'a 256-character key');
+  assertEnvelope(
+    await app.request('POST', '/api/v1/activity-log', { key: t.key, body, headers: { 'idempotency-key': 'x'.repeat(256) } }),
+    400,
+    'invalid_request',
+    'a 256-character key',
+  );
 });
 
 test('Idempotency-Key: a failed first request is not stored, so a retry runs once it can succeed', async () => {
@@ -223,7 +233,11 @@ test('rate limits: the 6th request of a 5/min key is 429 with Retry-After and Ra
   const reset = Number(sixth.headers.get('ratelimit-reset'));
   assert.ok(reset >= 1 && reset <= 60, `RateLimit-Reset ${reset}`);
   // Writes are limited the same way, and nothing is written.
-  assertEnvelope(await app.request('POST', '/api/v1/activity-log', { key: limited.secret, body: { action: 'limited.write', entity_type: 'x' } }), 429, 'rate_limited');
+  assertEnvelope(
+    await app.request('POST', '/api/v1/activity-log', { key: limited.secret, body: { action: 'limited.write', entity_type: 'x' } }),
+    429,
+    'rate_limited',
+  );
   assert.equal((await app.request('GET', '/api/v1/activity-log?action=limited.write', { key: t.key })).body.data.length, 0);
 
   const other = await app.request('GET', '/api/v1/whoami', { key: t.key });
@@ -281,7 +295,10 @@ test('dev.api_requests lists the org’s own requests with method, path, status 
   assert.ok(only404.body.data.length >= 1 && only404.body.data.every((r: Row) => r.status === 404));
 
   const seenByB = (await app.request('GET', '/api/v1/dev/api-requests?limit=200', { key: b.key })).body.data as Row[];
-  assert.ok(seenByB.some((r) => r.key_id === b.keyId && r.path === '/api/v1/whoami'), 'B sees its own request');
+  assert.ok(
+    seenByB.some((r) => r.key_id === b.keyId && r.path === '/api/v1/whoami'),
+    'B sees its own request',
+  );
   assert.ok(
     seenByB.every((r) => r.key_id !== a.keyId && r.path !== '/api/v1/activity-log'),
     'B never sees A’s requests',
@@ -315,9 +332,19 @@ test('/api/health and the API answer 503 unavailable while the database refuses 
       'unavailable',
       'a write',
     );
-    assertEnvelope(await down.request('POST', '/api/v1/auth/login', { body: { email: tenant.email, password: tenant.password } }), 503, 'unavailable', 'login');
+    assertEnvelope(
+      await down.request('POST', '/api/v1/auth/login', { body: { email: tenant.email, password: tenant.password } }),
+      503,
+      'unavailable',
+      'login',
+    );
     // Unknown credentials cannot be checked either: that is an outage, not a 401.
-    assertEnvelope(await down.request('GET', '/api/v1/whoami', { key: `obk_live_${randomBytes(20).toString('hex')}` }), 503, 'unavailable', 'unknown key');
+    assertEnvelope(
+      await down.request('GET', '/api/v1/whoami', { key: `obk_live_${randomBytes(20).toString('hex')}` }),
+      503,
+      'unavailable',
+      'unknown key',
+    );
 
     // Outlast the auth cache listener's first reconnect attempts (500 ms apart).
     await sleep(1500);
@@ -372,7 +399,10 @@ test('logs never contain a secret: keys, passwords, session and reset tokens', a
     const unknownKey = `obk_live_${randomBytes(20).toString('hex')}`;
     secrets.push(unknownKey);
     assert.equal((await logged.request('GET', '/api/v1/whoami', { key: unknownKey })).status, 401);
-    assert.equal((await logged.request('POST', '/api/v1/auth/login', { raw: `{"email": "${tenant.email}", "password": "${wrongPassword}"` })).status, 400);
+    assert.equal(
+      (await logged.request('POST', '/api/v1/auth/login', { raw: `{"email": "${tenant.email}", "password": "${wrongPassword}"` })).status,
+      400,
+    );
     assert.equal((await logged.request('POST', '/api/v1/auth/forgot-password', { body: { email: tenant.email } })).status, 200);
     const mail = await withClient(logged.databaseUrl, (c) => c.query(`select text from email_outbox where "to" = $1`, [tenant.email]));
     const resetToken = /token=(\S+)/.exec(mail.rows[0]?.text ?? '')?.[1];
@@ -391,7 +421,10 @@ test('logs never contain a secret: keys, passwords, session and reset tokens', a
   const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
   assert.ok(requests.length >= 12, `request lines were logged (${requests.length})`);
   assert.ok(requests.some((l) => l.path === '/api/v1/whoami' && l.status === 200 && typeof l.ms === 'number'));
-  assert.ok(requests.every((l) => !String(l.path).includes('?')), 'query strings are not logged');
+  assert.ok(
+    requests.every((l) => !String(l.path).includes('?')),
+    'query strings are not logged',
+  );
   assert.ok(secrets.length >= 12 && secrets.every((s) => typeof s === 'string' && s.length >= 8));
   for (const secret of secrets) assert.ok(!text.includes(secret), `a secret reached the logs: ${secret.slice(0, 12)}…`);
 });

@@ -243,7 +243,10 @@ test('an expired key is refused', async () => {
   const expiresAt = new Date(Date.now() + 1200);
   const k = await createKey(t, { expires_at: expiresAt.toISOString() });
   assert.equal((await whoami(k.secret)).status, 200);
-  const past = await app.request('POST', '/api/v1/keys', { key: t.key, body: { name: 'past', expires_at: new Date(Date.now() - 1000).toISOString() } });
+  const past = await app.request('POST', '/api/v1/keys', {
+    key: t.key,
+    body: { name: 'past', expires_at: new Date(Date.now() - 1000).toISOString() },
+  });
   assert.equal(past.status, 400, 'expires_at must be in the future');
   await sleep(Math.max(0, expiresAt.getTime() - Date.now()) + 100);
   const res = await whoami(k.secret);

@@ -197,7 +197,12 @@ describe('mcp', () => {
   });
 
   test('HTTP: no or bad credential → 401 envelope; GET → 405; body limits and content types as everywhere', async () => {
-    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    };
     const headers = { accept: 'application/json, text/event-stream' };
     const anon = await app.request('POST', '/mcp', { body: init, headers });
     assert.equal(anon.status, 401);

@@ -12,7 +12,18 @@ import { migrationsFolder } from '../src/db/migrate.ts';
 const config = () => readConfig({ ...process.env, LOG_LEVEL: 'silent', OPSBASE_ALLOW_PRIVATE_NETWORK: 'true' });
 const journal = JSON.parse(readFileSync(`${migrationsFolder}/meta/_journal.json`, 'utf8')) as { entries: { tag: string }[] };
 /** Tables the first migration creates (the schema as a whole is checked through drizzle's own record). */
-const CORE_TABLES = ['activity_log', 'api_key_secrets', 'api_keys', 'api_requests', 'email_outbox', 'org_invites', 'org_members', 'orgs', 'sessions', 'users'];
+const CORE_TABLES = [
+  'activity_log',
+  'api_key_secrets',
+  'api_keys',
+  'api_requests',
+  'email_outbox',
+  'org_invites',
+  'org_members',
+  'orgs',
+  'sessions',
+  'users',
+];
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -68,7 +79,10 @@ test('two instances started at once on one empty database both come up and migra
   assert.deepEqual((await inspect(db.url).catch(() => null))?.tables ?? {}, {}, 'the database starts empty');
 
   const apps: App[] = [];
-  const started = await Promise.allSettled([createApp({ config: config(), databaseUrl: db.url }), createApp({ config: config(), databaseUrl: db.url })]);
+  const started = await Promise.allSettled([
+    createApp({ config: config(), databaseUrl: db.url }),
+    createApp({ config: config(), databaseUrl: db.url }),
+  ]);
   for (const s of started) if (s.status === 'fulfilled') apps.push(s.value);
   cleanups.push(async () => {
     for (const a of apps) await a.close();

@@ -29,7 +29,14 @@ async function member(t: Tenant, role: 'admin' | 'member' | 'viewer' | 'owner'):
 async function activity(t: Tenant, query: string) {
   const res = await app.request('GET', `/api/v1/activity-log?${query}`, { key: t.key });
   assert.equal(res.status, 200);
-  return res.body.data as { actor_type: string; actor_id: string; action: string; entity_type: string; entity_id: string; metadata: Record<string, unknown> }[];
+  return res.body.data as {
+    actor_type: string;
+    actor_id: string;
+    action: string;
+    entity_type: string;
+    entity_id: string;
+    metadata: Record<string, unknown>;
+  }[];
 }
 
 test('create: the creator owns it, the slug comes from the name, an explicit taken slug is 409', async () => {
@@ -138,14 +145,17 @@ test('members: add by user id, change role, remove; 409 duplicate, 404 unknown u
   const dup = await app.request('POST', '/api/v1/org/members', { key: t.key, body: { user_id: u.id, role: 'viewer' } });
   assert.equal(dup.status, 409);
   assert.equal(dup.body.error, 'conflict');
-  const unknown = await app.request('POST', '/api/v1/org/members', { key: t.key, body: { user_id: 'usr_0000000000nosuchuser000000', role: 'member' } });
+  const unknown = await app.request('POST', '/api/v1/org/members', {
+    key: t.key,
+    body: { user_id: 'usr_0000000000nosuchuser000000', role: 'member' },
+  });
   assert.equal(unknown.status, 404);
 
   const list = await app.request('GET', '/api/v1/org/members', { key: t.key });
-  assert.deepEqual(
-    Object.fromEntries(list.body.data.map((m: { user_id: string; role: string }) => [m.user_id, m.role])),
-    { [t.userId]: 'owner', [u.id]: 'member' },
-  );
+  assert.deepEqual(Object.fromEntries(list.body.data.map((m: { user_id: string; role: string }) => [m.user_id, m.role])), {
+    [t.userId]: 'owner',
+    [u.id]: 'member',
+  });
   // The new member can act in the org with their own session.
   assert.equal((await app.request('GET', `/api/v1/orgs/${t.orgId}`, { key: u.token })).body.role, 'member');
 
@@ -235,7 +245,10 @@ test('invites: created once with a mailed token, listed while pending, accepted 
 
   const pending = await app.request('GET', '/api/v1/org/invites', { key: t.key });
   assert.equal(pending.status, 200);
-  assert.deepEqual(pending.body.data.map((i: { id: string }) => i.id), [inv.body.id]);
+  assert.deepEqual(
+    pending.body.data.map((i: { id: string }) => i.id),
+    [inv.body.id],
+  );
   assert.equal(pending.body.data[0].token, undefined, 'the token is never listed');
 
   const wrongUser = await register(app);
@@ -268,7 +281,11 @@ test('an expired invite cannot be accepted, and a new one for that email is allo
 
   const fresh = await app.request('POST', '/api/v1/org/invites', { key: t.key, body: { email, role: 'member' } });
   assert.equal(fresh.status, 201);
-  assert.equal((await app.request('POST', '/api/v1/invites/accept', { key: invitee.token, body: { token: inv.token } })).status, 404, 'the old token is void');
+  assert.equal(
+    (await app.request('POST', '/api/v1/invites/accept', { key: invitee.token, body: { token: inv.token } })).status,
+    404,
+    'the old token is void',
+  );
   const ok = await app.request('POST', '/api/v1/invites/accept', { key: invitee.token, body: { token: fresh.body.token } });
   assert.equal(ok.status, 200);
   assert.equal(ok.body.role, 'member');

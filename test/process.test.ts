@@ -33,7 +33,10 @@ async function waitReady(url: string, child: ChildProcess, ms = 60_000) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (child.exitCode !== null) throw new Error(`server exited early with ${child.exitCode}`);
-    const ok = await fetch(`${url}/api/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/api/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -82,11 +85,17 @@ test('start on embedded PostgreSQL, init against it, SIGTERM exits 0 and stops t
     server.kill('SIGTERM');
     assert.equal(await exited, 0, logs);
     assert.match(logs, /stopped/);
-    const refused = await fetch(`${url}/api/health`).then(() => false, () => true);
+    const refused = await fetch(`${url}/api/health`).then(
+      () => false,
+      () => true,
+    );
     assert.ok(refused, 'the port is closed after shutdown');
     const pgDown = await new pg.Client({ connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/opsbase` })
       .connect()
-      .then(() => false, () => true);
+      .then(
+        () => false,
+        () => true,
+      );
     assert.ok(pgDown, 'the embedded PostgreSQL was stopped');
     assert.doesNotMatch(logs, new RegExp(created.key.secret), 'the key never appears in the logs');
     assert.doesNotMatch(logs, /first-pass-123/);

@@ -256,7 +256,9 @@ test('a body of the wrong shape or with wrong types → 400 with `details` namin
   // An empty object: every required field is listed.
   const required = ops.filter((op) => requiredBodyFields(op).length > 0);
   assert.ok(required.length >= 10);
-  const empty = await Promise.all(required.map((op) => call(op, { key: credentialFor(op, t), params: params(op), body: {} }).then((res) => [op, res] as const)));
+  const empty = await Promise.all(
+    required.map((op) => call(op, { key: credentialFor(op, t), params: params(op), body: {} }).then((res) => [op, res] as const)),
+  );
   for (const [op, res] of empty) {
     assertEnvelope(res, 400, 'invalid_request', `${op.id} with {}`);
     const fields = fieldsNamed(res);
@@ -265,7 +267,9 @@ test('a body of the wrong shape or with wrong types → 400 with `details` namin
 
   // JSON that is not an object at all.
   for (const raw of ['[]', '"text"', '42', 'null']) {
-    const results = await Promise.all(ops.map((op) => call(op, { key: credentialFor(op, t), params: params(op), raw }).then((res) => [op, res] as const)));
+    const results = await Promise.all(
+      ops.map((op) => call(op, { key: credentialFor(op, t), params: params(op), raw }).then((res) => [op, res] as const)),
+    );
     for (const [op, res] of results) assertEnvelope(res, 400, 'invalid_request', `${op.id} with body ${raw}`);
   }
 });
@@ -288,7 +292,9 @@ test('bad path ids and query strings → 400 or 404, never 5xx', async () => {
   }
   const tooLong = await Promise.all(
     withIds.map((op) =>
-      call(op, { key: credentialFor(op, t), params: Object.fromEntries(op.pathParams.map((p) => [p, 'x'.repeat(65)])) }).then((res) => [op, res] as const),
+      call(op, { key: credentialFor(op, t), params: Object.fromEntries(op.pathParams.map((p) => [p, 'x'.repeat(65)])) }).then(
+        (res) => [op, res] as const,
+      ),
     ),
   );
   for (const [op, res] of tooLong) {

@@ -13,7 +13,10 @@ import { createLogger } from '../src/http/logger.ts';
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
 const files = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test', f));
+  : readdirSync('test')
+      .filter((f) => f.endsWith('.test.ts'))
+      .sort()
+      .map((f) => join('test', f));
 
 let adminUrl = process.env.TEST_DATABASE_URL;
 let stop = async () => {};
@@ -21,7 +24,11 @@ let dataDir: string | undefined;
 if (!adminUrl) {
   dataDir = mkdtempSync(join(tmpdir(), 'opsbase-test-'));
   // A throwaway cluster: durability settings off make the suite several times faster.
-  const pg = await startEmbedded({ dataDir, log, settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '400' } });
+  const pg = await startEmbedded({
+    dataDir,
+    log,
+    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '400' },
+  });
   adminUrl = pg.url;
   stop = pg.stop;
 }

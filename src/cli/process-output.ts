@@ -3,7 +3,10 @@ import pc from 'picocolors';
 import { ZodError } from 'zod';
 import { AppError } from '../core/errors.ts';
 
-export function printInitResult(result: { user: { id: string; email: string }; org: { id: string; name: string }; key: { id: string; secret: string } }, json: boolean) {
+export function printInitResult(
+  result: { user: { id: string; email: string }; org: { id: string; name: string }; key: { id: string; secret: string } },
+  json: boolean,
+) {
   if (json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;

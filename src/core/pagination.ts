@@ -1,6 +1,8 @@
 // Lists: `{ data, meta: { limit, next_cursor, has_more } }`, `?limit=` (default 50, max 200), `?cursor=` or `?offset=`.
 // Cursors are opaque base64url of the last row's sort key (its id: ids are time-sortable).
 import { z } from 'zod';
+import { lt, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { invalid } from './errors.ts';
 
 export const PageInput = z.object({
@@ -37,4 +39,28 @@ export function toPage<T>(rows: T[], limit: number, key: (row: T) => string) {
   const data = has_more ? rows.slice(0, limit) : rows;
   const last = data[data.length - 1];
   return { data, meta: { limit, next_cursor: has_more && last ? encodeCursor(key(last)) : null, has_more } };
+}
+
+export interface PageWindow {
+  /** `id < cursor` when a cursor was given: AND it into the query's where clause. */
+  after: SQL | undefined;
+  limit: number;
+  offset: number;
+}
+
+/**
+ * Newest-first keyset pagination on a time-sortable id column: `fetch` runs the query (ordered by `idColumn`
+ * descending) with the window's condition, limit and offset; rows become `{ data, meta }`.
+ */
+export async function paginate<R, T>(
+  input: PageInput,
+  idColumn: AnyPgColumn,
+  fetch: (w: PageWindow) => Promise<R[]>,
+  key: (row: R) => string,
+  present: (row: R) => T,
+) {
+  const cursor = decodeCursor(input.cursor);
+  const rows = await fetch({ after: cursor ? lt(idColumn, cursor) : undefined, limit: input.limit + 1, offset: cursor ? 0 : (input.offset ?? 0) });
+  const page = toPage(rows, input.limit, key);
+  return { data: page.data.map(present), meta: page.meta };
 }

@@ -12,6 +12,4 @@ export const Deleted = z.object({ id: z.string(), deleted: z.literal(true) });
 /** `?flag=true|false` in query strings; plain booleans in JSON bodies. */
 export const QueryBool = z.stringbool();
 
-export const Scope = z
-  .string()
-  .regex(/^(\*|[a-z_]+:(read|write|\*))$/, 'a scope is `<resource>:read`, `<resource>:write`, `<resource>:*` or `*`');
+export const Scope = z.string().regex(/^(\*|[a-z_]+:(read|write|\*))$/, 'a scope is `<resource>:read`, `<resource>:write`, `<resource>:*` or `*`');

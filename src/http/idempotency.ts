@@ -47,7 +47,10 @@ export async function claim(pool: pg.Pool, masterKey: Buffer, scope: string, key
       continue;
     }
     if (row.request_hash !== hash) {
-      throw new AppError('idempotency_mismatch', 'This Idempotency-Key was already used with a different request body. Use a new key for a new request.');
+      throw new AppError(
+        'idempotency_mismatch',
+        'This Idempotency-Key was already used with a different request body. Use a new key for a new request.',
+      );
     }
     if (row.status === 'done') {
       const body = typeof row.response_body === 'string' ? JSON.parse(decrypt(row.response_body, masterKey)) : row.response_body;

@@ -20,4 +20,3 @@ export const REDACT = [
 export function createLogger(level: string, stream?: pino.DestinationStream): Logger {
   return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'opsbase' } }, stream);
 }
-

@@ -94,7 +94,9 @@ export class RateLimiter {
     }
     if (batch.length === 0) return;
     try {
-      const totals = await this.store.add(batch.map((b) => ({ bucket: b.key, windowStart: b.counter.windowStart, windowMs: b.windowMs, count: b.taken })));
+      const totals = await this.store.add(
+        batch.map((b) => ({ bucket: b.key, windowStart: b.counter.windowStart, windowMs: b.windowMs, count: b.taken })),
+      );
       batch.forEach((b, i) => {
         // A counter replaced by a newer window meanwhile keeps its own state.
         if (this.counters.get(b.key) !== b.counter) return;

@@ -75,10 +75,7 @@ export function fetchExecutor({ baseUrl, credential, orgId, timeoutMs = 120_000 
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new AppError(
-        'unavailable',
-        `Cannot reach the Opsbase API at ${base} (${why}). Is the server running? Set --api-url or OPSBASE_API_URL.`,
-      );
+      throw new AppError('unavailable', `Cannot reach the Opsbase API at ${base} (${why}). Is the server running? Set --api-url or OPSBASE_API_URL.`);
     }
     return { status: res.status, body: parseBody(await res.text()) };
   };

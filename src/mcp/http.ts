@@ -66,7 +66,13 @@ async function handlePost(app: FastifyInstance, services: AppServices, operation
     req.log.error({ err, request_id: req.id }, 'mcp request failed');
     if (!reply.raw.headersSent) {
       reply.raw.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-      reply.raw.end(JSON.stringify({ error: 'internal', message: 'Something went wrong on our side. Quote the request id when you report it.', request_id: req.id }));
+      reply.raw.end(
+        JSON.stringify({
+          error: 'internal',
+          message: 'Something went wrong on our side. Quote the request id when you report it.',
+          request_id: req.id,
+        }),
+      );
     }
   }
 }
@@ -81,9 +87,14 @@ export function mcpHttpPlugin(services: AppServices, operations: readonly Operat
       sendError(
         req,
         reply,
-        new AppError('method_not_allowed', 'This MCP endpoint is stateless: send JSON-RPC messages with POST /mcp (no SSE stream, no sessions).', undefined, {
-          allow: 'POST',
-        }),
+        new AppError(
+          'method_not_allowed',
+          'This MCP endpoint is stateless: send JSON-RPC messages with POST /mcp (no SSE stream, no sessions).',
+          undefined,
+          {
+            allow: 'POST',
+          },
+        ),
       );
     app.get('/mcp', route, notAllowed);
     app.delete('/mcp', route, notAllowed);

@@ -7,7 +7,14 @@
 // parsed a second time by the API. Passing the agent's arguments through untouched keeps one validation, the API's,
 // with its `invalid_request` details. The SDK reserves `Server` for exactly this kind of advanced use.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { AppError } from '../core/errors.ts';
 import { toolName, type Operation } from '../core/operation.ts';

@@ -25,7 +25,11 @@ export async function closeDb(app: TestApp): Promise<void> {
 
 /** The newest outbox mail to `to` (case-insensitive), or undefined. */
 export async function lastMailTo(app: TestApp, to: string): Promise<{ subject: string; text: string } | undefined> {
-  const rows = await sql<{ subject: string; text: string }>(app, 'select subject, text from email_outbox where lower("to") = lower($1) order by id desc limit 1', [to]);
+  const rows = await sql<{ subject: string; text: string }>(
+    app,
+    'select subject, text from email_outbox where lower("to") = lower($1) order by id desc limit 1',
+    [to],
+  );
   return rows[0];
 }
 

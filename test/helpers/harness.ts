@@ -103,7 +103,13 @@ export interface StartOptions {
 export async function startTestApp(opts: StartOptions = {}): Promise<TestApp> {
   const db = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await freshDatabase();
   // Tests stand behind a "proxy": X-Forwarded-For gives throttle tests a client address of their own.
-  const config = readConfig({ ...process.env, OPSBASE_ALLOW_PRIVATE_NETWORK: 'true', OPSBASE_TRUST_PROXY: 'true', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...opts.env });
+  const config = readConfig({
+    ...process.env,
+    OPSBASE_ALLOW_PRIVATE_NETWORK: 'true',
+    OPSBASE_TRUST_PROXY: 'true',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...opts.env,
+  });
   const app = await createApp({ config, databaseUrl: db.url, operations: opts.operations, log: createLogger(config.LOG_LEVEL, opts.logStream) });
   await app.server.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.server.address() as { port: number };

@@ -56,9 +56,5 @@ export const orgInvites = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   // One open invite per address and org; an expired one is revoked before a new one is made.
-  (t) => [
-    uniqueIndex('org_invites_open_key')
-      .on(t.orgId, sql`lower(${t.email})`)
-      .where(sql`${t.acceptedAt} is null and ${t.revokedAt} is null`),
-  ],
+  (t) => [uniqueIndex('org_invites_open_key').on(t.orgId, sql`lower(${t.email})`).where(sql`${t.acceptedAt} is null and ${t.revokedAt} is null`)],
 );

@@ -12,7 +12,9 @@ export const users = pgTable(
     name: text('name'),
     passwordHash: text('password_hash').notNull(),
     // `admin` = instance admin (the first user); everyone else is `user`.
-    role: text('role', { enum: ['admin', 'user'] }).notNull().default('user'),
+    role: text('role', { enum: ['admin', 'user'] })
+      .notNull()
+      .default('user'),
     termsAcceptedAt: ts('terms_accepted_at').notNull(),
     privacyAcceptedAt: ts('privacy_accepted_at').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
@@ -59,11 +61,12 @@ export const emailOutbox = pgTable(
     to: text('to').notNull(),
     subject: text('subject').notNull(),
     text: text('text').notNull(),
-    status: text('status', { enum: ['pending', 'sent', 'failed'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'sent', 'failed'] })
+      .notNull()
+      .default('pending'),
     attempts: integer('attempts').notNull().default(0),
     sentAt: ts('sent_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [index('email_outbox_status_idx').on(t.status, t.id)],
 );
-

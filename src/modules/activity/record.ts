@@ -17,15 +17,15 @@ export async function recordActivity(ctx: Ctx, entry: ActivityInput) {
   const [row] = await ctx.db
     .insert(activityLog)
     .values({
-    id: newId('activity'),
-    orgId: entry.orgId === undefined ? ctx.orgId : entry.orgId,
-    actorType: ctx.actorType,
-    actorId: ctx.actorId,
-    action: entry.action,
-    entityType: entry.entityType,
-    entityId: entry.entityId ?? null,
-    metadata,
-    requestId: ctx.requestId,
+      id: newId('activity'),
+      orgId: entry.orgId === undefined ? ctx.orgId : entry.orgId,
+      actorType: ctx.actorType,
+      actorId: ctx.actorId,
+      action: entry.action,
+      entityType: entry.entityType,
+      entityId: entry.entityId ?? null,
+      metadata,
+      requestId: ctx.requestId,
     })
     .returning();
   return row;

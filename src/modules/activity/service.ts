@@ -1,7 +1,7 @@
 // The org's audit trail: read it, filter it, add to it, count it.
-import { and, count, desc, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gte, type SQL, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
-import { decodeCursor, type PageInput, toPage } from '../../core/pagination.ts';
+import { paginate, type PageInput } from '../../core/pagination.ts';
 import { activityLog } from '../../db/schema/activity.ts';
 import { recordActivity } from './record.ts';
 
@@ -31,26 +31,30 @@ export interface ActivityFilter {
 }
 
 export async function listActivity(ctx: Ctx, input: PageInput & ActivityFilter) {
-  const after = decodeCursor(input.cursor);
-  const rows = await ctx.db
-    .select()
-    .from(activityLog)
-    .where(
-      and(
-        eq(activityLog.orgId, requireOrg(ctx)),
-        input.actor_type ? eq(activityLog.actorType, input.actor_type) : undefined,
-        input.actor_id ? eq(activityLog.actorId, input.actor_id) : undefined,
-        input.action ? eq(activityLog.action, input.action) : undefined,
-        input.entity_type ? eq(activityLog.entityType, input.entity_type) : undefined,
-        input.entity_id ? eq(activityLog.entityId, input.entity_id) : undefined,
-        after ? lt(activityLog.id, after) : undefined,
-      ),
-    )
-    .orderBy(desc(activityLog.id))
-    .limit(input.limit + 1)
-    .offset(after ? 0 : (input.offset ?? 0));
-  const page = toPage(rows, input.limit, (r) => r.id);
-  return { data: page.data.map(presentActivity), meta: page.meta };
+  return paginate(
+    input,
+    activityLog.id,
+    (w) =>
+      ctx.db
+        .select()
+        .from(activityLog)
+        .where(
+          and(
+            eq(activityLog.orgId, requireOrg(ctx)),
+            input.actor_type ? eq(activityLog.actorType, input.actor_type) : undefined,
+            input.actor_id ? eq(activityLog.actorId, input.actor_id) : undefined,
+            input.action ? eq(activityLog.action, input.action) : undefined,
+            input.entity_type ? eq(activityLog.entityType, input.entity_type) : undefined,
+            input.entity_id ? eq(activityLog.entityId, input.entity_id) : undefined,
+            w.after,
+          ),
+        )
+        .orderBy(desc(activityLog.id))
+        .limit(w.limit)
+        .offset(w.offset),
+    (r) => r.id,
+    presentActivity,
+  );
 }
 
 /** An entry written by a client (an agent reporting what it did, an integration); the actor is the caller. */
@@ -95,4 +99,3 @@ export async function activityStats(ctx: Ctx, input: { days: number }) {
     by_entity_type: await grouped(ctx, sql`${activityLog.entityType}`, since),
   };
 }
-

@@ -67,7 +67,12 @@ export async function refresh(ctx: Ctx, refreshToken: string) {
 
 export async function logout(ctx: Ctx, allDevices: boolean) {
   const revoked = allDevices ? await revokeSessions(ctx, { userId: ctx.userId! }) : await revokeSessions(ctx, { sessionId: ctx.sessionId! });
-  await recordActivity(ctx, { action: allDevices ? 'session.revoked_all' : 'session.revoked', entityType: 'session', entityId: ctx.sessionId, orgId: null });
+  await recordActivity(ctx, {
+    action: allDevices ? 'session.revoked_all' : 'session.revoked',
+    entityType: 'session',
+    entityId: ctx.sessionId,
+    orgId: null,
+  });
   return { ok: true as const, revoked_sessions: revoked };
 }
 
@@ -81,7 +86,9 @@ export async function forgotPassword(ctx: Ctx, email: string) {
   const user = await findUserByEmail(ctx, email);
   if (user) {
     const token = newSecret('obp_');
-    await ctx.db.insert(passwordResets).values({ id: newId('session'), userId: user.id, tokenHash: sha256(token), expiresAt: new Date(Date.now() + RESET_MS) });
+    await ctx.db
+      .insert(passwordResets)
+      .values({ id: newId('session'), userId: user.id, tokenHash: sha256(token), expiresAt: new Date(Date.now() + RESET_MS) });
     const base = ctx.services.config.OPSBASE_PUBLIC_URL ?? `http://localhost:${ctx.services.config.PORT}`;
     await queueEmail(ctx, {
       to: user.email,
@@ -92,7 +99,10 @@ export async function forgotPassword(ctx: Ctx, email: string) {
         `Or run: opsbase auth reset-password --token ${token} --password <new password>\n\n` +
         `If it was not you, ignore this email.`,
     });
-    await recordActivity({ ...ctx, actorType: 'user', actorId: user.id }, { action: 'user.password_reset_requested', entityType: 'user', entityId: user.id, orgId: null });
+    await recordActivity(
+      { ...ctx, actorType: 'user', actorId: user.id },
+      { action: 'user.password_reset_requested', entityType: 'user', entityId: user.id, orgId: null },
+    );
   }
   // The same answer whether or not the account exists: the endpoint must not reveal who has an account.
   return { ok: true as const, message: 'If an account exists for this email, a reset link has been sent.' };
@@ -106,9 +116,15 @@ export async function resetPassword(ctx: Ctx, input: { token: string; password: 
     .for('update');
   if (!reset) throw unprocessable('This reset link is invalid, used or expired. Ask for a new one with `opsbase auth forgot-password`.');
   await ctx.db.update(passwordResets).set({ usedAt: new Date() }).where(eq(passwordResets.id, reset.id));
-  await ctx.db.update(users).set({ passwordHash: await hashPassword(input.password), updatedAt: new Date() }).where(eq(users.id, reset.userId));
+  await ctx.db
+    .update(users)
+    .set({ passwordHash: await hashPassword(input.password), updatedAt: new Date() })
+    .where(eq(users.id, reset.userId));
   // A new password ends every existing session.
   await revokeSessions(ctx, { userId: reset.userId });
-  await recordActivity({ ...ctx, actorType: 'user', actorId: reset.userId }, { action: 'user.password_reset', entityType: 'user', entityId: reset.userId, orgId: null });
+  await recordActivity(
+    { ...ctx, actorType: 'user', actorId: reset.userId },
+    { action: 'user.password_reset', entityType: 'user', entityId: reset.userId, orgId: null },
+  );
   return { ok: true as const, message: 'Password changed. Every session was logged out; log in with the new password.' };
 }

@@ -40,7 +40,13 @@ export async function openSession(ctx: Ctx, userId: string): Promise<Tokens> {
     ip: ctx.ip,
     userAgent: ctx.userAgent?.slice(0, 300) ?? null,
   });
-  return { token: t.token, refresh_token: t.refresh, expires_at: t.expiresAt.toISOString(), refresh_expires_at: t.refreshExpiresAt.toISOString(), session_id: id };
+  return {
+    token: t.token,
+    refresh_token: t.refresh,
+    expires_at: t.expiresAt.toISOString(),
+    refresh_expires_at: t.refreshExpiresAt.toISOString(),
+    session_id: id,
+  };
 }
 
 /** Swaps a live refresh token for new tokens on the same session; null when it is unknown, used or expired. */

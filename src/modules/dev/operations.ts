@@ -1,9 +1,9 @@
 // Developer tools: the org's recent API requests (BizBasics "debugging logs").
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { requireOrg } from '../../core/context.ts';
 import { defineOperation } from '../../core/operation.ts';
-import { decodeCursor, listOf, PageInput, toPage } from '../../core/pagination.ts';
+import { listOf, PageInput, paginate } from '../../core/pagination.ts';
 import { apiRequests } from '../../db/schema/activity.ts';
 import { KeyRequest } from '../keys/operations.ts';
 import { presentRequest } from '../keys/service.ts';
@@ -24,24 +24,28 @@ export const apiRequestLog = defineOperation({
   handler: async (ctx, input) => {
     // The log is written in batches; flush this instance's buffer so a caller sees its own requests.
     await ctx.services.requestLog.flush();
-    const after = decodeCursor(input.cursor);
-    const rows = await ctx.db
-      .select()
-      .from(apiRequests)
-      .where(
-        and(
-          eq(apiRequests.orgId, requireOrg(ctx)),
-          input.status ? eq(apiRequests.status, input.status) : undefined,
-          input.method ? eq(apiRequests.method, input.method) : undefined,
-          input.key_id ? eq(apiRequests.keyId, input.key_id) : undefined,
-          after ? lt(apiRequests.id, after) : undefined,
-        ),
-      )
-      .orderBy(desc(apiRequests.id))
-      .limit(input.limit + 1)
-      .offset(after ? 0 : (input.offset ?? 0));
-    const page = toPage(rows, input.limit, (r) => r.id);
-    return { data: page.data.map(presentRequest), meta: page.meta };
+    return paginate(
+      input,
+      apiRequests.id,
+      (w) =>
+        ctx.db
+          .select()
+          .from(apiRequests)
+          .where(
+            and(
+              eq(apiRequests.orgId, requireOrg(ctx)),
+              input.status ? eq(apiRequests.status, input.status) : undefined,
+              input.method ? eq(apiRequests.method, input.method) : undefined,
+              input.key_id ? eq(apiRequests.keyId, input.key_id) : undefined,
+              w.after,
+            ),
+          )
+          .orderBy(desc(apiRequests.id))
+          .limit(w.limit)
+          .offset(w.offset),
+      (r) => r.id,
+      presentRequest,
+    );
   },
 });
 

@@ -64,7 +64,10 @@ export const createKey = defineOperation({
     name: z.string().trim().min(1).max(100),
     description: z.string().max(500).nullish(),
     scopes: z.array(Scope).max(100).default(['*']).describe('Scopes, e.g. `tasks:read`; default `*`'),
-    expires_at: z.iso.datetime({ offset: true }).nullish().refine((v) => !v || Date.parse(v) > Date.now(), 'must be in the future'),
+    expires_at: z.iso
+      .datetime({ offset: true })
+      .nullish()
+      .refine((v) => !v || Date.parse(v) > Date.now(), 'must be in the future'),
     rate_limit_per_minute: RateLimit.optional(),
   }),
   output: ApiKeyWithSecret,

@@ -4,7 +4,7 @@ import { type Ctx, requireOrg } from '../../core/context.ts';
 import { newSecret, sha256 } from '../../core/crypto.ts';
 import { forbidden, notFound } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { decodeCursor, type PageInput, toPage } from '../../core/pagination.ts';
+import { paginate, type PageInput } from '../../core/pagination.ts';
 import { iso } from '../../core/schemas.ts';
 import { callerAllows } from '../../core/scopes.ts';
 import { apiRequests } from '../../db/schema/activity.ts';
@@ -94,16 +94,20 @@ export async function createKey(ctx: Ctx, input: CreateKeyInput) {
 }
 
 export async function listKeys(ctx: Ctx, input: PageInput) {
-  const after = decodeCursor(input.cursor);
-  const rows = await ctx.db
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.orgId, requireOrg(ctx)), isNull(apiKeys.deletedAt), after ? lt(apiKeys.id, after) : undefined))
-    .orderBy(desc(apiKeys.id))
-    .limit(input.limit + 1)
-    .offset(after ? 0 : (input.offset ?? 0));
-  const page = toPage(rows, input.limit, (r) => r.id);
-  return { data: page.data.map(presentKey), meta: page.meta };
+  return paginate(
+    input,
+    apiKeys.id,
+    (w) =>
+      ctx.db
+        .select()
+        .from(apiKeys)
+        .where(and(eq(apiKeys.orgId, requireOrg(ctx)), isNull(apiKeys.deletedAt), w.after))
+        .orderBy(desc(apiKeys.id))
+        .limit(w.limit)
+        .offset(w.offset),
+    (r) => r.id,
+    presentKey,
+  );
 }
 
 export async function getKey(ctx: Ctx, id: string) {
@@ -178,7 +182,11 @@ async function replaceSecret(ctx: Ctx, id: string, graceHours: number, action: '
   await ctx.db.delete(apiKeySecrets).where(and(eq(apiKeySecrets.keyId, id), lt(apiKeySecrets.expiresAt, sql`now()`)));
   const secret = newSecret(KEY_PREFIX);
   await ctx.db.insert(apiKeySecrets).values({ hash: sha256(secret), keyId: id });
-  const [row] = await ctx.db.update(apiKeys).set({ ...displayParts(secret), updatedAt: new Date() }).where(eq(apiKeys.id, id)).returning();
+  const [row] = await ctx.db
+    .update(apiKeys)
+    .set({ ...displayParts(secret), updatedAt: new Date() })
+    .where(eq(apiKeys.id, id))
+    .returning();
   await ctx.services.authCache.invalidate(ctx.db, `key:${id}`);
   await recordActivity(ctx, { action, entityType: 'api_key', entityId: id, metadata: { grace_hours: graceHours } });
   return { ...presentKey(row), secret, previous_secret_expires_at: graceHours > 0 ? end.toISOString() : null };
@@ -190,16 +198,20 @@ export const rollKey = (ctx: Ctx, id: string) => replaceSecret(ctx, id, 0, 'key.
 export async function keyUsage(ctx: Ctx, input: PageInput & { id: string }) {
   await findKey(ctx, input.id);
   await ctx.services.requestLog.flush();
-  const after = decodeCursor(input.cursor);
-  const rows = await ctx.db
-    .select()
-    .from(apiRequests)
-    .where(and(eq(apiRequests.keyId, input.id), eq(apiRequests.orgId, requireOrg(ctx)), after ? lt(apiRequests.id, after) : undefined))
-    .orderBy(desc(apiRequests.id))
-    .limit(input.limit + 1)
-    .offset(after ? 0 : (input.offset ?? 0));
-  const page = toPage(rows, input.limit, (r) => r.id);
-  return { data: page.data.map(presentRequest), meta: page.meta };
+  return paginate(
+    input,
+    apiRequests.id,
+    (w) =>
+      ctx.db
+        .select()
+        .from(apiRequests)
+        .where(and(eq(apiRequests.keyId, input.id), eq(apiRequests.orgId, requireOrg(ctx)), w.after))
+        .orderBy(desc(apiRequests.id))
+        .limit(w.limit)
+        .offset(w.offset),
+    (r) => r.id,
+    presentRequest,
+  );
 }
 
 export function presentRequest(r: typeof apiRequests.$inferSelect) {

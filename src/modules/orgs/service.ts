@@ -1,12 +1,12 @@
 // Orgs, their members and invites. Every query is scoped to ctx.orgId (the framework resolved it from the key,
 // the path, or the session's X-Org-Id); anything outside it is not found.
 import { randomBytes } from 'node:crypto';
-import { and, count, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, count, desc, eq, isNull, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { newSecret, sha256 } from '../../core/crypto.ts';
 import { conflict, forbidden, notFound, unprocessable } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { decodeCursor, type PageInput, toPage } from '../../core/pagination.ts';
+import { paginate, type PageInput } from '../../core/pagination.ts';
 import { iso } from '../../core/schemas.ts';
 import { orgInvites, orgMembers, orgs, type Role } from '../../db/schema/orgs.ts';
 import { users } from '../../db/schema/users.ts';
@@ -64,7 +64,10 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug?: string |
     if (input.slug) throw conflict(`The slug \`${slug}\` is taken. Choose another.`);
     slug = `${slug}-${randomBytes(3).toString('hex')}`;
   }
-  const [org] = await ctx.db.insert(orgs).values({ id: newId('org'), name: input.name, slug }).returning();
+  const [org] = await ctx.db
+    .insert(orgs)
+    .values({ id: newId('org'), name: input.name, slug })
+    .returning();
   await ctx.db.insert(orgMembers).values({ id: newId('member'), orgId: org.id, userId: ownerId, role: 'owner' });
   await ctx.services.authCache.invalidate(ctx.db, `member:${ownerId}`);
   await recordActivity(ctx, { action: 'org.created', entityType: 'org', entityId: org.id, orgId: org.id, metadata: { name: org.name, slug } });
@@ -72,17 +75,21 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug?: string |
 }
 
 export async function listMyOrgs(ctx: Ctx, input: PageInput) {
-  const after = decodeCursor(input.cursor);
-  const rows = await ctx.db
-    .select({ org: orgs, role: orgMembers.role })
-    .from(orgMembers)
-    .innerJoin(orgs, eq(orgs.id, orgMembers.orgId))
-    .where(and(eq(orgMembers.userId, ctx.userId!), isNull(orgs.deletedAt), after ? lt(orgs.id, after) : undefined))
-    .orderBy(desc(orgs.id))
-    .limit(input.limit + 1)
-    .offset(after ? 0 : (input.offset ?? 0));
-  const page = toPage(rows, input.limit, (r) => r.org.id);
-  return { data: page.data.map((r) => presentOrg(r.org, { role: r.role })), meta: page.meta };
+  return paginate(
+    input,
+    orgs.id,
+    (w) =>
+      ctx.db
+        .select({ org: orgs, role: orgMembers.role })
+        .from(orgMembers)
+        .innerJoin(orgs, eq(orgs.id, orgMembers.orgId))
+        .where(and(eq(orgMembers.userId, ctx.userId!), isNull(orgs.deletedAt), w.after))
+        .orderBy(desc(orgs.id))
+        .limit(w.limit)
+        .offset(w.offset),
+    (r) => r.org.id,
+    (r) => presentOrg(r.org, { role: r.role }),
+  );
 }
 
 export async function getOrg(ctx: Ctx) {
@@ -105,7 +112,12 @@ export async function updateOrg(ctx: Ctx, input: { name?: string; slug?: string;
       updatedAt: new Date(),
     })
     .where(eq(orgs.id, org.id));
-  await recordActivity(ctx, { action: 'org.updated', entityType: 'org', entityId: org.id, metadata: { changed: Object.keys(input).filter((k) => k !== 'id') } });
+  await recordActivity(ctx, {
+    action: 'org.updated',
+    entityType: 'org',
+    entityId: org.id,
+    metadata: { changed: Object.keys(input).filter((k) => k !== 'id') },
+  });
   return getOrg(ctx);
 }
 
@@ -162,17 +174,21 @@ async function assertNotLastOwner(ctx: Ctx, userId: string) {
 }
 
 export async function listMembers(ctx: Ctx, input: PageInput) {
-  const offset = input.offset ?? 0;
-  const rows = await ctx.db
-    .select({ member: orgMembers, user: users })
-    .from(orgMembers)
-    .innerJoin(users, eq(users.id, orgMembers.userId))
-    .where(and(eq(orgMembers.orgId, requireOrg(ctx)), input.cursor ? lt(orgMembers.id, decodeCursor(input.cursor)!) : undefined))
-    .orderBy(desc(orgMembers.id))
-    .limit(input.limit + 1)
-    .offset(input.cursor ? 0 : offset);
-  const page = toPage(rows, input.limit, (r) => r.member.id);
-  return { data: page.data.map(presentMember), meta: page.meta };
+  return paginate(
+    input,
+    orgMembers.id,
+    (w) =>
+      ctx.db
+        .select({ member: orgMembers, user: users })
+        .from(orgMembers)
+        .innerJoin(users, eq(users.id, orgMembers.userId))
+        .where(and(eq(orgMembers.orgId, requireOrg(ctx)), w.after))
+        .orderBy(desc(orgMembers.id))
+        .limit(w.limit)
+        .offset(w.offset),
+    (r) => r.member.id,
+    presentMember,
+  );
 }
 
 export async function addMember(ctx: Ctx, input: { user_id: string; role: Role }) {
@@ -185,7 +201,10 @@ export async function addMember(ctx: Ctx, input: { user_id: string; role: Role }
     .from(orgMembers)
     .where(and(eq(orgMembers.orgId, requireOrg(ctx)), eq(orgMembers.userId, user.id)));
   if (existing) throw conflict('This user is already a member of the org.');
-  const [member] = await ctx.db.insert(orgMembers).values({ id: newId('member'), orgId: requireOrg(ctx), userId: user.id, role: input.role }).returning();
+  const [member] = await ctx.db
+    .insert(orgMembers)
+    .values({ id: newId('member'), orgId: requireOrg(ctx), userId: user.id, role: input.role })
+    .returning();
   await ctx.services.authCache.invalidate(ctx.db, `member:${user.id}`);
   await recordActivity(ctx, { action: 'member.added', entityType: 'user', entityId: user.id, metadata: { role: input.role } });
   return presentMember({ member, user });
@@ -197,7 +216,12 @@ export async function updateMember(ctx: Ctx, input: { user_id: string; role: Rol
   if (current.member.role === 'owner' && input.role !== 'owner') await assertNotLastOwner(ctx, input.user_id);
   const [member] = await ctx.db.update(orgMembers).set({ role: input.role }).where(eq(orgMembers.id, current.member.id)).returning();
   await ctx.services.authCache.invalidate(ctx.db, `member:${input.user_id}`);
-  await recordActivity(ctx, { action: 'member.role_changed', entityType: 'user', entityId: input.user_id, metadata: { from: current.member.role, to: input.role } });
+  await recordActivity(ctx, {
+    action: 'member.role_changed',
+    entityType: 'user',
+    entityId: input.user_id,
+    metadata: { from: current.member.role, to: input.role },
+  });
   return presentMember({ member, user: current.user });
 }
 
@@ -229,7 +253,12 @@ function presentInvite(i: typeof orgInvites.$inferSelect) {
 export async function createInvite(ctx: Ctx, input: { email: string; role: Role }) {
   const org = await liveOrg(ctx);
   assertMayAssign(ctx, input.role);
-  const open = and(eq(orgInvites.orgId, org.id), sql`lower(${orgInvites.email}) = lower(${input.email})`, isNull(orgInvites.acceptedAt), isNull(orgInvites.revokedAt));
+  const open = and(
+    eq(orgInvites.orgId, org.id),
+    sql`lower(${orgInvites.email}) = lower(${input.email})`,
+    isNull(orgInvites.acceptedAt),
+    isNull(orgInvites.revokedAt),
+  );
   const [existing] = await ctx.db.select().from(orgInvites).where(open).for('update');
   if (existing && existing.expiresAt > new Date()) throw conflict('An invite for this email is already pending.', { invite_id: existing.id });
   // An expired invite gives way to the new one.
@@ -237,7 +266,15 @@ export async function createInvite(ctx: Ctx, input: { email: string; role: Role 
   const token = newSecret('obi_');
   const [invite] = await ctx.db
     .insert(orgInvites)
-    .values({ id: newId('invite'), orgId: org.id, email: input.email, role: input.role, tokenHash: sha256(token), invitedBy: ctx.actorId, expiresAt: new Date(Date.now() + INVITE_MS) })
+    .values({
+      id: newId('invite'),
+      orgId: org.id,
+      email: input.email,
+      role: input.role,
+      tokenHash: sha256(token),
+      invitedBy: ctx.actorId,
+      expiresAt: new Date(Date.now() + INVITE_MS),
+    })
     .returning();
   const base = ctx.services.config.OPSBASE_PUBLIC_URL ?? `http://localhost:${ctx.services.config.PORT}`;
   await queueEmail(ctx, {
@@ -253,28 +290,36 @@ export async function createInvite(ctx: Ctx, input: { email: string; role: Role 
 }
 
 export async function listInvites(ctx: Ctx, input: PageInput) {
-  const after = decodeCursor(input.cursor);
-  const rows = await ctx.db
-    .select()
-    .from(orgInvites)
-    .where(
-      and(
-        eq(orgInvites.orgId, requireOrg(ctx)),
-        isNull(orgInvites.acceptedAt),
-        isNull(orgInvites.revokedAt),
-        sql`${orgInvites.expiresAt} > now()`,
-        after ? lt(orgInvites.id, after) : undefined,
-      ),
-    )
-    .orderBy(desc(orgInvites.id))
-    .limit(input.limit + 1)
-    .offset(after ? 0 : (input.offset ?? 0));
-  const page = toPage(rows, input.limit, (r) => r.id);
-  return { data: page.data.map(presentInvite), meta: page.meta };
+  return paginate(
+    input,
+    orgInvites.id,
+    (w) =>
+      ctx.db
+        .select()
+        .from(orgInvites)
+        .where(
+          and(
+            eq(orgInvites.orgId, requireOrg(ctx)),
+            isNull(orgInvites.acceptedAt),
+            isNull(orgInvites.revokedAt),
+            sql`${orgInvites.expiresAt} > now()`,
+            w.after,
+          ),
+        )
+        .orderBy(desc(orgInvites.id))
+        .limit(w.limit)
+        .offset(w.offset),
+    (r) => r.id,
+    presentInvite,
+  );
 }
 
 export async function acceptInvite(ctx: Ctx, token: string) {
-  const [invite] = await ctx.db.select().from(orgInvites).where(eq(orgInvites.tokenHash, sha256(token))).for('update');
+  const [invite] = await ctx.db
+    .select()
+    .from(orgInvites)
+    .where(eq(orgInvites.tokenHash, sha256(token)))
+    .for('update');
   if (!invite || invite.revokedAt) throw notFound('Invite');
   if (invite.acceptedAt) throw conflict('This invite was already accepted.');
   if (invite.expiresAt <= new Date()) throw unprocessable('This invite has expired: ask for a new one.');
@@ -294,4 +339,3 @@ export async function acceptInvite(ctx: Ctx, token: string) {
   const org = await liveOrg(orgCtx);
   return presentOrg(org, { role: invite.role });
 }
-

@@ -23,7 +23,10 @@ export const whoami = defineOperation({
   }),
   cli: { columns: ['org', 'plan', 'credits', 'key', 'role'] },
   handler: async (ctx) => {
-    const [org] = await ctx.db.select({ id: orgs.id, name: orgs.name, slug: orgs.slug, plan: orgs.plan }).from(orgs).where(eq(orgs.id, requireOrg(ctx)));
+    const [org] = await ctx.db
+      .select({ id: orgs.id, name: orgs.name, slug: orgs.slug, plan: orgs.plan })
+      .from(orgs)
+      .where(eq(orgs.id, requireOrg(ctx)));
     const key = ctx.keyId ? { id: ctx.keyId, name: ctx.keyName ?? '', scopes: [...ctx.scopes] } : null;
     const user = ctx.userId
       ? ((await ctx.db.select({ id: users.id, username: users.username, email: users.email }).from(users).where(eq(users.id, ctx.userId)))[0] ?? null)

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { Timestamp } from '../../core/schemas.ts';
 
 export const Password = z.string().min(8, 'at least 8 characters').max(200).describe('At least 8 characters');
-export const Email = z.email().max(254).transform((e) => e.trim());
+export const Email = z
+  .email()
+  .max(254)
+  .transform((e) => e.trim());
 
 export const User = z
   .object({

@@ -1,10 +1,10 @@
 // Users: accounts of the instance. The first user to register is the instance admin.
-import { and, asc, desc, eq, ilike, lt, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, ilike, ne, or, sql } from 'drizzle-orm';
 import type { Ctx } from '../../core/context.ts';
 import { conflict, forbidden, notFound, unprocessable } from '../../core/errors.ts';
 import { hashPassword, verifyPassword } from '../../core/crypto.ts';
 import { newId } from '../../core/ids.ts';
-import { decodeCursor, type PageInput, toPage } from '../../core/pagination.ts';
+import { paginate, type PageInput } from '../../core/pagination.ts';
 import { orgMembers, orgs } from '../../db/schema/orgs.ts';
 import { users } from '../../db/schema/users.ts';
 import { recordActivity } from '../activity/record.ts';
@@ -70,7 +70,10 @@ export async function createUser(ctx: Ctx, input: NewUser): Promise<UserRow> {
       privacyAcceptedAt: now,
     })
     .returning();
-  await recordActivity({ ...ctx, actorType: 'user', actorId: row.id }, { action: 'user.registered', entityType: 'user', entityId: row.id, orgId: null });
+  await recordActivity(
+    { ...ctx, actorType: 'user', actorId: row.id },
+    { action: 'user.registered', entityType: 'user', entityId: row.id, orgId: null },
+  );
   return row;
 }
 
@@ -112,28 +115,36 @@ export async function deleteMe(ctx: Ctx, password: string) {
 }
 
 export async function listUsers(ctx: Ctx, input: PageInput & { q?: string; role?: 'admin' | 'user' }) {
-  const after = decodeCursor(input.cursor);
-  const rows = await ctx.db
-    .select()
-    .from(users)
-    .where(
-      and(
-        after ? lt(users.id, after) : undefined,
-        input.role ? eq(users.role, input.role) : undefined,
-        input.q ? or(ilike(users.email, `%${input.q}%`), ilike(users.username, `%${input.q}%`)) : undefined,
-      ),
-    )
-    .orderBy(desc(users.id))
-    .limit(input.limit + 1)
-    .offset(after ? 0 : (input.offset ?? 0));
-  const page = toPage(rows, input.limit, (r) => r.id);
-  return { data: page.data.map(presentUser), meta: page.meta };
+  return paginate(
+    input,
+    users.id,
+    (w) =>
+      ctx.db
+        .select()
+        .from(users)
+        .where(
+          and(
+            w.after,
+            input.role ? eq(users.role, input.role) : undefined,
+            input.q ? or(ilike(users.email, `%${input.q}%`), ilike(users.username, `%${input.q}%`)) : undefined,
+          ),
+        )
+        .orderBy(desc(users.id))
+        .limit(w.limit)
+        .offset(w.offset),
+    (r) => r.id,
+    presentUser,
+  );
 }
 
 export async function updateUser(ctx: Ctx, input: { id: string; role?: 'admin' | 'user'; name?: string | null }) {
   const user = await findUser(ctx, input.id);
   if (input.role === 'user' && user.role === 'admin') {
-    const others = await ctx.db.select({ id: users.id }).from(users).where(and(eq(users.role, 'admin'), ne(users.id, user.id))).limit(1);
+    const others = await ctx.db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.role, 'admin'), ne(users.id, user.id)))
+      .limit(1);
     if (others.length === 0) throw unprocessable('This is the last instance admin; promote another user first.');
   }
   const [row] = await ctx.db

@@ -428,3 +428,19 @@ test('logs never contain a secret: keys, passwords, session and reset tokens', a
   assert.ok(secrets.length >= 12 && secrets.every((s) => typeof s === 'string' && s.length >= 8));
   for (const secret of secrets) assert.ok(!text.includes(secret), `a secret reached the logs: ${secret.slice(0, 12)}…`);
 });
+
+test('a write authenticated by the session cookie must come from our own origin', async () => {
+  const t = await app.tenant('Cookie');
+  const cookie = `opsbase_session=${t.sessionToken}`;
+  const read = await app.request('GET', '/api/v1/auth/me', { headers: { cookie } });
+  assert.equal(read.status, 200);
+  const body = { action: 'cookie.write', entity_type: 'test' };
+  const foreign = await app.request('POST', '/api/v1/activity-log', { headers: { cookie, origin: 'https://evil.example' }, body });
+  assertEnvelope(foreign, 403, 'forbidden');
+  const missing = await app.request('POST', '/api/v1/activity-log', { headers: { cookie }, body });
+  assertEnvelope(missing, 403, 'forbidden');
+  const own = await app.request('POST', '/api/v1/activity-log', { headers: { cookie, origin: app.url }, body });
+  assert.equal(own.status, 201);
+  const list = await app.request('GET', '/api/v1/activity-log?action=cookie.write', { key: t.key });
+  assert.equal(list.body.data.length, 1);
+});

@@ -1,8 +1,8 @@
 // The real process: `opsbase start` on an embedded PostgreSQL in a fresh data dir, `opsbase init` against it,
 // the worker's maintenance queue, and a graceful SIGTERM.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +99,70 @@ test('start on embedded PostgreSQL, init against it, SIGTERM exits 0 and stops t
     assert.ok(pgDown, 'the embedded PostgreSQL was stopped');
     assert.doesNotMatch(logs, new RegExp(created.key.secret), 'the key never appears in the logs');
     assert.doesNotMatch(logs, /first-pass-123/);
+  } finally {
+    if (server.exitCode === null) server.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a data dir that cannot be created: start exits 1 saying why and what to do', async () => {
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const res = await run(['start'], { ...inherited, OPSBASE_DATA_DIR: '/dev/null/opsbase', PORT: String(await freePort()) } as Record<string, string>);
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /embedded PostgreSQL .* could not start/);
+  assert.match(res.stderr, /opsbase doctor/);
+  assert.match(res.stderr, /DATABASE_URL/);
+  assert.doesNotMatch(res.stderr, /^\s+at /m, 'no stack trace');
+});
+
+test('doctor: all green on a usable setup, and names the problem and the fix when the database is unreachable', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opsbase-doctor-'));
+  try {
+    const base = { ...process.env, OPSBASE_DATA_DIR: dataDir, PORT: String(await freePort()) } as Record<string, string>;
+    delete base.DATABASE_URL;
+    const good = await run(['--json', 'doctor'], base);
+    assert.equal(good.code, 0, good.stdout);
+    const report = JSON.parse(good.stdout);
+    assert.equal(report.ok, true);
+    assert.deepEqual(
+      report.checks.map((c: { name: string }) => c.name),
+      ['node', 'config', 'data dir', 'database', 'port'],
+    );
+
+    const bad = await run(['--json', 'doctor'], { ...base, DATABASE_URL: `postgres://nobody@127.0.0.1:${await freePort()}/x` });
+    assert.equal(bad.code, 1);
+    const database = JSON.parse(bad.stdout).checks.find((c: { name: string }) => c.name === 'database');
+    assert.equal(database.ok, false);
+    assert.match(database.detail, /unreachable/);
+    assert.match(database.fix, /DATABASE_URL/);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('start also works as a normal (non-root) user', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('the suite already runs as a normal user: the first test covered it');
+  const dataDir = mkdtempSync(join(tmpdir(), 'opsbase-user-'));
+  // Any unprivileged account will do; `postgres` exists once the embedded cluster has run as root.
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
+  chownSync(dataDir, uid, gid);
+  const port = await freePort();
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const server = spawn(process.execPath, ['src/main.ts', 'start'], {
+    uid,
+    gid,
+    env: { ...inherited, HOME: dataDir, OPSBASE_DATA_DIR: join(dataDir, 'data'), PORT: String(port), LOG_LEVEL: 'warn' },
+  });
+  let logs = '';
+  server.stderr.on('data', (d) => (logs += d));
+  try {
+    await waitReady(`http://127.0.0.1:${port}`, server);
+    const health = await fetch(`http://127.0.0.1:${port}/api/health`);
+    assert.equal(health.status, 200);
+    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
+    server.kill('SIGTERM');
+    assert.equal(await exited, 0, logs);
   } finally {
     if (server.exitCode === null) server.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,30 +1,46 @@
 // Commands that run Opsbase itself rather than call its API: start, serve, worker, init, doctor.
 import type { Command } from 'commander';
 
+/** Start-up failures are explained, not dumped as a stack: the message says what is wrong and what to do. */
+async function orExplain(run: () => Promise<void>) {
+  try {
+    await run();
+  } catch (err) {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}
+
 export function registerProcessCommands(program: Command) {
   program
     .command('start')
     .description('run the API server and the worker in one process (embedded PostgreSQL unless DATABASE_URL is set)')
-    .action(async () => {
-      const { runServer } = await import('../server-process.ts');
-      await runServer({ worker: true });
-    });
+    .action(() =>
+      orExplain(async () => {
+        const { runServer } = await import('../server-process.ts');
+        await runServer({ worker: true });
+      }),
+    );
 
   program
     .command('serve')
     .description('run only the API server (scale out: any number against one PostgreSQL)')
-    .action(async () => {
-      const { runServer } = await import('../server-process.ts');
-      await runServer({ worker: false });
-    });
+    .action(() =>
+      orExplain(async () => {
+        const { runServer } = await import('../server-process.ts');
+        await runServer({ worker: false });
+      }),
+    );
 
   program
     .command('worker')
     .description('run only the background job worker')
-    .action(async () => {
-      const { runWorkerOnly } = await import('../server-process.ts');
-      await runWorkerOnly();
-    });
+    .action(() =>
+      orExplain(async () => {
+        const { runWorkerOnly } = await import('../server-process.ts');
+        await runWorkerOnly();
+      }),
+    );
 
   program
     .command('init')

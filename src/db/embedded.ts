@@ -91,8 +91,23 @@ export interface EmbeddedOptions {
   settings?: Record<string, string>;
 }
 
-export async function startEmbedded({ dataDir, log, settings = {} }: EmbeddedOptions): Promise<EmbeddedHandle> {
-  const pgDir = join(dataDir, 'pg');
+export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedHandle> {
+  const pgDir = join(opts.dataDir, 'pg');
+  try {
+    return await launch(opts, pgDir);
+  } catch (err) {
+    const reason = err instanceof Error && err.message ? err.message : 'PostgreSQL exited during start-up (port taken, or a stale cluster)';
+    throw new Error(
+      `The embedded PostgreSQL in ${pgDir} could not start: ${reason}\n` +
+        `  • Run \`opsbase doctor\` to check the data dir and its permissions (as root the cluster runs as the \`postgres\` user, which must reach ${pgDir}).\n` +
+        `  • Or point DATABASE_URL at a PostgreSQL >= 15 server, e.g. DATABASE_URL=postgres://user:pass@localhost:5432/opsbase.\n` +
+        `  • Set LOG_LEVEL=debug to see PostgreSQL's own output.`,
+      { cause: err },
+    );
+  }
+}
+
+async function launch({ dataDir, log, settings = {} }: EmbeddedOptions, pgDir: string): Promise<EmbeddedHandle> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const passwordFile = join(dataDir, 'pg-password');
   if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
@@ -130,18 +145,8 @@ export async function startEmbedded({ dataDir, log, settings = {} }: EmbeddedOpt
     onError: (m) => log.debug({ pg: String(m).trim() }, 'postgres error'),
   });
 
-  try {
-    if (!existsSync(join(pgDir, 'PG_VERSION'))) await pg.initialise();
-    await pg.start();
-  } catch (err) {
-    throw new Error(
-      `The embedded PostgreSQL in ${pgDir} could not start${err instanceof Error ? `: ${err.message}` : ''}.\n` +
-        `  • Run \`opsbase doctor\` to check the data dir and its permissions (as root the cluster runs as the \`postgres\` user, which must reach ${pgDir}).\n` +
-        `  • Or point DATABASE_URL at a PostgreSQL >= 15 server, e.g. DATABASE_URL=postgres://user:pass@localhost:5432/opsbase.\n` +
-        `  • Set LOG_LEVEL=debug to see PostgreSQL's own output.`,
-      { cause: err },
-    );
-  }
+  if (!existsSync(join(pgDir, 'PG_VERSION'))) await pg.initialise();
+  await pg.start();
   log.info({ port, dir: pgDir }, 'embedded PostgreSQL started');
   return { url: urlFor(port), stop: () => pg.stop(), owned: true };
 }

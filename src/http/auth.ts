@@ -26,20 +26,44 @@ export interface Auth {
 
 type CacheValue = Principal | { orgId: string; role: Role } | null;
 
-export function bearerToken(req: FastifyRequest): string | undefined {
+function credentialOf(req: FastifyRequest, publicUrl: string | undefined): string | undefined {
   const header = req.headers.authorization;
   if (header) {
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     return m?.[1];
   }
-  const cookie = req.headers.cookie;
-  if (cookie) {
-    for (const part of cookie.split(';')) {
-      const [name, ...rest] = part.trim().split('=');
-      if (name === SESSION_COOKIE) return decodeURIComponent(rest.join('='));
-    }
+  const fromCookie = sessionCookie(req);
+  if (fromCookie && req.method !== 'GET' && req.method !== 'HEAD') assertSameOrigin(req, publicUrl);
+  return fromCookie;
+}
+
+function sessionCookie(req: FastifyRequest): string | undefined {
+  for (const part of req.headers.cookie?.split(';') ?? []) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name === SESSION_COOKIE) return decodeURIComponent(rest.join('='));
   }
   return undefined;
+}
+
+/**
+ * A browser sends the session cookie with cross-site requests too (SameSite=Lax lets some through): a write
+ * authenticated by the cookie must come from our own origin (DESIGN §4). Bearer requests are not at risk.
+ */
+function assertSameOrigin(req: FastifyRequest, publicUrl: string | undefined) {
+  const origin = req.headers.origin ?? req.headers.referer;
+  const own = new Set([`${req.protocol}://${req.headers.host}`]);
+  if (publicUrl) own.add(new URL(publicUrl).origin);
+  let from: string | undefined;
+  try {
+    from = origin ? new URL(origin).origin : undefined;
+  } catch {
+    from = undefined;
+  }
+  if (!from || !own.has(from)) {
+    throw forbidden(
+      "A write with the session cookie must come from this server's own origin (Origin header). API clients send `Authorization: Bearer`.",
+    );
+  }
 }
 
 async function loadPrincipal(services: AppServices, token: string): Promise<Principal | null> {
@@ -101,7 +125,7 @@ async function loadMembership(services: AppServices, userId: string, orgId: stri
 
 /** Resolves and checks the caller of `op`; throws 401 / 403 / 404 / 429 as the contract says. */
 export async function authenticate(services: AppServices, req: FastifyRequest, op: Operation): Promise<Auth> {
-  const token = bearerToken(req);
+  const token = credentialOf(req, services.config.OPSBASE_PUBLIC_URL);
   let principal = token ? await loadPrincipal(services, token) : null;
   if (principal?.validUntil != null && principal.validUntil <= Date.now()) principal = null;
 

@@ -3,6 +3,7 @@
 import type { Operation } from './core/operation.ts';
 import { activityOperations } from './modules/activity/operations.ts';
 import { authOperations } from './modules/auth/operations.ts';
+import { walletOperations } from './modules/billing/wallet-operations.ts';
 import { devOperations } from './modules/dev/operations.ts';
 import { healthOperations } from './modules/health/operations.ts';
 import { keyOperations } from './modules/keys/operations.ts';
@@ -19,6 +20,7 @@ export const operations: Operation[] = [
   ...keyOperations,
   ...activityOperations,
   ...devOperations,
+  ...walletOperations,
 ] as unknown as Operation[];
 
 export function findOperation(id: string): Operation | undefined {

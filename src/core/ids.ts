@@ -29,6 +29,9 @@ export const ID_PREFIXES = {
   activity: 'act',
   request: 'req',
   email: 'eml',
+  ledger: 'led',
+  hold: 'hld',
+  event: 'evt',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

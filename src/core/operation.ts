@@ -30,6 +30,8 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
   scopes: string[];
   /** Credits reserved before the handler runs; > 0 makes it a paid operation. */
   cost?: number;
+  /** How long the credits stay reserved if the action never settles (a crash): then the sweeper releases them. */
+  holdTtlSeconds?: number;
   input: I;
   output: O;
   status?: number;
@@ -39,9 +41,10 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
 }
 
 export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType>
-  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive'>> {
+  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds'>> {
   description?: string;
   orgParam?: string;
+  holdTtlSeconds: number;
   instanceAdmin: boolean;
   cli: { args: string[]; columns?: string[] };
   /** Path parameter names, in order. */
@@ -51,6 +54,9 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
 }
 
 export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec: OperationSpec<I, O>): Operation<I, O> {
+  if ((spec.cost ?? 0) > 0 && ((spec.auth ?? 'org') !== 'org' || spec.method === 'GET')) {
+    throw new Error(`${spec.id}: a paid operation must be an org-scoped mutation (its org pays)`);
+  }
   const pathParams = [...spec.path.matchAll(/:([a-z_]+)/g)].map((m) => m[1]);
   for (const p of pathParams) {
     if (!(p in spec.input.shape)) throw new Error(`${spec.id}: path parameter :${p} is missing from its input schema`);
@@ -60,6 +66,7 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     auth: spec.auth ?? 'org',
     instanceAdmin: spec.instanceAdmin ?? false,
     cost: spec.cost ?? 0,
+    holdTtlSeconds: spec.holdTtlSeconds ?? 15 * 60,
     status: spec.status ?? (spec.method === 'POST' ? 201 : 200),
     cli: { args: spec.cli?.args ?? pathParams, columns: spec.cli?.columns },
     pathParams,

@@ -26,15 +26,11 @@ export interface Auth {
 
 type CacheValue = Principal | { orgId: string; role: Role } | null;
 
-function credentialOf(req: FastifyRequest, publicUrl: string | undefined): string | undefined {
+function credentialOf(req: FastifyRequest): { token: string | undefined; fromCookie: boolean } {
   const header = req.headers.authorization;
-  if (header) {
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    return m?.[1];
-  }
-  const fromCookie = sessionCookie(req);
-  if (fromCookie && req.method !== 'GET' && req.method !== 'HEAD') assertSameOrigin(req, publicUrl);
-  return fromCookie;
+  if (header) return { token: /^Bearer\s+(\S+)$/i.exec(header)?.[1], fromCookie: false };
+  const token = sessionCookie(req);
+  return { token, fromCookie: token !== undefined };
 }
 
 function sessionCookie(req: FastifyRequest): string | undefined {
@@ -125,9 +121,10 @@ async function loadMembership(services: AppServices, userId: string, orgId: stri
 
 /** Resolves and checks the caller of `op`; throws 401 / 403 / 404 / 429 as the contract says. */
 export async function authenticate(services: AppServices, req: FastifyRequest, op: Operation): Promise<Auth> {
-  const token = credentialOf(req, services.config.OPSBASE_PUBLIC_URL);
+  const { token, fromCookie } = credentialOf(req);
   let principal = token ? await loadPrincipal(services, token) : null;
   if (principal?.validUntil != null && principal.validUntil <= Date.now()) principal = null;
+  if (principal && fromCookie && req.method !== 'GET' && req.method !== 'HEAD') assertSameOrigin(req, services.config.OPSBASE_PUBLIC_URL);
 
   if (op.auth === 'public') {
     return { principal, orgId: principal?.kind === 'key' ? principal.orgId : null, role: null, scopes: [] };

@@ -8,6 +8,8 @@ import { newId } from '../core/ids.ts';
 import type { Operation } from '../core/operation.ts';
 import { routePath, takesBody } from '../core/http-request.ts';
 import type { AppServices } from '../core/services.ts';
+import type { Tx } from '../db/client.ts';
+import { runPaid } from '../modules/billing/paid.ts';
 import { authenticate, type Auth } from './auth.ts';
 import { sendError } from './errors.ts';
 import { claim, complete, release, requestHash, type IdempotencyClaim } from './idempotency.ts';
@@ -111,16 +113,23 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
     handler: async (req, reply) => {
       const input = { ...((body ? req.body : req.query) as object), ...(req.params as object) };
       const ctx = contextFor(services, req);
-      const result = op.readOnly
-        ? await op.handler(ctx, input)
-        : await services.database.db.transaction(async (tx) => {
-            const out = await op.handler({ ...ctx, db: tx }, input);
-            if (req.idem) {
-              await complete(tx, services.masterKey, req.idem, op.status, out);
-              req.idem = undefined;
-            }
-            return out;
-          });
+      const mutate = async (tx: Tx) => {
+        const out = await op.handler({ ...ctx, db: tx }, input);
+        if (req.idem) {
+          await complete(tx, services.masterKey, req.idem, op.status, out);
+          req.idem = undefined;
+        }
+        return out;
+      };
+      const { db } = services.database;
+      let result: unknown;
+      if (op.cost > 0) {
+        // The hold is keyed by the Idempotency-Key when there is one, so a retried paid request never pays twice.
+        const holdKey = req.idem ? `idem:${req.idem.scope}:${req.idem.key}` : `req:${req.id}`;
+        result = await runPaid(db, op, ctx.orgId!, holdKey, mutate);
+      } else {
+        result = op.readOnly ? await op.handler(ctx, input) : await db.transaction(mutate);
+      }
       return reply.code(op.status).send(result);
     },
   });

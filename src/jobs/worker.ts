@@ -2,10 +2,12 @@
 // process; `opsbase worker` runs it alone. Any number of workers may share one database.
 import type { PgBoss } from 'pg-boss';
 import type { AppServices } from '../core/services.ts';
+import { expireHolds } from '../modules/billing/ledger.ts';
 import { pruneExpired } from './maintenance.ts';
 import { createQueue } from './queue.ts';
 
 export const MAINTENANCE_QUEUE = 'maintenance.prune';
+export const HOLD_SWEEP_QUEUE = 'billing.expire_holds';
 
 export interface Worker {
   boss: PgBoss;
@@ -22,6 +24,14 @@ export async function startWorker(services: AppServices): Promise<Worker> {
     const pruned = await pruneExpired(services);
     services.log.info({ pruned }, 'maintenance done');
     return pruned;
+  });
+  // Holds whose paid action never settled (the process died) go back to the wallet (DESIGN §6).
+  await boss.createQueue(HOLD_SWEEP_QUEUE, { policy: 'singleton', retryLimit: 2 });
+  await boss.schedule(HOLD_SWEEP_QUEUE, '* * * * *', {}, { tz: 'UTC' });
+  await boss.work(HOLD_SWEEP_QUEUE, async () => {
+    const expired = await expireHolds(services.database.db);
+    if (expired) services.log.info({ expired }, 'expired holds released');
+    return { expired };
   });
   services.log.info('worker started');
   return {

@@ -3,3 +3,4 @@ export * from './keys.ts';
 export * from './orgs.ts';
 export * from './platform.ts';
 export * from './users.ts';
+export * from './billing.ts';

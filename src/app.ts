@@ -40,7 +40,7 @@ export async function openServices(config: Config, log: Logger, databaseUrl?: st
   const counters = config.REDIS_URL ? await redisCounterStore(config.REDIS_URL) : postgresCounterStore(database.pool);
   const rateLimiter = new RateLimiter(counters, log);
   rateLimiter.start();
-  const requestLog = new RequestLog(database.db, log);
+  const requestLog = new RequestLog(database, log);
   requestLog.start();
   return { config, database, log, authCache, rateLimiter, requestLog, startedAt: Date.now(), masterKey: loadMasterKey(config) };
 }
@@ -64,6 +64,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     close: () => {
       closing ??= (async () => {
         await server.close();
+        await server.inflight.idle(10_000);
         await closeServices(services);
       })();
       return closing;

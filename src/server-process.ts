@@ -37,6 +37,8 @@ export async function runServer(opts: { worker: boolean }) {
   onSignals(async (signal) => {
     log.info({ signal }, 'shutting down: draining requests and jobs');
     await app.server.close();
+    // Handlers whose client went away still run: let them finish before the pool closes.
+    await app.server.inflight.idle(10_000);
     await worker?.stop();
     await closeServices(app.services);
     log.info('stopped');

@@ -12,10 +12,18 @@ function encodeTime(ms: number): string {
   return out;
 }
 
+// Random bytes are drawn from a pooled buffer: a randomBytes call per id showed up in request profiles.
+let pool = Buffer.alloc(0);
+let offset = 0;
+
 function encodeRandom(length: number): string {
-  const bytes = randomBytes(length);
+  if (offset + length > pool.length) {
+    pool = randomBytes(4096);
+    offset = 0;
+  }
   let out = '';
-  for (let i = 0; i < length; i++) out += ALPHABET[bytes[i] & 31];
+  for (let i = 0; i < length; i++) out += ALPHABET[pool[offset + i] & 31];
+  offset += length;
   return out;
 }
 

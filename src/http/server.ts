@@ -23,6 +23,35 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     op?: Operation;
   }
+  interface FastifyInstance {
+    /** Operation handlers still running (a handler keeps running when its client goes away). */
+    inflight: Inflight;
+  }
+}
+
+/** Counts running handlers so shutdown can wait for them before it closes the pool under them. */
+export class Inflight {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    this.count++;
+    try {
+      return await work();
+    } finally {
+      if (--this.count === 0) for (const wake of this.waiters.splice(0)) wake();
+    }
+  }
+  /** Resolves when no handler runs, or after `ms`. */
+  idle(ms: number): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 }
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -110,28 +139,29 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
       reply.header('idempotent-replayed', 'true');
       return reply.code(result.status).send(result.body);
     },
-    handler: async (req, reply) => {
-      const input = { ...((body ? req.body : req.query) as object), ...(req.params as object) };
-      const ctx = contextFor(services, req);
-      const mutate = async (tx: Tx) => {
-        const out = await op.handler({ ...ctx, db: tx }, input);
-        if (req.idem) {
-          await complete(tx, services.masterKey, req.idem, op.status, out);
-          req.idem = undefined;
+    handler: (req, reply) =>
+      app.inflight.run(async () => {
+        const input = { ...((body ? req.body : req.query) as object), ...(req.params as object) };
+        const ctx = contextFor(services, req);
+        const mutate = async (tx: Tx) => {
+          const out = await op.handler({ ...ctx, db: tx }, input);
+          if (req.idem) {
+            await complete(tx, services.masterKey, req.idem, op.status, out);
+            req.idem = undefined;
+          }
+          return out;
+        };
+        const { db } = services.database;
+        let result: unknown;
+        if (op.cost > 0) {
+          // The hold is keyed by the Idempotency-Key when there is one, so a retried paid request never pays twice.
+          const holdKey = req.idem ? `idem:${req.idem.scope}:${req.idem.key}` : `req:${req.id}`;
+          result = await runPaid(db, op, ctx.orgId!, holdKey, mutate);
+        } else {
+          result = op.readOnly ? await op.handler(ctx, input) : await db.transaction(mutate);
         }
-        return out;
-      };
-      const { db } = services.database;
-      let result: unknown;
-      if (op.cost > 0) {
-        // The hold is keyed by the Idempotency-Key when there is one, so a retried paid request never pays twice.
-        const holdKey = req.idem ? `idem:${req.idem.scope}:${req.idem.key}` : `req:${req.id}`;
-        result = await runPaid(db, op, ctx.orgId!, holdKey, mutate);
-      } else {
-        result = op.readOnly ? await op.handler(ctx, input) : await db.transaction(mutate);
-      }
-      return reply.code(op.status).send(result);
-    },
+        return reply.code(op.status).send(result);
+      }),
   });
 }
 
@@ -158,6 +188,7 @@ export async function buildServer({ services, operations, plugins = [] }: Server
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true },
   });
+  app.decorate('inflight', new Inflight());
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // JSON in (DESIGN §4): without this, Fastify's default text/plain parser turns a wrong content type into a

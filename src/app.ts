@@ -14,6 +14,8 @@ import { RateLimiter } from './http/rate-limit.ts';
 import { RequestLog } from './http/request-log.ts';
 import { buildServer } from './http/server.ts';
 import { mcpHttpPlugin } from './mcp/http.ts';
+import { QueueWakeups } from './modules/queue/wakeups.ts';
+import { catalog } from './modules/billing/plans.ts';
 import { operations as allOperations } from './operations.ts';
 
 export interface App {
@@ -33,6 +35,8 @@ export interface AppOptions {
 }
 
 export async function openServices(config: Config, log: Logger, databaseUrl?: string): Promise<AppServices> {
+  // A bad billing config file stops the start here, naming the field, before anything is opened.
+  catalog(config);
   const database: Database = databaseUrl ? connect(databaseUrl) : await openDatabase(config, log);
   await runMigrations(database);
   const authCache = new AuthCache(database.url, log);
@@ -42,10 +46,12 @@ export async function openServices(config: Config, log: Logger, databaseUrl?: st
   rateLimiter.start();
   const requestLog = new RequestLog(database, log);
   requestLog.start();
-  return { config, database, log, authCache, rateLimiter, requestLog, startedAt: Date.now(), masterKey: loadMasterKey(config) };
+  const queueWakeups = new QueueWakeups(database.url, log);
+  return { config, database, log, authCache, rateLimiter, requestLog, queueWakeups, startedAt: Date.now(), masterKey: loadMasterKey(config) };
 }
 
 export async function closeServices(services: AppServices): Promise<void> {
+  await services.queueWakeups.close();
   await services.requestLog.close();
   await services.rateLimiter.close();
   await services.authCache.close();
@@ -57,6 +63,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const services = await openServices(opts.config, log, opts.databaseUrl);
   const operations = opts.operations ?? allOperations;
   const server = await buildServer({ services, operations, plugins: [mcpHttpPlugin(services, operations)] });
+  // Long-polling queue claims return at once when shutdown begins, so closing does not wait out their timers.
+  server.addHook('preClose', async () => services.queueWakeups.shutdown());
   let closing: Promise<void> | undefined;
   return {
     services,

@@ -23,6 +23,10 @@ const ConfigSchema = z.object({
   OPSBASE_SMTP_INBOUND_PORT: z.coerce.number().int().optional(),
   STRIPE_SECRET_KEY: z.string().optional(),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
+  /** Where the Stripe SDK sends its API calls (a local fake in tests): e.g. http://127.0.0.1:12111. Default: Stripe. */
+  OPSBASE_STRIPE_API_BASE: z.string().url().optional(),
+  /** Tiers, packs and the signup bonus (JSON); default `<data dir>/billing.json` when present, else the built-in catalog. */
+  OPSBASE_BILLING_CONFIG: z.string().optional(),
   OPSBASE_ALLOW_PRIVATE_NETWORK: bool,
   /** Set when a reverse proxy sits in front: then X-Forwarded-For names the client. */
   OPSBASE_TRUST_PROXY: bool,

@@ -3,11 +3,15 @@
 import type { Operation } from './core/operation.ts';
 import { activityOperations } from './modules/activity/operations.ts';
 import { authOperations } from './modules/auth/operations.ts';
+import { paymentOperations } from './modules/billing/payment-operations.ts';
+import { planOperations } from './modules/billing/plan-operations.ts';
 import { walletOperations } from './modules/billing/wallet-operations.ts';
 import { devOperations } from './modules/dev/operations.ts';
 import { healthOperations } from './modules/health/operations.ts';
 import { keyOperations } from './modules/keys/operations.ts';
 import { orgOperations } from './modules/orgs/operations.ts';
+import { queueOperations } from './modules/queue/operations.ts';
+import { quotaOperations } from './modules/quota/operations.ts';
 import { whoami } from './modules/orgs/whoami.ts';
 import { userOperations } from './modules/users/operations.ts';
 
@@ -21,6 +25,10 @@ export const operations: Operation[] = [
   ...activityOperations,
   ...devOperations,
   ...walletOperations,
+  ...planOperations,
+  ...paymentOperations,
+  ...quotaOperations,
+  ...queueOperations,
 ] as unknown as Operation[];
 
 export function findOperation(id: string): Operation | undefined {

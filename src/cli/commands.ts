@@ -385,6 +385,7 @@ export function registerApiCommands(program: Command) {
 
   const reserved = new Set(program.options.flatMap((o) => [o.long, `--no-${o.long?.slice(2)}`]).filter((f): f is string => !!f));
   reserved.add('--help');
-  for (const op of operations) addOperationCommand(program, op, reserved);
+  // Signed webhooks (`billing.webhook`) are for the payment provider, not for people at a terminal.
+  for (const op of operations) if (!op.rawBody) addOperationCommand(program, op, reserved);
   registerSessionCommands(program);
 }

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import pg from 'pg';
 import pc from 'picocolors';
 import { readConfig, type Config } from '../config.ts';
+import { loadCatalog } from '../modules/billing/plans.ts';
 
 interface Check {
   name: string;
@@ -124,13 +125,14 @@ export async function runDoctor(json: boolean): Promise<number> {
   const checks: Check[] = [checkNode()];
   try {
     cfg = readConfig();
-    checks.push({ name: 'config', ok: true, detail: 'environment variables valid' });
+    const plans = loadCatalog(cfg);
+    checks.push({ name: 'config', ok: true, detail: `environment variables valid; billing plans: ${plans.source}` });
   } catch (err) {
     checks.push({
       name: 'config',
       ok: false,
       detail: (err as Error).message,
-      fix: 'Fix the variables listed (see docs/ARCHITECTURE.md, "Configuration").',
+      fix: 'Fix the variables or billing config fields listed (see docs/ARCHITECTURE.md, "Configuration").',
     });
     return report(checks, json);
   }

@@ -24,6 +24,8 @@ export interface Ctx {
   ip: string;
   userAgent: string | null;
   services: AppServices;
+  /** Only for operations with `rawBody` (signed webhooks): the exact bytes received and the request headers. */
+  request?: { rawBody: Buffer; headers: Readonly<Record<string, string | string[] | undefined>> };
 }
 
 /** A context for work the system does on its own (jobs, `opsbase init`). */

@@ -40,6 +40,9 @@ export const ID_PREFIXES = {
   ledger: 'led',
   hold: 'hld',
   event: 'evt',
+  job: 'job',
+  schedule: 'sch',
+  topupCharge: 'atc',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

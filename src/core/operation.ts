@@ -36,12 +36,27 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
   output: O;
   status?: number;
   cli?: { args?: string[]; columns?: string[]; name?: string };
+  /**
+   * The handler verifies a signature over the exact request bytes (a payment provider's webhook): the server keeps
+   * them in `ctx.request.rawBody`. Such an endpoint is for machines, so it is no CLI command and no MCP tool.
+   */
+  rawBody?: boolean;
+  /**
+   * Other paths (under /api/v1, `:name` parameters from `input` too) serving the same operation, e.g. another
+   * product's URL for it. Routes only: not in OpenAPI, the CLI or MCP.
+   */
+  aliases?: string[];
+  /**
+   * `false`: a mutation that runs on the pool instead of inside one transaction, for hot paths made of statements
+   * that are each atomic on their own (queue claims and completions). Default true.
+   */
+  transaction?: boolean;
   /** Reads that may be served without a transaction; mutations always get one. */
   handler: (ctx: Ctx, input: z.output<I>) => Promise<z.input<O>>;
 }
 
 export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType>
-  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds'>> {
+  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds' | 'rawBody'>> {
   description?: string;
   orgParam?: string;
   holdTtlSeconds: number;
@@ -51,15 +66,19 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   pathParams: string[];
   readOnly: boolean;
   destructive: boolean;
+  rawBody: boolean;
 }
 
 export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec: OperationSpec<I, O>): Operation<I, O> {
   if ((spec.cost ?? 0) > 0 && ((spec.auth ?? 'org') !== 'org' || spec.method === 'GET')) {
     throw new Error(`${spec.id}: a paid operation must be an org-scoped mutation (its org pays)`);
   }
+  if ((spec.cost ?? 0) > 0 && spec.transaction === false) throw new Error(`${spec.id}: a paid operation runs in a transaction`);
   const pathParams = [...spec.path.matchAll(/:([a-z_]+)/g)].map((m) => m[1]);
-  for (const p of pathParams) {
-    if (!(p in spec.input.shape)) throw new Error(`${spec.id}: path parameter :${p} is missing from its input schema`);
+  for (const path of [spec.path, ...(spec.aliases ?? [])]) {
+    for (const [, p] of path.matchAll(/:([a-z_]+)/g)) {
+      if (!(p in spec.input.shape)) throw new Error(`${spec.id}: path parameter :${p} of ${path} is missing from its input schema`);
+    }
   }
   return {
     ...spec,
@@ -72,6 +91,9 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     pathParams,
     readOnly: spec.method === 'GET',
     destructive: spec.destructive ?? spec.method === 'DELETE',
+    rawBody: spec.rawBody ?? false,
+    aliases: spec.aliases ?? [],
+    transaction: spec.transaction ?? true,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Database } from '../db/client.ts';
 import type { AuthCache } from '../http/auth-cache.ts';
 import type { RateLimiter } from '../http/rate-limit.ts';
 import type { RequestLog } from '../http/request-log.ts';
+import type { QueueWakeups } from '../modules/queue/wakeups.ts';
 
 export interface AppServices {
   config: Config;
@@ -13,6 +14,8 @@ export interface AppServices {
   authCache: AuthCache;
   rateLimiter: RateLimiter;
   requestLog: RequestLog;
+  /** Wakes long-polling queue claims (LISTEN opsbase_queue, opened on first use). */
+  queueWakeups: QueueWakeups;
   startedAt: number;
   /** Encrypts secrets at rest (AES-256-GCM). */
   masterKey: Buffer;

@@ -8,7 +8,7 @@ import { newId } from '../core/ids.ts';
 import type { Operation } from '../core/operation.ts';
 import { routePath, takesBody } from '../core/http-request.ts';
 import type { AppServices } from '../core/services.ts';
-import type { Tx } from '../db/client.ts';
+import type { DbOrTx } from '../db/client.ts';
 import { runPaid } from '../modules/billing/paid.ts';
 import { authenticate, type Auth } from './auth.ts';
 import { sendError } from './errors.ts';
@@ -19,6 +19,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     auth?: Auth;
     idem?: IdempotencyClaim;
+    /** The body's exact bytes, kept only for operations with `rawBody` (signature checks). */
+    rawBody?: Buffer;
   }
   interface FastifyContextConfig {
     op?: Operation;
@@ -98,11 +100,19 @@ function contextFor(services: AppServices, req: FastifyRequest): Ctx {
     ip: req.ip,
     userAgent: req.headers['user-agent'] ?? null,
     services,
+    ...(req.rawBody ? { request: { rawBody: req.rawBody, headers: req.headers } } : {}),
   };
 }
 
 function registerOperation(app: FastifyInstance, services: AppServices, op: Operation) {
-  const pathKeys = Object.fromEntries(op.pathParams.map((p) => [p, true as const])) as Record<string, true>;
+  registerRoute(app, services, op, routePath(op), false);
+  // Aliases (another product's URL for the same operation) are the same route, hidden from the OpenAPI document.
+  for (const path of op.aliases) registerRoute(app, services, op, routePath({ ...op, path }), true);
+}
+
+function registerRoute(app: FastifyInstance, services: AppServices, op: Operation, url: string, alias: boolean) {
+  const pathParams = [...url.matchAll(/:([a-z_]+)/g)].map((m) => m[1]);
+  const pathKeys = Object.fromEntries(pathParams.map((p) => [p, true as const])) as Record<string, true>;
   const rest = op.input.omit(pathKeys);
   const hasRest = Object.keys(rest.shape).length > 0;
   const body = takesBody(op);
@@ -110,15 +120,15 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
 
   z.route({
     method: op.method,
-    url: routePath(op),
+    url,
     config: { op },
     schema: {
-      operationId: op.id,
+      ...(alias ? { hide: true } : { operationId: op.id }),
       summary: op.summary,
       description: op.description,
       tags: [op.id.split('.')[0]],
       ...(op.auth === 'public' ? { security: [] } : {}),
-      ...(op.pathParams.length ? { params: op.input.pick(pathKeys) } : {}),
+      ...(pathParams.length ? { params: op.input.pick(pathKeys) } : {}),
       ...(hasRest ? (body ? { body: rest } : { querystring: rest }) : {}),
       response: { [op.status]: op.output, '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
     },
@@ -143,7 +153,7 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
       app.inflight.run(async () => {
         const input = { ...((body ? req.body : req.query) as object), ...(req.params as object) };
         const ctx = contextFor(services, req);
-        const mutate = async (tx: Tx) => {
+        const mutate = async (tx: DbOrTx) => {
           const out = await op.handler({ ...ctx, db: tx }, input);
           if (req.idem) {
             await complete(tx, services.masterKey, req.idem, op.status, out);
@@ -158,11 +168,28 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
           const holdKey = req.idem ? `idem:${req.idem.scope}:${req.idem.key}` : `req:${req.id}`;
           result = await runPaid(db, op, ctx.orgId!, holdKey, mutate);
         } else {
-          result = op.readOnly ? await op.handler(ctx, input) : await db.transaction(mutate);
+          result = op.readOnly ? await op.handler(ctx, input) : op.transaction ? await db.transaction(mutate) : await mutate(db);
         }
         return reply.code(op.status).send(result);
       }),
   });
+}
+
+/**
+ * A signed webhook is verified over the exact bytes it was sent as, which JSON.parse would lose: in a scope of its
+ * own (so no other route changes), the JSON parser keeps the buffer in `req.rawBody` before parsing it.
+ */
+function registerRawBodyOperation(scope: FastifyInstance, services: AppServices, op: Operation) {
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    req.rawBody = body as Buffer;
+    try {
+      done(null, JSON.parse((body as Buffer).toString('utf8')));
+    } catch (err) {
+      done(new AppError('invalid_request', `Malformed JSON body: ${(err as Error).message}`), undefined);
+    }
+  });
+  registerOperation(scope, services, op);
 }
 
 export interface ServerOptions {
@@ -235,7 +262,10 @@ export async function buildServer({ services, operations, plugins = [] }: Server
   });
 
   await registerOpenApi(app, services);
-  for (const op of operations) registerOperation(app, services, op);
+  for (const op of operations) {
+    if (op.rawBody) await app.register(async (scope) => registerRawBodyOperation(scope, services, op));
+    else registerOperation(app, services, op);
+  }
   for (const plugin of plugins) await plugin(app);
   return app;
 }

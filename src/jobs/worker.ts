@@ -2,12 +2,15 @@
 // process; `opsbase worker` runs it alone. Any number of workers may share one database.
 import type { PgBoss } from 'pg-boss';
 import type { AppServices } from '../core/services.ts';
+import { scanAutoTopups } from '../modules/billing/auto-topup.ts';
 import { expireHolds } from '../modules/billing/ledger.ts';
+import { startQueueTicker } from '../modules/queue/jobs.ts';
 import { pruneExpired } from './maintenance.ts';
 import { createQueue } from './queue.ts';
 
 export const MAINTENANCE_QUEUE = 'maintenance.prune';
 export const HOLD_SWEEP_QUEUE = 'billing.expire_holds';
+export const AUTO_TOPUP_QUEUE = 'billing.auto_topup';
 
 export interface Worker {
   boss: PgBoss;
@@ -33,10 +36,23 @@ export async function startWorker(services: AppServices): Promise<Worker> {
     if (expired) services.log.info({ expired }, 'expired holds released');
     return { expired };
   });
+  // Auto top-up: balances below their threshold are charged off-session (the credit lands with Stripe's webhook).
+  await boss.createQueue(AUTO_TOPUP_QUEUE, { policy: 'singleton', retryLimit: 2 });
+  await boss.schedule(AUTO_TOPUP_QUEUE, '* * * * *', {}, { tz: 'UTC' });
+  await boss.work(AUTO_TOPUP_QUEUE, async () => {
+    const result = await scanAutoTopups(services);
+    if (result.checked) services.log.info(result, 'auto top-up scan');
+    return result;
+  });
+  // The public queue: due schedules fire, lapsed leases return their jobs (every second; see modules/queue/jobs.ts).
+  const queueTicker = startQueueTicker(services);
   services.log.info('worker started');
   return {
     boss,
     // Finish jobs in flight (bounded), then close pg-boss's pool.
-    stop: () => boss.stop({ graceful: true, timeout: 10_000, close: true }),
+    stop: async () => {
+      await queueTicker.stop();
+      await boss.stop({ graceful: true, timeout: 10_000, close: true });
+    },
   };
 }

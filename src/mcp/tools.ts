@@ -30,6 +30,8 @@ import type { Executor } from './executor.ts';
  */
 export function isExposed(op: Operation): boolean {
   if (op.id.startsWith('auth.') && op.id !== 'auth.me') return false;
+  // Signed webhooks (Stripe's) are called by the provider with its own signature, never by a model.
+  if (op.rawBody) return false;
   return !Object.keys(op.input.shape).some((field) => field.includes('password'));
 }
 

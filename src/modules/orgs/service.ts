@@ -11,6 +11,8 @@ import { iso } from '../../core/schemas.ts';
 import { orgInvites, orgMembers, orgs, type Role } from '../../db/schema/orgs.ts';
 import { users } from '../../db/schema/users.ts';
 import { recordActivity } from '../activity/record.ts';
+import { credit } from '../billing/ledger.ts';
+import { catalog } from '../billing/plans.ts';
 import { queueEmail } from '../notifications/outbox.ts';
 
 type OrgRow = typeof orgs.$inferSelect;
@@ -69,6 +71,17 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug?: string |
     .values({ id: newId('org'), name: input.name, slug })
     .returning();
   await ctx.db.insert(orgMembers).values({ id: newId('member'), orgId: org.id, userId: ownerId, role: 'owner' });
+  const bonus = catalog(ctx.services.config).signup_bonus_credits;
+  if (bonus > 0) {
+    await credit(ctx.db, {
+      orgId: org.id,
+      currency: 'credits',
+      amount: bonus,
+      kind: 'signup_bonus',
+      reference: 'signup',
+      idempotencyKey: `signup:${org.id}`,
+    });
+  }
   await ctx.services.authCache.invalidate(ctx.db, `member:${ownerId}`);
   await recordActivity(ctx, { action: 'org.created', entityType: 'org', entityId: org.id, orgId: org.id, metadata: { name: org.name, slug } });
   return presentOrg(org, { member_count: 1, role: 'owner' });

@@ -1,0 +1,511 @@
+// `npm run bench -- credits` (issue 3): the cost of the credits ledger against what the same PostgreSQL does on
+// its own. One embedded PostgreSQL in a temp dir (default, durable settings), then, each for 10 s after an
+// uncounted 2 s warm-up:
+//   (a) `pgbench -N` (the built-in simple-update script) with 16 clients — TPS;
+//   (b) hold+commit pairs per second through the service layer: 16 concurrent workers on ONE org's wallet, each
+//       pair = reserve() in one transaction, then settle(…, 'commit') in another;
+//   (c) the same through HTTP: a paid no-op operation (cost 1) on the real app (createApp, child process),
+//       16 concurrent connections.
+// The ledger invariant is checked after each phase (violations must be 0). Then diagnostics for the report: lock
+// waits sampled from pg_stat_activity during (b), one worker alone (latency and round trips per pair), and 16
+// workers on 16 orgs (no shared balance row). Last line: `ratio credits: <b/a>` (target >= 0.5).
+//
+// Options: --duration S (10), --warmup S (2), --clients N (16), --skip-http, --skip-diagnostics,
+// --pg name=value (a PostgreSQL setting, repeatable; for experiments such as --pg synchronous_commit=off).
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { connect, type Database } from '../src/db/client.ts';
+import { startEmbedded } from '../src/db/embedded.ts';
+import { runMigrations } from '../src/db/migrate.ts';
+import { createLogger } from '../src/http/logger.ts';
+import { credit, reserve, settle } from '../src/modules/billing/ledger.ts';
+import { newId } from '../src/core/ids.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TARGET = 0.5;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const cleanups: (() => Promise<void> | void)[] = [];
+async function cleanUp() {
+  while (cleanups.length) {
+    try {
+      await cleanups.pop()!();
+    } catch (err) {
+      console.error(`cleanup failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+// ---- (a) pgbench ---------------------------------------------------------------------------------------------
+
+function findPgbench(): string | undefined {
+  for (const p of ['/usr/bin/pgbench', '/usr/local/bin/pgbench']) if (existsSync(p)) return p;
+  try {
+    return (
+      execFileSync('sh', ['-c', 'command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -1'])
+        .toString()
+        .trim()
+        .split('\n')[0] || undefined
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+function pgEnv(url: string, database: string): NodeJS.ProcessEnv {
+  const u = new URL(url);
+  return {
+    ...process.env,
+    PGHOST: u.hostname,
+    PGPORT: u.port,
+    PGUSER: decodeURIComponent(u.username),
+    PGPASSWORD: decodeURIComponent(u.password),
+    PGDATABASE: database,
+  };
+}
+
+function runPgbench(bin: string, env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`pgbench ${args.join(' ')} exited ${code}:\n${out}`))));
+  });
+}
+
+async function pgbenchTps(
+  url: string,
+  clients: number,
+  seconds: number,
+  warmup: number,
+): Promise<{ tps: number; label: string; oneClient?: number }> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query('create database pgbench_bench');
+  await admin.end();
+  const bin = findPgbench();
+  if (!bin) {
+    console.log('note: pgbench not found (apt-get install postgresql-client); (a) is a STAND-IN: single-row UPDATEs via `pg`');
+    return {
+      tps: await standInTps(url.replace(/\/postgres$/, '/pgbench_bench'), clients, seconds, warmup),
+      label: 'stand-in: pg single-row UPDATE loop',
+    };
+  }
+  const env = pgEnv(url, 'pgbench_bench');
+  await runPgbench(bin, env, ['-i', '-q', '-s', '10']);
+  const threads = String(Math.max(1, Math.min(clients, availableParallelism())));
+  if (warmup > 0) await runPgbench(bin, env, ['-N', '-c', String(clients), '-j', threads, '-T', String(warmup)]);
+  const out = await runPgbench(bin, env, ['-N', '-c', String(clients), '-j', threads, '-T', String(seconds)]);
+  const tpsOf = (text: string) => {
+    const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(text) ?? /tps = ([\d.]+)/.exec(text);
+    if (!m) throw new Error(`could not read the TPS from pgbench's output:\n${text}`);
+    return Number(m[1]);
+  };
+  // For the diagnostics: one client alone, i.e. the latency of one durable single-row transaction.
+  const one = await runPgbench(bin, env, ['-N', '-c', '1', '-T', String(Math.min(seconds, 3))]);
+  return { tps: tpsOf(out), label: `${bin} -N -c ${clients} -j ${threads} -T ${seconds} (scale 10)`, oneClient: tpsOf(one) };
+}
+
+/** When pgbench is missing: what -N does per transaction (one UPDATE of a random account + a history row). */
+async function standInTps(url: string, clients: number, seconds: number, warmup: number): Promise<number> {
+  const pool = new pg.Pool({ connectionString: url, max: clients });
+  try {
+    await pool.query('create table pgbench_accounts (aid int primary key, bid int, abalance int, filler char(84))');
+    await pool.query('create table pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22))');
+    await pool.query(`insert into pgbench_accounts select g, 1, 0, '' from generate_series(1, 1000000) g`);
+    await pool.query('vacuum analyze pgbench_accounts');
+    const loop = async (ms: number) => {
+      let n = 0;
+      const end = Date.now() + ms;
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          const c = await pool.connect();
+          try {
+            while (Date.now() < end) {
+              const aid = 1 + Math.floor(Math.random() * 1_000_000);
+              const delta = Math.floor(Math.random() * 10001) - 5000;
+              await c.query('begin');
+              await c.query('update pgbench_accounts set abalance = abalance + $1 where aid = $2', [delta, aid]);
+              await c.query('select abalance from pgbench_accounts where aid = $1', [aid]);
+              await c.query('insert into pgbench_history (tid, bid, aid, delta, mtime) values (1, 1, $1, $2, current_timestamp)', [aid, delta]);
+              await c.query('commit');
+              n++;
+            }
+          } finally {
+            c.release();
+          }
+        }),
+      );
+      return n;
+    };
+    if (warmup > 0) await loop(warmup * 1000);
+    const t0 = performance.now();
+    const n = await loop(seconds * 1000);
+    return n / ((performance.now() - t0) / 1000);
+  } finally {
+    await pool.end();
+  }
+}
+
+// ---- the ledger invariant ------------------------------------------------------------------------------------
+
+/** Violations of DESIGN §6 for one org's credits, plus: every counted pair committed, no hold left open. */
+async function violations(database: Database, orgIds: string[], expectedCommits: number): Promise<string[]> {
+  const v: string[] = [];
+  let commits = 0;
+  for (const orgId of orgIds) {
+    const { rows } = await database.pool.query(
+      `select b.balance, b.held,
+              (select coalesce(sum(amount), 0)::bigint from ledger_entries where org_id = $1 and currency = 'credits') as sum_amount,
+              (select coalesce(sum(held_delta), 0)::bigint from ledger_entries where org_id = $1 and currency = 'credits') as sum_held,
+              (select count(*) from ledger_entries where org_id = $1 and (balance_after < 0 or held_after < 0 or balance_after < held_after)) as negative,
+              (select coalesce(sum(amount), 0)::bigint from holds where org_id = $1 and status = 'open') as open_amount,
+              (select count(*) from holds where org_id = $1 and status = 'committed') as committed
+         from balances b where b.org_id = $1 and b.currency = 'credits'`,
+      [orgId],
+    );
+    const r = rows[0];
+    if (!r) {
+      v.push(`${orgId}: no balance row`);
+      continue;
+    }
+    const n = (x: unknown) => Number(x);
+    if (n(r.sum_amount) !== n(r.balance)) v.push(`${orgId}: sum(amount) ${r.sum_amount} ≠ balance ${r.balance}`);
+    if (n(r.sum_held) !== n(r.held)) v.push(`${orgId}: sum(held_delta) ${r.sum_held} ≠ held ${r.held}`);
+    if (n(r.open_amount) !== n(r.held)) v.push(`${orgId}: open holds ${r.open_amount} ≠ held ${r.held}`);
+    if (n(r.balance) - n(r.held) < 0) v.push(`${orgId}: available < 0`);
+    if (n(r.negative) > 0) v.push(`${orgId}: ${r.negative} entries with a negative balance / held / available`);
+    commits += n(r.committed);
+  }
+  if (commits !== expectedCommits) v.push(`committed holds ${commits} ≠ pairs completed ${expectedCommits}`);
+  return v;
+}
+
+async function newWallet(database: Database, credits: number): Promise<string> {
+  const id = newId('org');
+  await database.pool.query('insert into orgs (id, name, slug) values ($1, $2, $3)', [id, 'Bench', id]);
+  await database.db.transaction((tx) => credit(tx, { orgId: id, currency: 'credits', amount: credits, kind: 'grant' }));
+  return id;
+}
+
+// ---- (b) service layer ---------------------------------------------------------------------------------------
+
+interface PairRun {
+  pairs: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+let keySeq = 0;
+
+/** `workers` loops of reserve → settle(commit), each in its own transaction; worker i uses orgIds[i % n]. */
+async function pairs(database: Database, orgIds: string[], workers: number, seconds: number): Promise<PairRun> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const t0 = performance.now();
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      const orgId = orgIds[w % orgIds.length];
+      while (Date.now() < end) {
+        const start = performance.now();
+        try {
+          const { hold } = await database.db.transaction((tx) =>
+            reserve(tx, { orgId, amount: 1, operation: 'bench.pair', idempotencyKey: `bench-${keySeq++}`, ttlSeconds: 900 }),
+          );
+          await database.db.transaction((tx) => settle(tx, hold.id, 'commit'));
+          latencies.push(performance.now() - start);
+        } catch (err) {
+          errors++;
+          if (errors <= 3) console.error(`pair failed: ${(err as Error).message}`);
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { pairs: latencies.length, perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+/** Samples what the benchmark's backends wait on, every 50 ms, until stopped. */
+function sampleWaits(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  const counts = new Map<string, number>();
+  let samples = 0;
+  let running = true;
+  const done = (async () => {
+    await client.connect();
+    while (running) {
+      const { rows } = await client.query(
+        `select coalesce(wait_event_type || ':' || wait_event, case when state = 'active' then 'CPU (running)' else state end) as what, count(*)::int as n
+           from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'
+          group by 1`,
+      );
+      samples++;
+      for (const r of rows) counts.set(r.what, (counts.get(r.what) ?? 0) + r.n);
+      await sleep(50);
+    }
+    await client.end();
+  })();
+  return async () => {
+    running = false;
+    await done;
+    return [...counts.entries()].map(([what, n]) => ({ what, mean: n / Math.max(1, samples) })).sort((a, b) => b.mean - a.mean);
+  };
+}
+
+/** Round trips per pair: counts pg client queries (BEGIN and COMMIT included) during `fn`. */
+async function countRoundTrips<T>(fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
+  const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const original = proto.query;
+  let queries = 0;
+  proto.query = function (this: unknown, ...a: unknown[]) {
+    queries++;
+    return original.apply(this, a);
+  };
+  try {
+    return { result: await fn(), queries };
+  } finally {
+    proto.query = original;
+  }
+}
+
+// ---- (c) HTTP ------------------------------------------------------------------------------------------------
+
+interface Server {
+  base: string;
+  proc: ChildProcess;
+}
+
+async function startServer(url: string): Promise<Server> {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
+  delete env.REDIS_URL;
+  const proc = spawn(process.execPath, [join(ROOT, 'bench', 'lib', 'paid-server.ts'), url], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((res) => proc.once('exit', () => res()));
+  cleanups.push(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    }
+  });
+  let output = '';
+  proc.stderr?.on('data', (d) => {
+    output += d;
+    process.stderr.write(`[server] ${d}`);
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${output}`)), 60_000);
+    proc.stdout?.on('data', (d) => {
+      output += d;
+      const m = /listening (\d+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited (${code}) during start-up:\n${output}`));
+    });
+  });
+  return { base: `http://127.0.0.1:${port}`, proc };
+}
+
+async function api(base: string, method: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<any> {
+  const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+async function tenant(base: string): Promise<{ key: string; orgId: string }> {
+  const s = Math.random().toString(36).slice(2, 10);
+  const session = await api(base, 'POST', '/api/v1/auth/register', {
+    username: `bench_${s}`,
+    email: `bench_${s}@example.com`,
+    password: `bench-password-${s}`,
+    terms_accepted: true,
+    privacy_accepted: true,
+  });
+  const auth = { authorization: `Bearer ${session.token}` };
+  const org = await api(base, 'POST', '/api/v1/orgs', { name: 'Bench' }, auth);
+  const key = await api(
+    base,
+    'POST',
+    '/api/v1/keys',
+    { name: 'bench', scopes: ['*'], rate_limit_per_minute: 1_000_000 },
+    { ...auth, 'x-org-id': org.id },
+  );
+  return { key: key.secret, orgId: org.id };
+}
+
+function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+}
+
+// ---- the run -------------------------------------------------------------------------------------------------
+
+export default async function (argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      clients: { type: 'string', default: '16' },
+      'skip-http': { type: 'boolean', default: false },
+      'skip-diagnostics': { type: 'boolean', default: false },
+      pg: { type: 'string', multiple: true, default: [] },
+    },
+  });
+  const seconds = Number(values.duration);
+  const warmup = Number(values.warmup);
+  const clients = Number(values.clients);
+  process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+
+  try {
+    const dataDir = mkdtempSync(join(tmpdir(), 'opsbase-bench-credits-'));
+    cleanups.push(() => {
+      // If we die before stop(), don't leave PostgreSQL running on a deleted dir.
+      const pidFile = join(dataDir, 'pg', 'postmaster.pid');
+      if (existsSync(pidFile)) {
+        try {
+          process.kill(Number(readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGINT');
+        } catch {
+          /* gone */
+        }
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    // --pg name=value (repeatable): server settings for experiments, e.g. --pg synchronous_commit=off.
+    const settings = Object.fromEntries((values.pg ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const cluster = await startEmbedded({ dataDir, log: createLogger('warn'), settings });
+    cleanups.push(() => cluster.stop());
+
+    const admin = new pg.Client({ connectionString: cluster.url });
+    await admin.connect();
+    const info = (
+      await admin.query(
+        `select current_setting('server_version') as version, current_setting('fsync') as fsync,
+                current_setting('synchronous_commit') as sync, current_setting('shared_buffers') as sb`,
+      )
+    ).rows[0];
+    await admin.query('create database opsbase_bench');
+    await admin.end();
+    const url = cluster.url.replace(/\/postgres$/, '/opsbase_bench');
+    const database = connect(url, { max: clients + 4 });
+    cleanups.push(() => database.close());
+    await runMigrations(database);
+
+    console.log(
+      `credits benchmark: embedded PostgreSQL ${info.version} (fsync=${info.fsync}, synchronous_commit=${info.sync}, shared_buffers=${info.sb}), ` +
+        `${availableParallelism()} CPUs, ${clients} clients, ${seconds} s per phase after a ${warmup} s warm-up\n`,
+    );
+
+    // (a)
+    const a = await pgbenchTps(cluster.url, clients, seconds, warmup);
+    console.log(`(a) pgbench simple-update (-N), ${clients} clients:             ${fmt(a.tps)} TPS   [${a.label}]`);
+
+    // (b) service layer, one org
+    const orgId = await newWallet(database, 1_000_000_000);
+    if (warmup > 0) await pairs(database, [orgId], clients, warmup);
+    const stopSampling = sampleWaits(url);
+    const before = Number(
+      (await database.pool.query(`select count(*) from holds where org_id = $1 and status = 'committed'`, [orgId])).rows[0].count,
+    );
+    const b = await pairs(database, [orgId], clients, seconds);
+    const waits = await stopSampling();
+    const bViolations = await violations(database, [orgId], before + b.pairs);
+    console.log(
+      `(b) hold+commit pairs, service layer, 1 org, ${clients} workers:  ${fmt(b.perSecond)} pairs/s   ` +
+        `(${b.pairs} pairs, p50 ${fmt(b.p50, 2)} ms, p99 ${fmt(b.p99, 2)} ms, errors ${b.errors})`,
+    );
+    console.log(`    invariant violations: ${bViolations.length}${bViolations.length ? `\n      ${bViolations.join('\n      ')}` : ''}`);
+
+    // (c) HTTP, one org
+    let httpViolations: string[] = [];
+    if (!values['skip-http']) {
+      const server = await startServer(url);
+      const t = await tenant(server.base);
+      await database.db.transaction((tx) => credit(tx, { orgId: t.orgId, currency: 'credits', amount: 1_000_000_000, kind: 'grant' }));
+      const opts: autocannon.Options = {
+        url: `${server.base}/api/v1/bench/paid`,
+        method: 'POST',
+        connections: clients,
+        headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+        body: '{}',
+      };
+      if (warmup > 0) await cannon({ ...opts, duration: warmup });
+      const r = await cannon({ ...opts, duration: seconds });
+      const ok = r['2xx'];
+      // Every 2xx is a committed pair; the warm-up's count too.
+      const committed = Number(
+        (await database.pool.query(`select count(*) from holds where org_id = $1 and status = 'committed'`, [t.orgId])).rows[0].count,
+      );
+      httpViolations = await violations(database, [t.orgId], committed);
+      console.log(
+        `(c) hold+commit pairs, HTTP POST /api/v1/bench/paid, ${clients} conns: ${fmt(ok / seconds)} pairs/s   ` +
+          `(${ok} × 2xx, non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts}, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms)`,
+      );
+      console.log(`    invariant violations: ${httpViolations.length}${httpViolations.length ? `\n      ${httpViolations.join('\n      ')}` : ''}`);
+      if (r.non2xx || r.errors) httpViolations.push(`${r.non2xx} non-2xx responses, ${r.errors} errors`);
+    }
+
+    if (!values['skip-diagnostics']) {
+      console.log('\ndiagnostics:');
+      if (a.oneClient) {
+        console.log(
+          `  pgbench -N, 1 client: ${fmt(a.oneClient)} TPS = ${fmt(1000 / a.oneClient, 2)} ms per transaction (a durable commit included): ` +
+            'a row lock held through COMMIT is held at least this long',
+        );
+      }
+      console.log(`  during (b), mean backends (of ${clients}) by wait event (pg_stat_activity, sampled every 50 ms):`);
+      for (const w of waits.slice(0, 8)) console.log(`    ${w.what.padEnd(34)} ${fmt(w.mean, 2)}`);
+      const soloOrg = await newWallet(database, 1_000_000_000);
+      const solo = await countRoundTrips(() => pairs(database, [soloOrg], 1, Math.min(seconds, 3)));
+      const perPair = solo.queries / Math.max(1, solo.result.pairs);
+      console.log(
+        `  1 worker, 1 org:   ${fmt(solo.result.perSecond)} pairs/s, ${fmt(1000 / solo.result.perSecond, 3)} ms per pair, ` +
+          `${fmt(perPair)} round trips per pair (BEGIN/COMMIT included)`,
+      );
+      const orgs = await Promise.all(Array.from({ length: clients }, () => newWallet(database, 1_000_000_000)));
+      const spread = await pairs(database, orgs, clients, Math.min(seconds, 5));
+      const spreadViolations = await violations(database, orgs, spread.pairs);
+      console.log(
+        `  ${clients} workers, ${clients} orgs (no shared balance row): ${fmt(spread.perSecond)} pairs/s ` +
+          `(p50 ${fmt(spread.p50, 2)} ms, p99 ${fmt(spread.p99, 2)} ms), invariant violations ${spreadViolations.length}`,
+      );
+      bViolations.push(...spreadViolations);
+    }
+
+    const total = bViolations.length + httpViolations.length;
+    const ratio = b.perSecond / a.tps;
+    console.log(`\ninvariant violations, all phases: ${total}`);
+    console.log(`target: b/a >= ${TARGET} through the service layer — ${ratio >= TARGET ? 'met' : 'NOT met'}`);
+    console.log(`ratio credits: ${ratio.toFixed(2)}`);
+    if (total > 0) throw new Error(`${total} invariant violations`);
+  } finally {
+    await cleanUp();
+  }
+}

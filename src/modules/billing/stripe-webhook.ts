@@ -1,0 +1,248 @@
+// `POST /billing/webhook`: Stripe tells us money moved. The signature is checked over the raw body; each event is
+// applied exactly once, by its id, in the transaction of its effect (a stripe_events row is inserted first: a
+// redelivery, even a concurrent one, finds it and changes nothing). Unknown event types are acknowledged and ignored.
+// Objects are read field by field rather than through the SDK's types: the endpoint's API version decides their
+// shape (e.g. a subscription's period end moved from the subscription to its items in 2025).
+import { eq } from 'drizzle-orm';
+import type { Ctx } from '../../core/context.ts';
+import { CURRENCIES, type Currency, stripeEvents, subscriptions } from '../../db/schema/billing.ts';
+import { orgs } from '../../db/schema/orgs.ts';
+import { stripeCustomers } from '../../db/schema/payments.ts';
+import { recordActivity } from '../activity/record.ts';
+import { recordEvent } from '../events/record.ts';
+import { failCharge, settleCharge } from './auto-topup.ts';
+import { credit } from './ledger.ts';
+import { orgExists, rememberCustomer } from './payments.ts';
+import { catalog, DEFAULT_TIER, type Tier, tierById, tierOf } from './plans.ts';
+import { type ProviderEvent, paymentProvider } from './providers.ts';
+
+type Obj = Record<string, unknown>;
+interface Outcome {
+  orgId: string | null;
+  /** Why nothing was done (an event that is not ours, or names nothing we know). */
+  ignored?: string;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
+const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+const idOf = (v: unknown): string | null => str(v) ?? str(obj(v).id);
+const metadataOf = (o: Obj): Obj => obj(o.metadata);
+const unixDate = (v: unknown): Date | null => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? new Date(v * 1000) : null);
+const ignored = (reason: string, orgId: string | null = null): Outcome => ({ orgId, ignored: reason });
+
+/** Statuses in which the org has the tier it pays for; after these it falls back to the default tier. */
+const ACTIVE = new Set(['active', 'trialing', 'past_due']);
+const ENDED = new Set(['canceled', 'incomplete_expired']);
+
+/** Moves an org to `tier` (row-locked), recording `plan.changed` and the activity row; false when already there. */
+async function applyPlan(ctx: Ctx, orgId: string, tier: string, eventId: string): Promise<boolean> {
+  const [org] = await ctx.db.select({ plan: orgs.plan }).from(orgs).where(eq(orgs.id, orgId)).for('update');
+  if (!org || org.plan === tier) return false;
+  const from = tierOf(org.plan, ctx.services.config).id;
+  await ctx.db.update(orgs).set({ plan: tier, updatedAt: new Date() }).where(eq(orgs.id, orgId));
+  await recordEvent(ctx.db, { orgId, type: 'plan.changed', subject: orgId, data: { from, to: tier, provider: 'stripe', stripe_event: eventId } });
+  await recordActivity(ctx, {
+    action: 'billing.plan_changed',
+    entityType: 'org',
+    entityId: orgId,
+    orgId,
+    metadata: { from, to: tier, provider: 'stripe' },
+  });
+  return true;
+}
+
+function tierByPrice(ctx: Ctx, priceId: string | null): Tier | undefined {
+  return priceId ? catalog(ctx.services.config).tiers.find((t) => t.stripe_price_id === priceId) : undefined;
+}
+
+async function subscriptionRow(ctx: Ctx, subscriptionId: string) {
+  const [row] = await ctx.db.select().from(subscriptions).where(eq(subscriptions.subscriptionId, subscriptionId)).for('update');
+  return row;
+}
+
+async function orgOfCustomer(ctx: Ctx, customerId: string | null): Promise<string | null> {
+  if (!customerId) return null;
+  const [row] = await ctx.db.select({ orgId: stripeCustomers.orgId }).from(stripeCustomers).where(eq(stripeCustomers.customerId, customerId));
+  return row?.orgId ?? null;
+}
+
+async function upsertSubscription(
+  ctx: Ctx,
+  v: { orgId: string; tier: string; status: string; customerId: string | null; subscriptionId: string | null; periodEnd?: Date | null },
+) {
+  const now = new Date();
+  const set = {
+    tier: v.tier,
+    status: v.status,
+    provider: 'stripe' as const,
+    subscriptionId: v.subscriptionId,
+    updatedAt: now,
+    ...(v.customerId ? { customerId: v.customerId } : {}),
+    ...(v.periodEnd ? { currentPeriodEnd: v.periodEnd } : {}),
+  };
+  await ctx.db
+    .insert(subscriptions)
+    .values({ orgId: v.orgId, customerId: v.customerId, currentPeriodEnd: v.periodEnd ?? null, ...set })
+    .onConflictDoUpdate({ target: subscriptions.orgId, set });
+}
+
+async function checkoutCompleted(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
+  const s = event.object;
+  // Pack purchases are credited by their payment_intent.succeeded; only subscriptions are ours to handle here.
+  if (s.mode !== 'subscription') return ignored('not a subscription checkout');
+  const meta = metadataOf(s);
+  const orgId = str(s.client_reference_id) ?? str(meta.org_id);
+  if (!(await orgExists(ctx.db, orgId))) return ignored('names no org of this instance');
+  const tier = tierById(str(meta.tier) ?? '', ctx.services.config);
+  if (!tier) return ignored(`names no tier of this catalog (${String(meta.tier)})`, orgId);
+  const customerId = idOf(s.customer);
+  const subscriptionId = idOf(s.subscription);
+  if (customerId) await rememberCustomer(ctx.db, orgId!, customerId);
+  // Paid (or nothing to pay): the tier is the org's now. Unpaid (a delayed method): its invoice.paid will apply it.
+  const paid = s.payment_status !== 'unpaid';
+  await upsertSubscription(ctx, { orgId: orgId!, tier: tier.id, status: paid ? 'active' : 'incomplete', customerId, subscriptionId });
+  if (paid) await applyPlan(ctx, orgId!, tier.id, event.id);
+  return { orgId };
+}
+
+async function invoicePaid(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
+  const inv = event.object;
+  const details = obj(obj(inv.parent).subscription_details);
+  const subscriptionId = idOf(inv.subscription) ?? idOf(details.subscription);
+  if (!subscriptionId) return ignored('not a subscription invoice');
+  const lines = Array.isArray(obj(inv.lines).data) ? (obj(inv.lines).data as unknown[]) : [];
+  const ends = lines.map((l) => unixDate(obj(obj(l).period).end)).filter((d): d is Date => d !== null);
+  const periodEnd = ends.length ? new Date(Math.max(...ends.map((d) => d.getTime()))) : null;
+  const row = await subscriptionRow(ctx, subscriptionId);
+  let orgId: string | null = row?.orgId ?? null;
+  let tierId: string | null = row?.tier ?? null;
+  if (!row) {
+    // The invoice came before the checkout event: the subscription's metadata (set at checkout) names org and tier.
+    const meta = obj(details.metadata);
+    orgId = str(meta.org_id) ?? (await orgOfCustomer(ctx, idOf(inv.customer)));
+    tierId = tierById(str(meta.tier) ?? '', ctx.services.config)?.id ?? null;
+    if (!(await orgExists(ctx.db, orgId)) || !tierId) return ignored('names no subscription of this instance');
+  }
+  await upsertSubscription(ctx, { orgId: orgId!, tier: tierId!, status: 'active', customerId: idOf(inv.customer), subscriptionId, periodEnd });
+  await applyPlan(ctx, orgId!, tierId!, event.id);
+  return { orgId };
+}
+
+async function subscriptionChanged(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
+  const sub = event.object;
+  const subscriptionId = idOf(sub.id);
+  if (!subscriptionId) return ignored('no subscription id');
+  const meta = metadataOf(sub);
+  const customerId = idOf(sub.customer);
+  const row = await subscriptionRow(ctx, subscriptionId);
+  const orgId = row?.orgId ?? str(meta.org_id) ?? (await orgOfCustomer(ctx, customerId));
+  if (!(await orgExists(ctx.db, orgId))) return ignored('names no org of this instance');
+  if (!row) {
+    // Not the subscription we know for this org (an old one, ended or replaced): it must not move the plan.
+    const [current] = await ctx.db.select().from(subscriptions).where(eq(subscriptions.orgId, orgId!));
+    if (current?.subscriptionId && current.subscriptionId !== subscriptionId) return ignored('not the org’s current subscription', orgId);
+  }
+  const item = obj(Array.isArray(obj(sub.items).data) ? (obj(sub.items).data as unknown[])[0] : undefined);
+  const tier =
+    tierByPrice(ctx, idOf(obj(item.price).id)) ??
+    tierById(str(meta.tier) ?? '', ctx.services.config) ??
+    tierById(row?.tier ?? '', ctx.services.config);
+  if (!tier) return ignored('names no tier of this catalog', orgId);
+  const status = event.type === 'customer.subscription.deleted' ? 'canceled' : (str(sub.status) ?? 'active');
+  const periodEnd = unixDate(item.current_period_end) ?? unixDate(sub.current_period_end);
+  await upsertSubscription(ctx, { orgId: orgId!, tier: tier.id, status, customerId, subscriptionId, periodEnd });
+  if (ACTIVE.has(status)) await applyPlan(ctx, orgId!, tier.id, event.id);
+  else if (ENDED.has(status)) await applyPlan(ctx, orgId!, DEFAULT_TIER, event.id);
+  return { orgId };
+}
+
+/** The pack's credits, as they were sold (metadata set when the PaymentIntent was made). */
+function packOf(pi: Obj): { orgId: string; packId: string | null; currency: Currency; amount: number } | null {
+  const meta = metadataOf(pi);
+  const orgId = str(meta.org_id);
+  const currency = str(meta.currency);
+  const amount = Number(meta.amount);
+  if (!orgId || !CURRENCIES.includes(currency as Currency) || !Number.isSafeInteger(amount) || amount <= 0) return null;
+  return { orgId, packId: str(meta.pack_id), currency: currency as Currency, amount };
+}
+
+async function paymentSucceeded(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
+  const pi = event.object;
+  const pack = packOf(pi);
+  // Subscription invoices are paid by PaymentIntents too: without our pack metadata it is not a pack purchase.
+  if (!pack) return ignored('not an Opsbase pack payment');
+  if (!(await orgExists(ctx.db, pack.orgId))) return ignored('names no org of this instance');
+  const piId = idOf(pi.id);
+  const chargeId = str(metadataOf(pi).auto_topup_charge_id);
+  const amountCents = typeof pi.amount_received === 'number' ? pi.amount_received : typeof pi.amount === 'number' ? pi.amount : null;
+  const { entry, replayed } = await credit(ctx.db, {
+    orgId: pack.orgId,
+    currency: pack.currency,
+    amount: pack.amount,
+    kind: 'purchase',
+    reference: piId,
+    idempotencyKey: `stripe:${event.id}`,
+    metadata: { payment_intent: piId, pack_id: pack.packId, amount_cents: amountCents, auto_topup_charge_id: chargeId },
+  });
+  if (replayed) return { orgId: pack.orgId };
+  const data = {
+    payment_intent: piId,
+    pack_id: pack.packId,
+    currency: pack.currency,
+    amount: pack.amount,
+    amount_cents: amountCents,
+    money_currency: str(pi.currency),
+    auto_topup: Boolean(chargeId),
+  };
+  await recordEvent(ctx.db, { orgId: pack.orgId, type: 'payment.succeeded', subject: piId ?? undefined, data });
+  await recordActivity(ctx, {
+    action: 'billing.payment_succeeded',
+    entityType: 'ledger_entry',
+    entityId: entry.id,
+    orgId: pack.orgId,
+    metadata: data,
+  });
+  if (chargeId) await settleCharge(ctx.db, pack.orgId, chargeId, piId);
+  return { orgId: pack.orgId };
+}
+
+async function paymentFailed(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
+  const pi = event.object;
+  const pack = packOf(pi);
+  const chargeId = str(metadataOf(pi).auto_topup_charge_id);
+  // Only an automatic top-up has something to undo; a customer's failed attempt at checkout is theirs to retry.
+  if (!pack || !chargeId) return ignored('not an automatic top-up');
+  const reason = str(obj(pi.last_payment_error).message) ?? 'The payment failed.';
+  await failCharge(ctx.db, { orgId: pack.orgId, chargeId, error: reason, disable: true, services: ctx.services });
+  return { orgId: pack.orgId };
+}
+
+const HANDLERS: Record<string, (ctx: Ctx, event: ProviderEvent) => Promise<Outcome>> = {
+  'checkout.session.completed': checkoutCompleted,
+  'invoice.paid': invoicePaid,
+  'customer.subscription.created': subscriptionChanged,
+  'customer.subscription.updated': subscriptionChanged,
+  'customer.subscription.deleted': subscriptionChanged,
+  'payment_intent.succeeded': paymentSucceeded,
+  'payment_intent.payment_failed': paymentFailed,
+};
+
+export async function receiveStripeWebhook(ctx: Ctx) {
+  const provider = paymentProvider(ctx.services.config);
+  const event = provider.verifyWebhook(ctx.request?.rawBody, ctx.request?.headers['stripe-signature']);
+  const base = { received: true as const, id: event.id, type: event.type };
+  const handle = HANDLERS[event.type];
+  if (!handle) return { ...base, duplicate: false, ignored: true };
+  // Exactly once: the first delivery inserts the row and applies the event in this same transaction; a redelivery
+  // (even one running concurrently, which waits on the row) finds it and does nothing.
+  const [fresh] = await ctx.db
+    .insert(stripeEvents)
+    .values({ id: event.id, type: event.type })
+    .onConflictDoNothing()
+    .returning({ id: stripeEvents.id });
+  if (!fresh) return { ...base, duplicate: true, ignored: false };
+  const outcome = await handle(ctx, event);
+  if (outcome.orgId) await ctx.db.update(stripeEvents).set({ orgId: outcome.orgId }).where(eq(stripeEvents.id, event.id));
+  if (outcome.ignored) ctx.services.log.info({ stripe_event: event.id, type: event.type, reason: outcome.ignored }, 'stripe event ignored');
+  return { ...base, duplicate: false, ignored: Boolean(outcome.ignored) };
+}

@@ -1,0 +1,92 @@
+// The queue's background work, run by every worker process (`opsbase start` / `opsbase worker`): fire due
+// schedules, return jobs whose lease lapsed to their queue (or dead-letter them when no attempt is left), and prune
+// finished jobs past their retention. A one-second tick rather than a pg-boss cron job: pg-boss schedules have
+// minute resolution, and `every_seconds` schedules and lease expiry need seconds. Each step is one statement (or
+// one transaction) with SKIP LOCKED or idempotent conditions, so any number of workers may tick at once.
+import { sql } from 'drizzle-orm';
+import type { AppServices } from '../../core/services.ts';
+import type { DbOrTx } from '../../db/client.ts';
+import { fireDueSchedules } from './schedules.ts';
+import { notifyQueues, wakeupKey } from './wakeups.ts';
+
+const TICK_MS = 1000;
+const PRUNE_EVERY_MS = 10 * 60_000;
+/** Completed and cancelled jobs are kept 7 days, failed (dead-lettered) ones 30. */
+const RETENTION = { done: '7 days', failed: '30 days' } as const;
+
+/** Lapsed leases of every queue: back to waiting, or failed when that was the last attempt. */
+export async function sweepLapsedLeases(db: DbOrTx): Promise<{ requeued: number; deadLettered: number }> {
+  const { rows } = await db.execute<{ org_id: string; queue: string; state: string }>(
+    sql`update queue_jobs set
+          state = case when attempts >= max_attempts then 'failed' else 'waiting' end,
+          finished_at = case when attempts >= max_attempts then now() else null end,
+          error = case when attempts >= max_attempts
+            then jsonb_build_object('message', 'The lease expired on the last attempt (the worker stopped or timed out).')
+            else error end,
+          worker_id = case when attempts >= max_attempts then worker_id else null end,
+          lease_expires_at = null, run_at = case when attempts >= max_attempts then run_at else now() end, updated_at = now()
+        where id in (select id from queue_jobs where state = 'active' and lease_expires_at < now() limit 5000 for update skip locked)
+        returning org_id, queue, state`,
+  );
+  const requeued = rows.filter((r) => r.state === 'waiting');
+  await notifyQueues(
+    db,
+    requeued.map((r) => wakeupKey(r.org_id, r.queue)),
+  );
+  return { requeued: requeued.length, deadLettered: rows.length - requeued.length };
+}
+
+export async function pruneFinishedJobs(db: DbOrTx): Promise<number> {
+  const { rows } = await db.execute<{ n: number }>(
+    sql`with gone as (
+          delete from queue_jobs where id in (
+            select id from queue_jobs
+            where finished_at is not null
+              and ((state in ('completed', 'cancelled') and finished_at < now() - ${RETENTION.done}::interval)
+                or (state = 'failed' and finished_at < now() - ${RETENTION.failed}::interval))
+            limit 10000)
+          returning 1)
+        select count(*)::int as n from gone`,
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** One pass of everything; exported for tests, which drive time themselves. */
+export async function queueTick(services: AppServices, opts: { prune?: boolean } = {}) {
+  const { db } = services.database;
+  const fired = await fireDueSchedules(db);
+  const swept = await sweepLapsedLeases(db);
+  const pruned = opts.prune ? await pruneFinishedJobs(db) : 0;
+  return { fired, ...swept, pruned };
+}
+
+/** Starts the tick loop; `stop` waits for a pass in progress. */
+export function startQueueTicker(services: AppServices): { stop: () => Promise<void> } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let lastPrune = 0;
+  const loop = () => {
+    running = (async () => {
+      const prune = Date.now() - lastPrune > PRUNE_EVERY_MS;
+      try {
+        const r = await queueTick(services, { prune });
+        if (prune) lastPrune = Date.now();
+        if (r.fired || r.requeued || r.deadLettered || r.pruned) services.log.debug(r, 'queue tick');
+      } catch (err) {
+        services.log.warn({ err: (err as Error).message }, 'queue tick failed; retrying');
+      }
+    })();
+    void running.then(() => {
+      if (!stopped) timer = setTimeout(loop, TICK_MS);
+    });
+  };
+  timer = setTimeout(loop, TICK_MS);
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

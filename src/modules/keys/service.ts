@@ -7,10 +7,10 @@ import { newId } from '../../core/ids.ts';
 import { paginate, type PageInput } from '../../core/pagination.ts';
 import { iso } from '../../core/schemas.ts';
 import { callerAllows } from '../../core/scopes.ts';
-import { apiRequests } from '../../db/schema/activity.ts';
 import { apiKeys, apiKeySecrets } from '../../db/schema/keys.ts';
 import { KEY_PREFIX } from '../../http/auth.ts';
 import { recordActivity } from '../activity/record.ts';
+import { listApiRequests } from '../dev/service.ts';
 
 type KeyRow = typeof apiKeys.$inferSelect;
 
@@ -197,35 +197,5 @@ export const rollKey = (ctx: Ctx, id: string) => replaceSecret(ctx, id, 0, 'key.
 
 export async function keyUsage(ctx: Ctx, input: PageInput & { id: string }) {
   await findKey(ctx, input.id);
-  await ctx.services.requestLog.flush();
-  return paginate(
-    input,
-    apiRequests.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(apiRequests)
-        .where(and(eq(apiRequests.keyId, input.id), eq(apiRequests.orgId, requireOrg(ctx)), w.after))
-        .orderBy(desc(apiRequests.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
-    presentRequest,
-  );
-}
-
-export function presentRequest(r: typeof apiRequests.$inferSelect) {
-  return {
-    id: r.id,
-    time: r.createdAt.toISOString(),
-    method: r.method,
-    path: r.path,
-    route: r.route,
-    status: r.status,
-    latency_ms: r.latencyMs,
-    key_id: r.keyId,
-    user_id: r.userId,
-    ip: r.ip,
-    request_id: r.requestId,
-  };
+  return listApiRequests(ctx, { ...input, key_id: input.id });
 }

@@ -272,17 +272,36 @@ function sampleWaits(url: string) {
   };
 }
 
-/** Round trips per pair: counts pg client queries (BEGIN and COMMIT included) during `fn`. */
-async function countRoundTrips<T>(fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
+/** Round trips during `fn`: pg client queries (BEGIN and COMMIT included), with their mean latency per statement. */
+async function countRoundTrips<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; queries: number; byStatement: { sql: string; n: number; ms: number }[] }> {
   const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
   const original = proto.query;
   let queries = 0;
+  const stats = new Map<string, { n: number; ms: number }>();
   proto.query = function (this: unknown, ...a: unknown[]) {
     queries++;
-    return original.apply(this, a);
+    const first = a[0] as string | { text?: string };
+    const sql = (typeof first === 'string' ? first : (first?.text ?? '?')).replace(/\s+/g, ' ').slice(0, 60);
+    const t0 = performance.now();
+    const out = original.apply(this, a);
+    const record = () => {
+      const s = stats.get(sql) ?? { n: 0, ms: 0 };
+      s.n++;
+      s.ms += performance.now() - t0;
+      stats.set(sql, s);
+    };
+    if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(record, record);
+    return out;
   };
   try {
-    return { result: await fn(), queries };
+    const result = await fn();
+    return {
+      result,
+      queries,
+      byStatement: [...stats.entries()].map(([sql, s]) => ({ sql, n: s.n, ms: s.ms / s.n })).sort((x, y) => y.n * y.ms - x.n * x.ms),
+    };
   } finally {
     proto.query = original;
   }
@@ -487,8 +506,11 @@ export default async function (argv: string[]) {
       const perPair = solo.queries / Math.max(1, solo.result.pairs);
       console.log(
         `  1 worker, 1 org:   ${fmt(solo.result.perSecond)} pairs/s, ${fmt(1000 / solo.result.perSecond, 3)} ms per pair, ` +
-          `${fmt(perPair)} round trips per pair (BEGIN/COMMIT included)`,
+          `${fmt(perPair)} round trips per pair (BEGIN/COMMIT included); per pair:`,
       );
+      for (const q of solo.byStatement) {
+        console.log(`    ${fmt(q.n / Math.max(1, solo.result.pairs))} × ${fmt(q.ms, 3).padStart(7)} ms  ${q.sql}`);
+      }
       const orgs = await Promise.all(Array.from({ length: clients }, () => newWallet(database, 1_000_000_000)));
       const spread = await pairs(database, orgs, clients, Math.min(seconds, 5));
       const spreadViolations = await violations(database, orgs, spread.pairs);

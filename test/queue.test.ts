@@ -2,6 +2,7 @@
 // dead-lettering, cancel, retry, lapsed leases returning jobs, 409s, stats, list filters, schedules, long polls,
 // bad input, and org isolation. Timings use leases of 1 s and backoffs of 1–2 s; nothing waits on a tight window.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { queueTick } from '../src/modules/queue/jobs.ts';
 import { closeDb, sleep, sql } from './helpers/db.ts';
@@ -497,4 +498,56 @@ test('org isolation: another org cannot see, claim, complete or touch a job (404
   assert.equal(still.worker_id, 'shared-worker');
   const rows = await sql(app, 'select org_id from queue_jobs where id = $1', [secret.id]);
   assert.deepEqual(rows, [{ org_id: a.orgId }]);
+});
+
+test('shutdown: a long-polling claim returns at once (empty) when its server instance closes', async () => {
+  const t = await app.tenant('Shutdown');
+  await submit(t, { queue: 'sd', task_type: 'x' });
+  await claim(t, { worker_id: 'w', queue: 'sd' });
+  const other = await app.second();
+  const polling = other.request('POST', '/api/v1/queue/claim', { key: t.key, body: { worker_id: 'w', queue: 'sd', wait_seconds: 20 } });
+  await sleep(300);
+  const t0 = Date.now();
+  await other.app.close();
+  const res = await polling;
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.deepEqual(res.body.data, []);
+  assert.ok(Date.now() - t0 < 5000, `closed in ${Date.now() - t0} ms, not after the 20 s wait`);
+});
+
+test('CLI: opsbase queue submit, claim, jobs list and a live stats --watch', async () => {
+  const t = await app.tenant('QueueCli');
+  const run = (args: string[], ms = 30_000) =>
+    new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const env = { ...process.env, OPSBASE_API_URL: app.url, OPSBASE_API_KEY: t.key, NO_COLOR: '1' };
+      const child = spawn(process.execPath, ['src/main.ts', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        // --watch runs until stopped: two renders are enough.
+        if (args.includes('--watch') && stdout.trim().split('\n').length >= 2) child.kill('SIGTERM');
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout });
+      });
+    });
+  const sub = await run(['--json', 'queue', 'submit', '--queue', 'cli', '--task-type', 'hello', '--payload', '{"to":"world"}']);
+  assert.equal(sub.code, 0, sub.stdout);
+  const job = JSON.parse(sub.stdout);
+  assert.deepEqual(job.payload, { to: 'world' });
+  const claimed = await run(['--json', 'queue', 'claim', '--worker-id', 'cli-worker', '--queue', 'cli']);
+  assert.equal(JSON.parse(claimed.stdout).data[0].id, job.id);
+  const table = await run(['queue', 'jobs', 'list', '--queue', 'cli']);
+  assert.match(table.stdout, new RegExp(job.id));
+  assert.match(table.stdout, /active/);
+  const watch = await run(['--json', 'queue', 'stats', '--watch', '0.5']);
+  const renders = watch.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.ok(renders.length >= 2, watch.stdout);
+  for (const r of renders)
+    assert.deepEqual(r.data, [{ queue: 'cli', waiting: 0, delayed: 0, active: 1, completed: 0, failed: 0, cancelled: 0, total: 1 }]);
 });

@@ -19,6 +19,9 @@ const GROUPS: Record<string, string> = {
   'orgs members': 'Members of the current org and their roles',
   'orgs invites': 'Invitations to join the current org by email',
   keys: 'API keys of the current org',
+  queue: 'The job queue: submit jobs, claim them from your own workers, schedules and stats',
+  'queue jobs': 'Jobs of the queue: list and inspect',
+  'queue schedules': 'Recurring job schedules',
   activity: 'The activity log of the current org',
   dev: "Developer tools: the org's recent API requests",
   health: 'Server probes: health, readiness, version',
@@ -220,6 +223,27 @@ async function confirmCost(op: Operation, cmd: Command, yes: unknown): Promise<b
   return false;
 }
 
+/** `--watch`: the same request every `seconds`, the screen redrawn (on a terminal), until Ctrl-C or an error. */
+async function watch(
+  value: unknown,
+  cmd: Command,
+  run: () => Promise<ApiResult>,
+  globals: GlobalOptions,
+  columns: string[] | undefined,
+  target: Target,
+) {
+  const seconds = value === true ? 2 : Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0.5) cmd.error('error: --watch takes a number of seconds (at least 0.5).', { exitCode: 2 });
+  for (;;) {
+    const res = await run();
+    if (process.stdout.isTTY && !globals.json) process.stdout.write('\x1b[2J\x1b[H');
+    report(res, globals, columns, target);
+    if (res.status >= 400) return;
+    if (process.stdout.isTTY && !globals.json) console.log(`\nevery ${seconds} s — Ctrl-C to stop`);
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+  }
+}
+
 // ---- one command per operation -------------------------------------------------------------------------------
 
 function group(parent: Command, words: string[]): Command {
@@ -250,6 +274,7 @@ function addOperationCommand(program: Command, op: Operation, reserved: Set<stri
   for (const f of args) cmd.argument(`<${kebab(f.name)}>`, f.help, parserFor(f));
   for (const f of options) addOption(cmd, f, reserved, op.id);
   if (op.cost > 0) cmd.option('-y, --yes', `spend ${op.cost} credits without asking`);
+  if (op.cli.watch && op.readOnly) cmd.option('-w, --watch [seconds]', 'redraw every N seconds (default 2) until Ctrl-C');
 
   cmd.action(async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;
@@ -268,6 +293,8 @@ function addOperationCommand(program: Command, op: Operation, reserved: Set<stri
     await guard(globals, async () => {
       const target = resolveTarget(globals);
       const { path, query, body } = toOperationRequest(op, input);
+      if (op.cli.watch && given.watch !== undefined)
+        return watch(given.watch, command, () => request(target, op.method, path, { query, body }), globals, op.cli.columns, target);
       report(await request(target, op.method, path, { query, body }), globals, op.cli.columns, target);
     });
   });

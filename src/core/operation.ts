@@ -35,7 +35,8 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
   input: I;
   output: O;
   status?: number;
-  cli?: { args?: string[]; columns?: string[]; name?: string };
+  /** `watch` (reads only): the command takes `--watch [seconds]` and redraws its output until Ctrl-C. */
+  cli?: { args?: string[]; columns?: string[]; name?: string; watch?: boolean };
   /**
    * The handler verifies a signature over the exact request bytes (a payment provider's webhook): the server keeps
    * them in `ctx.request.rawBody`. Such an endpoint is for machines, so it is no CLI command and no MCP tool.
@@ -61,7 +62,7 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   orgParam?: string;
   holdTtlSeconds: number;
   instanceAdmin: boolean;
-  cli: { args: string[]; columns?: string[] };
+  cli: { args: string[]; columns?: string[]; watch?: boolean };
   /** Path parameter names, in order. */
   pathParams: string[];
   readOnly: boolean;
@@ -87,7 +88,7 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     cost: spec.cost ?? 0,
     holdTtlSeconds: spec.holdTtlSeconds ?? 15 * 60,
     status: spec.status ?? (spec.method === 'POST' ? 201 : 200),
-    cli: { args: spec.cli?.args ?? pathParams, columns: spec.cli?.columns },
+    cli: { args: spec.cli?.args ?? pathParams, columns: spec.cli?.columns, watch: spec.cli?.watch },
     pathParams,
     readOnly: spec.method === 'GET',
     destructive: spec.destructive ?? spec.method === 'DELETE',

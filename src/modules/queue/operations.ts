@@ -354,7 +354,7 @@ export const queueStats = defineOperation({
   scopes: ['queue:read'],
   input: z.object({ queue: QueueName.optional() }),
   output: z.object({ data: z.array(QueueStats) }),
-  cli: { columns: ['queue', 'waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'] },
+  cli: { columns: ['queue', 'waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'], watch: true },
   handler: (ctx, input) => queue.stats(ctx, input),
 });
 

@@ -1,0 +1,187 @@
+// Shared by benchmarks that run the real Opsbase server: child processes with cleanup on success, failure and
+// Ctrl-C alike; `opsbase serve` on an embedded PostgreSQL in a fresh temp data dir; an API key for it; and the
+// connection string of that embedded PostgreSQL (for baselines measured on the same database).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+export interface Child {
+  label: string;
+  proc: ChildProcess;
+  exited: Promise<number | string>;
+  tail: string[];
+}
+
+export function startChild(label: string, args: string[], env: NodeJS.ProcessEnv, echo: boolean): Child {
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail: string[] = [];
+  const exited = new Promise<number | string>((res) => proc.once('exit', (code, signal) => res(code ?? signal ?? 'unknown')));
+  for (const stream of [proc.stdout, proc.stderr]) {
+    let partial = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        tail.push(line);
+        if (tail.length > 40) tail.shift();
+        if (echo && line.trim()) process.stderr.write(`[${label}] ${line.length > 600 ? `${line.slice(0, 600)}… (${line.length} chars)` : line}\n`);
+      }
+    });
+  }
+  return { label, proc, exited, tail };
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+export async function stopChild(child: Child, graceMs: number): Promise<void> {
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  child.proc.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((res) => {
+    timer = setTimeout(() => res('timeout'), graceMs);
+  });
+  const outcome = await Promise.race([child.exited, timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    console.error(`${child.label} did not stop within ${graceMs / 1000} s of SIGTERM; killing it`);
+    child.proc.kill('SIGKILL');
+    await child.exited;
+  }
+}
+
+/** If a killed server left its embedded PostgreSQL running, stop that too (fast shutdown). */
+function stopOrphanPostgres(dataDir: string) {
+  const pidFile = join(dataDir, 'pg', 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  try {
+    if (pid > 0) process.kill(pid, 'SIGINT');
+  } catch {
+    /* already gone */
+  }
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+export function onCleanup(fn: () => Promise<void> | void) {
+  cleanups.push(fn);
+}
+export async function cleanUp() {
+  while (cleanups.length) {
+    const fn = cleanups.pop()!;
+    try {
+      await fn();
+    } catch (err) {
+      console.error(`cleanup failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Ctrl-C / SIGTERM stop the children and remove the temp dirs before exiting. */
+export function cleanUpOnSignals() {
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`\n${signal}: stopping the servers`);
+    void cleanUp().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export interface Opsbase {
+  base: string;
+  child: Child;
+  dataDir: string;
+  /** The embedded PostgreSQL's `opsbase` database (the server's own). */
+  databaseUrl: () => string;
+}
+
+/** `opsbase <command>` (serve by default) on an embedded PostgreSQL in a fresh temp data dir, ready to serve. */
+export async function startOpsbase(opts: { command?: string; logLevel?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Opsbase> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opsbase-bench-'));
+  // Registered first, so it runs last: after the server (and its embedded PostgreSQL) has stopped.
+  onCleanup(() => {
+    stopOrphanPostgres(dataDir);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPSBASE_DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: opts.logLevel ?? 'warn',
+    ...opts.env,
+  };
+  delete env.DATABASE_URL;
+  delete env.REDIS_URL;
+  const child = startChild('opsbase', [join(ROOT, 'src', 'main.ts'), opts.command ?? 'serve'], env, true);
+  onCleanup(() => stopChild(child, 20_000));
+
+  const base = `http://127.0.0.1:${port}`;
+  let exitCode: number | string | undefined;
+  void child.exited.then((code) => {
+    exitCode = code;
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exitCode !== undefined) throw new Error(`opsbase exited early (${exitCode}); its last output:\n${child.tail.join('\n')}`);
+    try {
+      const res = await fetch(`${base}/api/ready`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`the Opsbase server was not ready within 60 s; its last output:\n${child.tail.join('\n')}`);
+    await sleep(150);
+  }
+  const databaseUrl = () => {
+    const pgPort = Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[3]);
+    const password = readFileSync(join(dataDir, 'pg-password'), 'utf8').trim();
+    return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/opsbase`;
+  };
+  return { base, child, dataDir, databaseUrl };
+}
+
+export async function api(base: string, method: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<any> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 2000)}`);
+  return JSON.parse(text);
+}
+
+/** Registers a user, creates an org and an API key with every scope and a rate limit that cannot bind. */
+export async function createApiKey(base: string): Promise<string> {
+  const suffix = Math.random().toString(36).slice(2, 10);
+  const session = await api(base, 'POST', '/api/v1/auth/register', {
+    username: `bench_${suffix}`,
+    email: `bench_${suffix}@example.com`,
+    password: `bench-password-${suffix}`,
+    terms_accepted: true,
+    privacy_accepted: true,
+  });
+  const auth = { authorization: `Bearer ${session.token}` };
+  const org = await api(base, 'POST', '/api/v1/orgs', { name: 'Bench' }, auth);
+  const key = await api(base, 'POST', '/api/v1/keys', { name: 'bench', scopes: ['*'], rate_limit_per_minute: 1_000_000 }, { ...auth, 'x-org-id': org.id });
+  return key.secret as string;
+}

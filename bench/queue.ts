@@ -170,7 +170,8 @@ export default async function queueBench(argv: string[]): Promise<void> {
   const jobs = Number(values.jobs);
   const rounds = Number(values.rounds);
   const samples = Number(values.samples);
-  for (const [k, v] of Object.entries({ jobs, rounds, samples })) if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
+  for (const [k, v] of Object.entries({ jobs, rounds, samples }))
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
   cleanUpOnSignals();
 
   console.log(
@@ -195,7 +196,8 @@ export default async function queueBench(argv: string[]): Promise<void> {
       for (let r = 0; r < rounds; r++) {
         const ra = await rawPgBoss(boss, `bench-a-${r}`, jobs);
         const rb = await throughHttp(o.base, headers, `bench-b-${r}`, jobs);
-        if (rounds > 1) console.log(`round ${r + 1}: a ${n0(rate(jobs, ra.submitMs + ra.drainMs))} jobs/s, b ${n0(rate(jobs, rb.submitMs + rb.drainMs))} jobs/s`);
+        if (rounds > 1)
+          console.log(`round ${r + 1}: a ${n0(rate(jobs, ra.submitMs + ra.drainMs))} jobs/s, b ${n0(rate(jobs, rb.submitMs + rb.drainMs))} jobs/s`);
         if (!a || ra.submitMs + ra.drainMs < a.submitMs + a.drainMs) a = ra;
         if (!b || rb.submitMs + rb.drainMs < b.submitMs + b.drainMs) b = rb;
       }

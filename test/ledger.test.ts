@@ -319,7 +319,8 @@ describe('ledger', () => {
   });
 
   test('1,000 concurrent reservations of 1 credit against 100: exactly 100 succeed, 900 get 402', async () => {
-    const wide = connect(app.databaseUrl, { max: 32 });
+    // A stress of correctness, not latency: 1,000 transactions queue for 32 connections, so allow a long wait.
+    const wide = connect(app.databaseUrl, { max: 32, connectionTimeoutMillis: 120_000 });
     try {
       const orgId = await makeOrg(wide.pool);
       await wide.db.transaction((t) => credit(t, { orgId, currency: 'credits', amount: 100, kind: 'grant' }));

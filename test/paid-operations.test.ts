@@ -169,9 +169,7 @@ describe('paid operations over HTTP', () => {
     await assertInvariant(t.orgId);
   });
 
-  test('a failed paid request retried with the same Idempotency-Key runs again', {
-    todo: 'runPaid finds the released hold of the failed attempt and answers 409 (see the report)',
-  }, async () => {
+  test('a failed paid request retried with the same Idempotency-Key runs again', async () => {
     const t = await tenantWith(10);
     const headers = { 'idempotency-key': 'retry-after-failure' };
     const failed = await callPaid(t, { fail: true }, headers);
@@ -195,9 +193,7 @@ describe('paid operations over HTTP', () => {
     assert.equal((await wallet(t)).balance, 1);
   });
 
-  test('two paid requests that happen to carry the same X-Request-Id are two requests', {
-    todo: 'without an Idempotency-Key the hold is keyed by the request id, which the client may set (see the report)',
-  }, async () => {
+  test('two paid requests that happen to carry the same X-Request-Id are two requests', async () => {
     const t = await tenantWith(10);
     const headers = { 'x-request-id': 'trace-abc-123' };
     const a = await callPaid(t, { note: 'a' }, headers);
@@ -207,9 +203,7 @@ describe('paid operations over HTTP', () => {
     assert.equal((await wallet(t)).balance, 6);
   });
 
-  test('an action still running when its hold expires is not done for free', {
-    todo: 'settle(commit) of an expired hold returns it unchanged and runPaid commits the action anyway (see the report)',
-  }, async () => {
+  test('an action still running when its hold expires is not done for free', async () => {
     const t = await tenantWith(10);
     const pending = app.request('POST', '/api/v1/test/slow', { key: t.key, body: {} });
     // Wait until the hold exists and its 1 s TTL has passed, then run the sweeper (the worker's job) mid-action.

@@ -182,6 +182,12 @@ export async function createApiKey(base: string): Promise<string> {
   });
   const auth = { authorization: `Bearer ${session.token}` };
   const org = await api(base, 'POST', '/api/v1/orgs', { name: 'Bench' }, auth);
-  const key = await api(base, 'POST', '/api/v1/keys', { name: 'bench', scopes: ['*'], rate_limit_per_minute: 1_000_000 }, { ...auth, 'x-org-id': org.id });
+  const key = await api(
+    base,
+    'POST',
+    '/api/v1/keys',
+    { name: 'bench', scopes: ['*'], rate_limit_per_minute: 1_000_000 },
+    { ...auth, 'x-org-id': org.id },
+  );
   return key.secret as string;
 }

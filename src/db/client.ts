@@ -20,8 +20,9 @@ export interface Database {
 // bigint (int8) columns, e.g. count(*), come back as JS numbers: every count here fits in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export function connect(url: string, opts: { max?: number; onStop?: () => Promise<void> } = {}): Database {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20, connectionTimeoutMillis: 5000 });
+export function connect(url: string, opts: { max?: number; connectionTimeoutMillis?: number; onStop?: () => Promise<void> } = {}): Database {
+  // Waiting longer than 5 s for a connection means the server is saturated: fail fast (503) rather than pile up.
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20, connectionTimeoutMillis: opts.connectionTimeoutMillis ?? 5000 });
   // An idle client that loses its server emits 'error' on the pool; without a listener that crashes the process.
   pool.on('error', () => {});
   const db = drizzle(pool, { schema });

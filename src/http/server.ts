@@ -165,7 +165,7 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
         let result: unknown;
         if (op.cost > 0) {
           // The hold is keyed by the Idempotency-Key when there is one, so a retried paid request never pays twice.
-          const holdKey = req.idem ? `idem:${req.idem.scope}:${req.idem.key}` : `req:${req.id}`;
+          const holdKey = req.idem ? `idem:${req.idem.scope}:${req.idem.key}` : `once:${newId('hold')}`;
           result = await runPaid(db, op, ctx.orgId!, holdKey, mutate);
         } else {
           result = op.readOnly ? await op.handler(ctx, input) : op.transaction ? await db.transaction(mutate) : await mutate(db);
@@ -234,6 +234,16 @@ export async function buildServer({ services, operations, plugins = [] }: Server
     sendError(req, reply, new AppError('not_found', `No route ${req.method} ${req.url.split('?')[0]}. See /api/docs for the API reference.`)),
   );
 
+  // Responses that finish during shutdown close their connection: server.close() waits for every open socket, and a
+  // keep-alive one left idle by a request that was in flight (a long poll) would hold it for the 72 s keep-alive.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     securityHeaders(reply, req.url);

@@ -157,64 +157,134 @@ export interface HoldInput {
   reference?: string | null;
 }
 
-/** Reserves credits for a paid action: 402 when available < amount. Returns the existing hold for a known key. */
-export async function reserve(db: DbOrTx, input: HoldInput): Promise<{ hold: HoldRow; replayed: boolean }> {
-  const currency = input.currency ?? 'credits';
-  if (!Number.isInteger(input.amount) || input.amount <= 0) throw unprocessable('A hold must be a positive whole number.');
-  const locked = await lockBalance(db, input.orgId, currency);
-  const [existing] = await db
+type RawHold = {
+  id: string;
+  org_id: string;
+  currency: Currency;
+  amount: number | string;
+  status: HoldRow['status'];
+  operation: string;
+  idempotency_key: string;
+  reference: string | null;
+  expires_at: Date;
+  settled_at: Date | null;
+  created_at: Date;
+  balance: number | string;
+  held: number | string;
+};
+
+const holdFromRaw = (r: RawHold): HoldRow => ({
+  id: r.id,
+  orgId: r.org_id,
+  currency: r.currency,
+  amount: Number(r.amount),
+  status: r.status,
+  operation: r.operation,
+  idempotencyKey: r.idempotency_key,
+  reference: r.reference,
+  expiresAt: r.expires_at,
+  settledAt: r.settled_at,
+  createdAt: r.created_at,
+});
+
+async function holdByKey(db: DbOrTx, orgId: string, key: string): Promise<HoldRow | undefined> {
+  const [row] = await db
     .select()
     .from(holds)
-    .where(and(eq(holds.orgId, input.orgId), eq(holds.idempotencyKey, input.idempotencyKey)));
-  if (existing) return { hold: existing, replayed: true };
-  const available = locked.balance - locked.held;
-  if (available < input.amount) throw outOfCredits(currency, input.amount, available);
-  const [hold] = await db
-    .insert(holds)
-    .values({
-      id: newId('hold'),
-      orgId: input.orgId,
-      currency,
-      amount: input.amount,
-      operation: input.operation,
-      idempotencyKey: input.idempotencyKey,
-      reference: input.reference ?? null,
-      expiresAt: sql`now() + make_interval(secs => ${input.ttlSeconds})`,
-    })
-    .returning();
-  await append(db, locked, {
-    orgId: input.orgId,
-    currency,
-    kind: 'hold',
-    amount: 0,
-    heldDelta: input.amount,
-    holdId: hold.id,
-    reference: input.operation,
-  });
-  await noteLowBalance(db, input.orgId, currency, available, available - input.amount);
-  return { hold, replayed: false };
+    .where(and(eq(holds.orgId, orgId), eq(holds.idempotencyKey, key)));
+  return row;
 }
 
-/** Settles an open hold: `commit` spends it, `release` / `expire` give it back. A settled hold is left as it is. */
+/**
+ * Reserves credits for a paid action: 402 when available < amount. Returns the existing hold for a known key.
+ * The hot path is one statement: the conditional UPDATE of the balance row checks and takes the credits under
+ * its row lock, and the hold and its ledger entry are inserted from what it returns — the lock is held for one
+ * statement, not for a conversation of round trips.
+ */
+export async function reserve(db: DbOrTx, input: HoldInput, attempt = 0): Promise<{ hold: HoldRow; replayed: boolean }> {
+  const currency = input.currency ?? 'credits';
+  if (!Number.isInteger(input.amount) || input.amount <= 0) throw unprocessable('A hold must be a positive whole number.');
+  const existing = await holdByKey(db, input.orgId, input.idempotencyKey);
+  if (existing) return { hold: existing, replayed: true };
+  const statement = sql`
+    with bal as (
+      update balances set held = held + ${input.amount}, updated_at = now()
+       where org_id = ${input.orgId} and currency = ${currency} and balance - held >= ${input.amount}
+       returning balance, held
+    ), h as (
+      insert into holds (id, org_id, currency, amount, operation, idempotency_key, reference, expires_at)
+      select ${newId('hold')}, ${input.orgId}, ${currency}, ${input.amount}, ${input.operation}, ${input.idempotencyKey},
+             ${input.reference ?? null}, now() + make_interval(secs => ${input.ttlSeconds})
+        from bal
+      returning *
+    ), e as (
+      insert into ledger_entries (id, org_id, currency, kind, amount, held_delta, balance_after, held_after, reference, hold_id)
+      select ${newId('ledger')}, ${input.orgId}, ${currency}, 'hold', 0, ${input.amount}, bal.balance, bal.held, ${input.operation}, h.id
+        from bal, h
+    )
+    select h.*, bal.balance, bal.held from h, bal`;
+  let rows: RawHold[];
+  try {
+    // Inside a caller's transaction the statement gets a savepoint, so a lost race below leaves it usable.
+    ({ rows } = 'rollback' in db ? await db.transaction((sp) => sp.execute<RawHold>(statement)) : await db.execute<RawHold>(statement));
+  } catch (err) {
+    // Another request with the same key took its hold between our look-up and our insert: that hold is the answer.
+    const cause = (err as { cause?: { code?: string; constraint?: string } }).cause ?? (err as { code?: string; constraint?: string });
+    const raced =
+      cause.code === '23505' && cause.constraint === 'holds_idem_key' ? await holdByKey(db, input.orgId, input.idempotencyKey) : undefined;
+    if (raced) return { hold: raced, replayed: true };
+    throw err;
+  }
+  const row = rows[0];
+  if (!row) {
+    // Refused: say how much was available, read under the row lock so the figure is exact. If a credit landed
+    // in between (or the balance row did not exist yet), try again.
+    const locked = await lockBalance(db, input.orgId, currency);
+    const available = locked.balance - locked.held;
+    if (available >= input.amount && attempt < 3) return reserve(db, input, attempt + 1);
+    throw outOfCredits(currency, input.amount, available);
+  }
+  const after = Number(row.balance) - Number(row.held);
+  await noteLowBalance(db, input.orgId, currency, after + input.amount, after);
+  return { hold: holdFromRaw(row), replayed: false };
+}
+
+const SETTLED = { commit: 'committed', release: 'released', expire: 'expired' } as const;
+
+/**
+ * Settles an open hold: `commit` spends it, `release` / `expire` give it back. A settled hold is left as it is
+ * (a concurrent settle or the sweeper got there first: the caller sees the status it has). Call it inside a
+ * transaction: it locks the balance row, then one statement settles the hold and moves the balance with its
+ * ledger entry.
+ */
 export async function settle(db: DbOrTx, holdId: string, outcome: 'commit' | 'release' | 'expire'): Promise<HoldRow> {
-  const [found] = await db.select().from(holds).where(eq(holds.id, holdId));
-  if (!found) throw notFound('Hold');
-  const locked = await lockBalance(db, found.orgId, found.currency);
-  // Re-read under the balance lock: a concurrent settle or the sweeper may have got there first.
-  const [hold] = await db.select().from(holds).where(eq(holds.id, holdId)).for('update');
-  if (hold.status !== 'open') return hold;
-  await append(db, locked, {
-    orgId: hold.orgId,
-    currency: hold.currency,
-    kind: outcome,
-    amount: outcome === 'commit' ? -hold.amount : 0,
-    heldDelta: -hold.amount,
-    holdId: hold.id,
-    reference: hold.operation,
-  });
-  const status = outcome === 'commit' ? 'committed' : outcome === 'release' ? 'released' : 'expired';
-  const [updated] = await db.update(holds).set({ status, settledAt: new Date() }).where(eq(holds.id, hold.id)).returning();
-  return updated;
+  const spent = outcome === 'commit';
+  // Lock order everywhere: the balance row, then the hold. (Locking the hold first deadlocks with an action
+  // that debits the balance and then commits its hold in one transaction.)
+  await db.execute(sql`select 1 from balances b join holds h on h.org_id = b.org_id and h.currency = b.currency
+                        where h.id = ${holdId} for update of b`);
+  const { rows } = await db.execute<RawHold>(sql`
+    with hd as (
+      update holds set status = ${SETTLED[outcome]}, settled_at = now()
+       where id = ${holdId} and status = 'open'
+       returning *
+    ), bal as (
+      update balances b
+         set balance = b.balance - (case when ${spent}::boolean then hd.amount else 0 end), held = b.held - hd.amount, updated_at = now()
+        from hd
+       where b.org_id = hd.org_id and b.currency = hd.currency
+       returning b.balance, b.held
+    ), e as (
+      insert into ledger_entries (id, org_id, currency, kind, amount, held_delta, balance_after, held_after, reference, hold_id)
+      select ${newId('ledger')}, hd.org_id, hd.currency, ${outcome}, case when ${spent}::boolean then -hd.amount else 0 end, -hd.amount,
+             bal.balance, bal.held, hd.operation, hd.id
+        from hd, bal
+    )
+    select hd.*, bal.balance, bal.held from hd, bal`);
+  if (rows[0]) return holdFromRaw(rows[0]);
+  const [current] = await db.select().from(holds).where(eq(holds.id, holdId));
+  if (!current) throw notFound('Hold');
+  return current;
 }
 
 /** The sweeper: releases holds whose TTL passed without a settlement (a crashed process, a lost job). */

@@ -5,22 +5,29 @@
 import { AppError } from '../../core/errors.ts';
 import type { Operation } from '../../core/operation.ts';
 import type { Db, Tx } from '../../db/client.ts';
-import { reserve, settle } from './ledger.ts';
+import { type HoldRow, reserve, settle } from './ledger.ts';
 
 export async function runPaid<T>(db: Db, op: Operation, orgId: string, holdKey: string, action: (tx: Tx) => Promise<T>): Promise<T> {
-  const { hold } = await db.transaction((tx) =>
-    reserve(tx, { orgId, amount: op.cost, operation: op.id, idempotencyKey: holdKey, ttlSeconds: op.holdTtlSeconds }),
-  );
+  const take = (key: string) => reserve(db, { orgId, amount: op.cost, operation: op.id, idempotencyKey: key, ttlSeconds: op.holdTtlSeconds });
+  let { hold } = await take(holdKey);
+  // A failed attempt released (or let expire) its hold, and its idempotency record was freed with it: a retry
+  // with the same key is a new attempt and takes a new hold.
+  while (hold.status === 'released' || hold.status === 'expired') ({ hold } = await take(`${holdKey}#${hold.id}`));
   if (hold.status !== 'open') {
-    throw new AppError(
-      'conflict',
-      `This paid request was already processed (its credits were ${hold.status}). Send a new Idempotency-Key to run it again.`,
-    );
+    throw new AppError('conflict', 'This paid request was already processed and charged. Send a new Idempotency-Key to run it again.');
   }
   try {
     return await db.transaction(async (tx) => {
       const out = await action(tx);
-      await settle(tx, hold.id, 'commit');
+      const settled: HoldRow = await settle(tx, hold.id, 'commit');
+      // The sweeper expired the hold while the action ran (it outlived its TTL): the credits went back, so the
+      // action must not be committed for free.
+      if (settled.status !== 'committed') {
+        throw new AppError(
+          'conflict',
+          `The credits reserved for this action were ${settled.status} before it finished (it ran longer than its hold). Retry it.`,
+        );
+      }
       return out;
     });
   } catch (err) {

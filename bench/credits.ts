@@ -3,7 +3,7 @@
 // uncounted 2 s warm-up:
 //   (a) `pgbench -N` (the built-in simple-update script) with 16 clients — TPS;
 //   (b) hold+commit pairs per second through the service layer: 16 concurrent workers on ONE org's wallet, each
-//       pair = reserve() in one transaction, then settle(…, 'commit') in another;
+//       pair = reserve() as one statement (as runPaid runs it), then settle(…, 'commit') in a transaction;
 //   (c) the same through HTTP: a paid no-op operation (cost 1) on the real app (createApp, child process),
 //       16 concurrent connections.
 // The ledger invariant is checked after each phase (violations must be 0). Then diagnostics for the report: lock
@@ -227,9 +227,14 @@ async function pairs(database: Database, orgIds: string[], workers: number, seco
       while (Date.now() < end) {
         const start = performance.now();
         try {
-          const { hold } = await database.db.transaction((tx) =>
-            reserve(tx, { orgId, amount: 1, operation: 'bench.pair', idempotencyKey: `bench-${keySeq++}`, ttlSeconds: 900 }),
-          );
+          // As runPaid does: the reservation is one statement on its own, the commit a transaction.
+          const { hold } = await reserve(database.db, {
+            orgId,
+            amount: 1,
+            operation: 'bench.pair',
+            idempotencyKey: `bench-${keySeq++}`,
+            ttlSeconds: 900,
+          });
           await database.db.transaction((tx) => settle(tx, hold.id, 'commit'));
           latencies.push(performance.now() - start);
         } catch (err) {
@@ -478,6 +483,12 @@ export default async function (argv: string[]) {
       if (warmup > 0) await cannon({ ...opts, duration: warmup });
       const r = await cannon({ ...opts, duration: seconds });
       const ok = r['2xx'];
+      // Requests cut off by the end of the run may still be settling: wait for their holds before counting.
+      for (let i = 0; i < 100; i++) {
+        const open = await database.pool.query(`select count(*)::int as n from holds where org_id = $1 and status = 'open'`, [t.orgId]);
+        if (open.rows[0].n === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       // Every 2xx is a committed pair; the warm-up's count too.
       const committed = Number(
         (await database.pool.query(`select count(*) from holds where org_id = $1 and status = 'committed'`, [t.orgId])).rows[0].count,

@@ -50,3 +50,8 @@ export type IdKind = keyof typeof ID_PREFIXES;
 export function newId(kind: IdKind): string {
   return `${ID_PREFIXES[kind]}_${encodeTime(Date.now())}${encodeRandom(16)}`;
 }
+
+/** Sorts before every id of `kind` made at `ms` or later and after every earlier one: a bound for time range scans. */
+export function idFloor(kind: IdKind, ms: number): string {
+  return `${ID_PREFIXES[kind]}_${encodeTime(ms)}`;
+}

@@ -58,8 +58,6 @@ CREATE TABLE "queue_schedules" (
 CREATE INDEX "queue_jobs_ready_idx" ON "queue_jobs" USING btree ("org_id","queue","priority" DESC NULLS LAST,"run_at","seq") WHERE state = 'waiting';--> statement-breakpoint
 CREATE INDEX "queue_jobs_lease_idx" ON "queue_jobs" USING btree ("org_id","queue","lease_expires_at") WHERE state = 'active';--> statement-breakpoint
 CREATE INDEX "queue_jobs_org_idx" ON "queue_jobs" USING btree ("org_id","id");--> statement-breakpoint
-CREATE INDEX "queue_jobs_org_queue_state_idx" ON "queue_jobs" USING btree ("org_id","queue","state","id");--> statement-breakpoint
-CREATE INDEX "queue_jobs_finished_idx" ON "queue_jobs" USING btree ("finished_at") WHERE finished_at is not null;--> statement-breakpoint
 CREATE UNIQUE INDEX "queue_jobs_idempotency_idx" ON "queue_jobs" USING btree ("org_id","queue","idempotency_key") WHERE idempotency_key is not null;--> statement-breakpoint
 CREATE UNIQUE INDEX "queue_jobs_singleton_idx" ON "queue_jobs" USING btree ("org_id","queue","singleton_key") WHERE singleton_key is not null and state in ('waiting', 'active');--> statement-breakpoint
 CREATE INDEX "queue_schedules_due_idx" ON "queue_schedules" USING btree ("next_run_at");--> statement-breakpoint

@@ -60,9 +60,10 @@ export const queueJobs = pgTable(
     index('queue_jobs_ready_idx').on(t.orgId, t.queue, t.priority.desc(), t.runAt, t.seq).where(sql`state = 'waiting'`),
     // Lapsed leases, found by claims (per queue) and by the worker's sweep (all queues).
     index('queue_jobs_lease_idx').on(t.orgId, t.queue, t.leaseExpiresAt).where(sql`state = 'active'`),
+    // Lists (newest first) and stats. Deliberately the only general index: every claim and completion rewrites the
+    // row into each index (no HOT update survives a state change), so each one costs throughput. Pruning walks the
+    // primary key instead (ids are time-sortable).
     index('queue_jobs_org_idx').on(t.orgId, t.id),
-    index('queue_jobs_org_queue_state_idx').on(t.orgId, t.queue, t.state, t.id),
-    index('queue_jobs_finished_idx').on(t.finishedAt).where(sql`finished_at is not null`),
     uniqueIndex('queue_jobs_idempotency_idx').on(t.orgId, t.queue, t.idempotencyKey).where(sql`idempotency_key is not null`),
     // At most one pending (waiting or active) job per singleton key.
     uniqueIndex('queue_jobs_singleton_idx')

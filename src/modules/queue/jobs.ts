@@ -6,44 +6,25 @@
 import { sql } from 'drizzle-orm';
 import type { AppServices } from '../../core/services.ts';
 import type { DbOrTx } from '../../db/client.ts';
+import { idFloor } from '../../core/ids.ts';
 import { fireDueSchedules } from './schedules.ts';
-import { notifyQueues, wakeupKey } from './wakeups.ts';
+import { requeueLapsed } from './service.ts';
 
 const TICK_MS = 1000;
 const PRUNE_EVERY_MS = 10 * 60_000;
 /** Completed and cancelled jobs are kept 7 days, failed (dead-lettered) ones 30. */
-const RETENTION = { done: '7 days', failed: '30 days' } as const;
+const RETENTION_DAYS = { done: 7, failed: 30 } as const;
 
-/** Lapsed leases of every queue: back to waiting, or failed when that was the last attempt. */
-export async function sweepLapsedLeases(db: DbOrTx): Promise<{ requeued: number; deadLettered: number }> {
-  const { rows } = await db.execute<{ org_id: string; queue: string; state: string }>(
-    sql`update queue_jobs set
-          state = case when attempts >= max_attempts then 'failed' else 'waiting' end,
-          finished_at = case when attempts >= max_attempts then now() else null end,
-          error = case when attempts >= max_attempts
-            then jsonb_build_object('message', 'The lease expired on the last attempt (the worker stopped or timed out).')
-            else error end,
-          worker_id = case when attempts >= max_attempts then worker_id else null end,
-          lease_expires_at = null, run_at = case when attempts >= max_attempts then run_at else now() end, updated_at = now()
-        where id in (select id from queue_jobs where state = 'active' and lease_expires_at < now() limit 5000 for update skip locked)
-        returning org_id, queue, state`,
-  );
-  const requeued = rows.filter((r) => r.state === 'waiting');
-  await notifyQueues(
-    db,
-    requeued.map((r) => wakeupKey(r.org_id, r.queue)),
-  );
-  return { requeued: requeued.length, deadLettered: rows.length - requeued.length };
-}
-
+/** Finished jobs past their retention, oldest first, walking the primary key (ids sort by creation time). */
 export async function pruneFinishedJobs(db: DbOrTx): Promise<number> {
+  const floor = idFloor('job', Date.now() - RETENTION_DAYS.done * 86_400_000);
   const { rows } = await db.execute<{ n: number }>(
     sql`with gone as (
           delete from queue_jobs where id in (
             select id from queue_jobs
-            where finished_at is not null
-              and ((state in ('completed', 'cancelled') and finished_at < now() - ${RETENTION.done}::interval)
-                or (state = 'failed' and finished_at < now() - ${RETENTION.failed}::interval))
+            where id < ${floor} and finished_at is not null
+              and ((state in ('completed', 'cancelled') and finished_at < now() - make_interval(days => ${RETENTION_DAYS.done}))
+                or (state = 'failed' and finished_at < now() - make_interval(days => ${RETENTION_DAYS.failed})))
             limit 10000)
           returning 1)
         select count(*)::int as n from gone`,
@@ -55,7 +36,7 @@ export async function pruneFinishedJobs(db: DbOrTx): Promise<number> {
 export async function queueTick(services: AppServices, opts: { prune?: boolean } = {}) {
   const { db } = services.database;
   const fired = await fireDueSchedules(db);
-  const swept = await sweepLapsedLeases(db);
+  const swept = await requeueLapsed(db);
   const pruned = opts.prune ? await pruneFinishedJobs(db) : 0;
   return { fired, ...swept, pruned };
 }

@@ -105,6 +105,18 @@ const QueueStats = z
   })
   .meta({ id: 'QueueStats' });
 
+const JobReceipt = z
+  .object({
+    id: z.string(),
+    queue: z.string(),
+    task_type: z.string(),
+    state: JobState,
+    run_at: Timestamp,
+    created_at: Timestamp,
+    duplicate: z.boolean().describe('true: an existing job with the same idempotency or singleton key stands for this one'),
+  })
+  .meta({ id: 'QueueJobReceipt' });
+
 const jobColumns = ['id', 'queue', 'task_type', 'state', 'attempts', 'worker_id', 'run_at'];
 const id = IdParam('Job');
 const Jobs = z.object({ data: z.array(QueueJob) });
@@ -116,8 +128,9 @@ export const submitJob = defineOperation({
   aliases: ['/task-queue/submit', '/bull-queue/submit'],
   summary: 'Submit a job (or many: `jobs: [...]`, up to 1,000, with the top-level fields as their defaults)',
   description:
-    'One job: `{ queue, task_type, payload, … }` → the job. Many: `{ queue, jobs: [{ task_type, payload }, …] }` → `{ data: [jobs] }` in ' +
-    'the same order. A repeated `idempotency_key` (or a pending `singleton_key`) returns the existing job instead of a new one.',
+    'One job: `{ queue, task_type, payload, … }` → the job. Many: `{ queue, jobs: [{ task_type, payload }, …] }` → `{ data: [receipts] }` ' +
+    'in the same order (id, state, run_at, duplicate; not the payloads back). A repeated `idempotency_key` (or a pending `singleton_key`) ' +
+    'returns the existing job instead of a new one.',
   scopes: ['queue:write'],
   input: z.object({
     ...OptionalJobFields,
@@ -128,7 +141,7 @@ export const submitJob = defineOperation({
       .optional()
       .describe('Many jobs in one request; the top-level fields are their defaults'),
   }),
-  output: z.union([QueueJob, Jobs]),
+  output: z.union([QueueJob, z.object({ data: z.array(JobReceipt) })]),
   cli: { columns: jobColumns },
   handler: (ctx, input) => queue.submit(ctx, input),
 });

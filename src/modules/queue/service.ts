@@ -3,8 +3,9 @@
 // A claim takes up to `batch_size` ready jobs of one queue in one statement (`FOR UPDATE SKIP LOCKED`, so
 // concurrent claimers never get the same job) and gives each a lease held by the claiming `worker_id`. Complete,
 // fail and heartbeat succeed only for that worker while the lease runs; afterwards they are refused with 409, and
-// the job goes back to the queue (the next claim of the queue takes lapsed jobs first; the worker's sweep catches
-// queues nobody claims from). Every claim counts as an attempt; a job out of attempts is dead-lettered (failed).
+// the job goes back to the queue (claims of the queue requeue lapsed jobs, at most twice a second per queue and
+// instance; the worker's sweep catches queues nobody claims from). Every claim counts as an attempt; a job out of
+// attempts is dead-lettered (failed).
 //
 // Hot paths (claim, heartbeat, complete, fail) are single statements run outside a transaction and write no
 // activity row: the job row itself records who did what (worker_id, attempts, result, error, timestamps).
@@ -86,6 +87,11 @@ export function presentJob(r: JobRow, now = Date.now()) {
 /** PostgreSQL's text form of a timestamptz (drizzle leaves raw-query timestamps unparsed) → Date. */
 function toDate(v: unknown): unknown {
   if (typeof v !== 'string') return v;
+  // The common case, a UTC session (`2030-01-31 12:00:00.123456+00`), without the general date parser.
+  if (v.length >= 22 && v.endsWith('+00') && v[10] === ' ') {
+    const ms = v[19] === '.' ? Number(v.slice(20, Math.min(23, v.length - 3)).padEnd(3, '0')) : 0;
+    return new Date(Date.UTC(+v.slice(0, 4), +v.slice(5, 7) - 1, +v.slice(8, 10), +v.slice(11, 13), +v.slice(14, 16), +v.slice(17, 19), ms));
+  }
   return new Date(v.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
 }
 
@@ -215,8 +221,15 @@ function resolveSpecs(input: SubmitInput): NewJob[] {
  * inserted: the existing job stands in for them. Returns one row per input, in input order.
  */
 export async function insertJobs(db: DbOrTx, orgId: string, jobs: NewJob[], createdBy: string | null): Promise<JobRow[]> {
+  return insertJobRows<JobRow>(db, orgId, jobs, createdBy, sql`*`);
+}
+
+/** What a batch submit answers per job: enough to follow it up, without echoing payloads back. */
+export type JobReceipt = Pick<JobRow, 'id' | 'queue' | 'task_type' | 'state' | 'run_at' | 'created_at'>;
+
+async function insertJobRows<R extends JobReceipt>(db: DbOrTx, orgId: string, jobs: NewJob[], createdBy: string | null, columns: SQL): Promise<R[]> {
   const json = JSON.stringify(jobs);
-  const inserted = await rowsOf<JobRow>(
+  const inserted = await rowsOf<R>(
     db,
     sql`insert into queue_jobs (id, org_id, queue, task_type, payload, priority, max_attempts, backoff_seconds, timeout_seconds,
           run_at, idempotency_key, singleton_key, schedule_id, created_by)
@@ -226,13 +239,13 @@ export async function insertJobs(db: DbOrTx, orgId: string, jobs: NewJob[], crea
           max_attempts int, backoff_seconds int, timeout_seconds int, run_at timestamptz, delay_seconds int,
           idempotency_key text, singleton_key text, schedule_id text)
         on conflict do nothing
-        returning *`,
+        returning ${columns}`,
   );
   const byId = new Map(inserted.map((r) => [r.id, r]));
   const skipped = jobs.filter((j) => !byId.has(j.id));
   if (skipped.length === 0) return jobs.map((j) => byId.get(j.id)!);
 
-  const existing = await rowsOf<JobRow>(
+  const existing = await rowsOf<R & Pick<JobRow, 'idempotency_key' | 'singleton_key'>>(
     db,
     sql`select j.* from queue_jobs j
         join jsonb_to_recordset(${JSON.stringify(skipped)}::jsonb) as x(queue text, idempotency_key text, singleton_key text)
@@ -247,22 +260,39 @@ export async function insertJobs(db: DbOrTx, orgId: string, jobs: NewJob[], crea
       existing.find((e) => e.queue === j.queue && j.singleton_key !== null && e.singleton_key === j.singleton_key);
     // The job that held the key finished between the insert and this look-up: the caller may simply retry.
     if (!row) throw conflict(`A job with the same key in queue \`${j.queue}\` changed while this one was submitted; retry.`);
-    return row;
+    return row as R;
   });
 }
+
+export function presentReceipt(r: JobReceipt, requested: string, now = Date.now()) {
+  return {
+    id: r.id,
+    queue: r.queue,
+    task_type: r.task_type,
+    state: (r.state === 'waiting' && r.run_at.getTime() > now ? 'delayed' : r.state) as PresentedState,
+    run_at: r.run_at.toISOString(),
+    created_at: r.created_at.toISOString(),
+    duplicate: r.id !== requested,
+  };
+}
+
+const RECEIPT_COLUMNS = sql`id, queue, task_type, state, run_at, created_at`;
 
 export async function submit(ctx: Ctx, input: SubmitInput) {
   const orgId = requireOrg(ctx);
   const jobs = resolveSpecs(input);
   const queues = jobs.map((j) => j.queue);
   await ensureQueues(ctx, orgId, queues);
-  const rows = await insertJobs(ctx.db, orgId, jobs, ctx.actorId);
-  await notifyQueues(
-    ctx.db,
-    queues.map((q) => wakeupKey(orgId, q)),
-  );
+  const keys = [...new Set(queues)].map((q) => wakeupKey(orgId, q));
   const now = Date.now();
-  return input.jobs ? { data: rows.map((r) => presentJob(r, now)) } : presentJob(rows[0], now);
+  if (!input.jobs) {
+    const [row] = await insertJobs(ctx.db, orgId, jobs, ctx.actorId);
+    await notifyQueues(ctx.db, keys);
+    return presentJob(row, now);
+  }
+  const receipts = await insertJobRows<JobReceipt>(ctx.db, orgId, jobs, ctx.actorId, RECEIPT_COLUMNS);
+  await notifyQueues(ctx.db, keys);
+  return { data: receipts.map((r, i) => presentReceipt(r, jobs[i].id, now)) };
 }
 
 // ---- claim -----------------------------------------------------------------------------------------------------
@@ -277,47 +307,69 @@ export interface ClaimInput {
 }
 
 /**
- * One statement: lapsed jobs of the queue first (their previous holder is gone), then ready jobs by priority and
- * age; each gets the claimer's lease and one more attempt. A lapsed job that has no attempt left is dead-lettered
- * here instead of being handed out.
+ * Jobs whose lease lapsed go back to waiting (keeping their place: `run_at` is unchanged), or are dead-lettered when
+ * that was their last attempt. One queue's, or every queue's (the worker's sweep).
  */
+export async function requeueLapsed(db: DbOrTx, scope?: { orgId: string; queue: string }) {
+  const where = scope ? sql`and org_id = ${scope.orgId} and queue = ${scope.queue}` : sql``;
+  const rows = await rowsOf<{ org_id: string; queue: string; state: JobState }>(
+    db,
+    sql`update queue_jobs set
+          state = case when attempts >= max_attempts then 'failed' else 'waiting' end,
+          finished_at = case when attempts >= max_attempts then now() else null end,
+          error = case when attempts >= max_attempts
+            then jsonb_build_object('message', 'The lease expired on the last attempt (the worker stopped or timed out).')
+            else error end,
+          worker_id = case when attempts >= max_attempts then worker_id else null end,
+          lease_expires_at = null, updated_at = now()
+        where id in (select id from queue_jobs where state = 'active' and lease_expires_at < now() ${where} limit 5000 for update skip locked)
+        returning org_id, queue, state`,
+  );
+  const requeued = rows.filter((r) => r.state === 'waiting');
+  await notifyQueues(
+    db,
+    requeued.map((r) => wakeupKey(r.org_id, r.queue)),
+  );
+  return { requeued: requeued.length, deadLettered: rows.length - requeued.length };
+}
+
+/** When this instance last requeued each queue's lapsed jobs: claims do it at most every REQUEUE_EVERY_MS. */
+const lastRequeue = new WeakMap<Database, Map<string, number>>();
+const REQUEUE_EVERY_MS = 500;
+
+async function requeueIfDue(ctx: Ctx, orgId: string, queue: string): Promise<void> {
+  let seen = lastRequeue.get(ctx.services.database);
+  if (!seen) {
+    seen = new Map();
+    lastRequeue.set(ctx.services.database, seen);
+  }
+  const key = wakeupKey(orgId, queue);
+  const now = Date.now();
+  if (now - (seen.get(key) ?? 0) < REQUEUE_EVERY_MS) return;
+  if (seen.size > 100_000) seen.clear();
+  seen.set(key, now);
+  await requeueLapsed(ctx.db, { orgId, queue });
+}
+
+/** One statement: the next ready jobs by priority and age, each given the claimer's lease and one more attempt. */
 async function claimOnce(db: DbOrTx, orgId: string, input: ClaimInput): Promise<JobRow[]> {
-  const n = input.batch_size;
   const taskType = input.task_type ? sql`and task_type = ${input.task_type}` : sql``;
-  const lease = input.lease_seconds ?? null;
   const rows = await rowsOf<JobRow & { seq: number }>(
     db,
-    sql`with lapsed as (
-          select id from queue_jobs
-          where org_id = ${orgId} and queue = ${input.queue} and state = 'active' and lease_expires_at < now() ${taskType}
-          order by lease_expires_at
-          limit ${n}
-          for update skip locked
-        ), ready as (
+    sql`with picked as (
           select id from queue_jobs
           where org_id = ${orgId} and queue = ${input.queue} and state = 'waiting' and run_at <= now() ${taskType}
           order by priority desc nulls last, run_at, seq
-          limit ${n}
+          limit ${input.batch_size}
           for update skip locked
-        ), picked as (
-          (select id from lapsed) union all (select id from ready) limit ${n}
         )
-        update queue_jobs j set
-          state = case when j.state = 'active' and j.attempts >= j.max_attempts then 'failed' else 'active' end,
-          attempts = case when j.state = 'active' and j.attempts >= j.max_attempts then j.attempts else j.attempts + 1 end,
-          worker_id = case when j.state = 'active' and j.attempts >= j.max_attempts then j.worker_id else ${input.worker_id} end,
-          lease_expires_at = case when j.state = 'active' and j.attempts >= j.max_attempts then null
-            else now() + make_interval(secs => coalesce(${lease}::int, j.timeout_seconds)) end,
-          finished_at = case when j.state = 'active' and j.attempts >= j.max_attempts then now() else null end,
-          error = case when j.state = 'active' and j.attempts >= j.max_attempts
-            then jsonb_build_object('message', 'The lease expired on the last attempt (the worker stopped or timed out).')
-            else j.error end,
-          started_at = case when j.state = 'active' and j.attempts >= j.max_attempts then j.started_at else now() end,
-          updated_at = now()
+        update queue_jobs j set state = 'active', attempts = j.attempts + 1, worker_id = ${input.worker_id},
+          lease_expires_at = now() + make_interval(secs => coalesce(${input.lease_seconds ?? null}::int, j.timeout_seconds)),
+          started_at = now(), finished_at = null, updated_at = now()
         from picked where j.id = picked.id
         returning j.*`,
   );
-  return rows.filter((r) => r.state === 'active').sort((a, b) => b.priority - a.priority || a.run_at.getTime() - b.run_at.getTime() || a.seq - b.seq);
+  return rows.sort((a, b) => b.priority - a.priority || a.run_at.getTime() - b.run_at.getTime() || a.seq - b.seq);
 }
 
 export async function claim(ctx: Ctx, input: ClaimInput) {
@@ -329,6 +381,7 @@ export async function claim(ctx: Ctx, input: ClaimInput) {
   for (;;) {
     const waiter = input.wait_seconds > 0 && !wakeups.closing ? await wakeups.arm(key) : undefined;
     try {
+      await requeueIfDue(ctx, orgId, input.queue);
       const rows = await claimOnce(ctx.db, orgId, input);
       if (rows.length) {
         const now = Date.now();

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { queueTick } from '../src/modules/queue/jobs.ts';
+import { idFloor } from '../src/core/ids.ts';
+import { pruneFinishedJobs, queueTick } from '../src/modules/queue/jobs.ts';
 import { closeDb, sleep, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
@@ -77,15 +78,17 @@ test('claims take priority first, then submission order; batch_size and task_typ
   });
   assert.equal(batch.data.length, 4);
   assert.deepEqual(
-    batch.data.map((j: any) => [j.task_type, j.payload.n]),
+    batch.data.map((j: any) => [j.task_type, j.state, j.duplicate]),
     [
-      ['a', 1],
-      ['a', 2],
-      ['a', 3],
-      ['b', 4],
+      ['a', 'waiting', false],
+      ['a', 'waiting', false],
+      ['a', 'waiting', false],
+      ['b', 'waiting', false],
     ],
-    'batch results come back in input order, top-level fields as defaults',
+    'batch receipts come back in input order, top-level fields as defaults',
   );
+  assert.equal(batch.data[0].payload, undefined, 'a batch does not echo payloads back');
+  assert.deepEqual((await job(t, batch.data[3].id)).payload, { n: 4 });
   const first = await claim(t, { worker_id: 'w', queue: 'work', batch_size: 2, task_type: 'a' });
   assert.deepEqual(
     first.map((j) => j.payload.n),
@@ -252,6 +255,10 @@ test('delayed jobs, idempotency and singleton keys', async () => {
   });
   assert.equal(batch.data[0].id, batch.data[1].id);
   assert.equal(batch.data[2].id, i1.id);
+  assert.deepEqual(
+    batch.data.map((j: any) => j.duplicate),
+    [false, true, true],
+  );
 
   const s1 = await submit(t, { queue: 'single', task_type: 'x', singleton_key: 'report' });
   const s2 = await submit(t, { queue: 'single', task_type: 'x', singleton_key: 'report' });
@@ -550,4 +557,30 @@ test('CLI: opsbase queue submit, claim, jobs list and a live stats --watch', asy
   assert.ok(renders.length >= 2, watch.stdout);
   for (const r of renders)
     assert.deepEqual(r.data, [{ queue: 'cli', waiting: 0, delayed: 0, active: 1, completed: 0, failed: 0, cancelled: 0, total: 1 }]);
+});
+
+test('retention: finished jobs are pruned after 7 days (failed after 30); pending and recent ones stay', async () => {
+  const t = await app.tenant('Prune');
+  const floor = idFloor('job', Date.now() - 40 * 86_400_000);
+  const oldId = (tag: string) => `${floor}${tag.padEnd(16, '0')}`;
+  const rows: [string, string, number | null][] = [
+    [oldId('a'), 'completed', 40],
+    [oldId('b'), 'cancelled', 8],
+    [oldId('c'), 'failed', 31],
+    [oldId('d'), 'failed', 10],
+    [oldId('e'), 'waiting', null],
+    [oldId('f'), 'completed', 1],
+  ];
+  for (const [id, state, days] of rows) {
+    await sql(
+      app,
+      `insert into queue_jobs (id, org_id, queue, task_type, payload, state, finished_at)
+       values ($1, $2, 'old', 'x', '{}', $3, case when $4::int is null then null else now() - make_interval(days => $4::int) end)`,
+      [id, t.orgId, state, days],
+    );
+  }
+  const fresh = await submit(t, { queue: 'old', task_type: 'x' });
+  assert.ok((await pruneFinishedJobs(app.app.services.database.db)) >= 3);
+  const left = (await sql<{ id: string }>(app, `select id from queue_jobs where org_id = $1 order by id`, [t.orgId])).map((r) => r.id);
+  assert.deepEqual(left, [oldId('d'), oldId('e'), oldId('f'), fresh.id]);
 });

@@ -2,7 +2,7 @@
 // Ctrl-C alike; `opsbase serve` on an embedded PostgreSQL in a fresh temp data dir; an API key for it; and the
 // connection string of that embedded PostgreSQL (for baselines measured on the same database).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,4 +190,43 @@ export async function createApiKey(base: string): Promise<string> {
     { ...auth, 'x-org-id': org.id },
   );
   return key.secret as string;
+}
+
+/**
+ * CPU time (ms) used so far by `pid` and, separately, by all its live descendants (the embedded PostgreSQL under a
+ * server), from /proc (Linux only; undefined elsewhere). Unlike throughput, CPU per job holds steady when other
+ * work shares the machine.
+ */
+export function treeCpu(pid: number): { self: number; children: number } | undefined {
+  const TICK_MS = 10; // USER_HZ is 100 on every Linux
+  const procs = new Map<number, { ppid: number; ticks: number }>();
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        procs.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  const root = procs.get(pid);
+  if (!root) return undefined;
+  const inTree = new Set([pid]);
+  let children = 0;
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [p, info] of procs) {
+      if (!inTree.has(p) && inTree.has(info.ppid)) {
+        inTree.add(p);
+        children += info.ticks;
+        grew = true;
+      }
+    }
+  }
+  return { self: root.ticks * TICK_MS, children: children * TICK_MS };
 }

@@ -46,7 +46,7 @@ export class QueueWakeups {
   private listen(): Promise<void> {
     if (this.client || this.stopped) return Promise.resolve();
     this.starting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.url });
+      const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });
       client.on('notification', (msg) => this.wake(msg.payload ?? ''));
       client.on('error', (err) => {
         this.log.warn({ err: err.message }, 'queue listener lost its connection; reconnecting');

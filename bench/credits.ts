@@ -12,11 +12,10 @@
 //
 // Options: --duration S (10), --warmup S (2), --clients N (16), --skip-http, --skip-diagnostics,
 // --pg name=value (a PostgreSQL setting, repeatable; for experiments such as --pg synchronous_commit=off).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -26,21 +25,9 @@ import { runMigrations } from '../src/db/migrate.ts';
 import { createLogger } from '../src/http/logger.ts';
 import { credit, reserve, settle } from '../src/modules/billing/ledger.ts';
 import { newId } from '../src/core/ids.ts';
+import { cleanUp, cleanUpOnSignals, createTenant, onCleanup, ROOT, sleep, startListening, tempDataDir } from './lib/opsbase.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TARGET = 0.5;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const cleanups: (() => Promise<void> | void)[] = [];
-async function cleanUp() {
-  while (cleanups.length) {
-    try {
-      await cleanups.pop()!();
-    } catch (err) {
-      console.error(`cleanup failed: ${(err as Error).message}`);
-    }
-  }
-}
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return 0;
@@ -314,73 +301,11 @@ async function countRoundTrips<T>(
 
 // ---- (c) HTTP ------------------------------------------------------------------------------------------------
 
-interface Server {
-  base: string;
-  proc: ChildProcess;
-}
-
-async function startServer(url: string): Promise<Server> {
+/** The real app plus the paid no-op `bench.paid` (bench/lib/paid-server.ts) on `url`, in a child process. */
+function startPaidServer(url: string) {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
   delete env.REDIS_URL;
-  const proc = spawn(process.execPath, [join(ROOT, 'bench', 'lib', 'paid-server.ts'), url], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((res) => proc.once('exit', () => res()));
-  cleanups.push(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(t);
-    }
-  });
-  let output = '';
-  proc.stderr?.on('data', (d) => {
-    output += d;
-    process.stderr.write(`[server] ${d}`);
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${output}`)), 60_000);
-    proc.stdout?.on('data', (d) => {
-      output += d;
-      const m = /listening (\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code}) during start-up:\n${output}`));
-    });
-  });
-  return { base: `http://127.0.0.1:${port}`, proc };
-}
-
-async function api(base: string, method: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<any> {
-  const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
-  return JSON.parse(text);
-}
-
-async function tenant(base: string): Promise<{ key: string; orgId: string }> {
-  const s = Math.random().toString(36).slice(2, 10);
-  const session = await api(base, 'POST', '/api/v1/auth/register', {
-    username: `bench_${s}`,
-    email: `bench_${s}@example.com`,
-    password: `bench-password-${s}`,
-    terms_accepted: true,
-    privacy_accepted: true,
-  });
-  const auth = { authorization: `Bearer ${session.token}` };
-  const org = await api(base, 'POST', '/api/v1/orgs', { name: 'Bench' }, auth);
-  const key = await api(
-    base,
-    'POST',
-    '/api/v1/keys',
-    { name: 'bench', scopes: ['*'], rate_limit_per_minute: 1_000_000 },
-    { ...auth, 'x-org-id': org.id },
-  );
-  return { key: key.secret, orgId: org.id };
+  return startListening('server', join(ROOT, 'bench', 'lib', 'paid-server.ts'), [url], { env, echo: true, timeoutMs: 60_000, graceMs: 15_000 });
 }
 
 function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
@@ -406,26 +331,15 @@ export default async function (argv: string[]) {
   const seconds = Number(values.duration);
   const warmup = Number(values.warmup);
   const clients = Number(values.clients);
-  process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+  cleanUpOnSignals();
 
   try {
-    const dataDir = mkdtempSync(join(tmpdir(), 'opsbase-bench-credits-'));
-    cleanups.push(() => {
-      // If we die before stop(), don't leave PostgreSQL running on a deleted dir.
-      const pidFile = join(dataDir, 'pg', 'postmaster.pid');
-      if (existsSync(pidFile)) {
-        try {
-          process.kill(Number(readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGINT');
-        } catch {
-          /* gone */
-        }
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    // Its cleanup runs last: if we die before cluster.stop(), it stops the PostgreSQL still running in the dir.
+    const dataDir = tempDataDir('opsbase-bench-credits-');
     // --pg name=value (repeatable): server settings for experiments, e.g. --pg synchronous_commit=off.
     const settings = Object.fromEntries((values.pg ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
     const cluster = await startEmbedded({ dataDir, log: createLogger('warn'), settings });
-    cleanups.push(() => cluster.stop());
+    onCleanup(() => cluster.stop());
 
     const admin = new pg.Client({ connectionString: cluster.url });
     await admin.connect();
@@ -439,7 +353,7 @@ export default async function (argv: string[]) {
     await admin.end();
     const url = cluster.url.replace(/\/postgres$/, '/opsbase_bench');
     const database = connect(url, { max: clients + 4 });
-    cleanups.push(() => database.close());
+    onCleanup(() => database.close());
     await runMigrations(database);
 
     console.log(
@@ -470,8 +384,8 @@ export default async function (argv: string[]) {
     // (c) HTTP, one org
     let httpViolations: string[] = [];
     if (!values['skip-http']) {
-      const server = await startServer(url);
-      const t = await tenant(server.base);
+      const server = await startPaidServer(url);
+      const t = await createTenant(server.base);
       await database.db.transaction((tx) => credit(tx, { orgId: t.orgId, currency: 'credits', amount: 1_000_000_000, kind: 'grant' }));
       const opts: autocannon.Options = {
         url: `${server.base}/api/v1/bench/paid`,
@@ -487,7 +401,7 @@ export default async function (argv: string[]) {
       for (let i = 0; i < 100; i++) {
         const open = await database.pool.query(`select count(*)::int as n from holds where org_id = $1 and status = 'open'`, [t.orgId]);
         if (open.rows[0].n === 0) break;
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
       // Every 2xx is a committed pair; the warm-up's count too.
       const committed = Number(

@@ -1,6 +1,8 @@
 // Shared by benchmarks that run the real Opsbase server: child processes with cleanup on success, failure and
-// Ctrl-C alike; `opsbase serve` on an embedded PostgreSQL in a fresh temp data dir; an API key for it; and the
-// connection string of that embedded PostgreSQL (for baselines measured on the same database).
+// Ctrl-C alike; temp data dirs whose embedded PostgreSQL is stopped even if its server was killed; `opsbase serve`
+// on an embedded PostgreSQL in a fresh temp data dir; fixture servers (bench/lib/*-server.ts) that print
+// `listening <port>`; an API key for a server; the connection string of its embedded PostgreSQL (for baselines
+// measured on the same database); and CPU time of a process tree.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,7 +16,9 @@ export const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 export interface Child {
   label: string;
   proc: ChildProcess;
+  /** Resolves with the exit code (or the signal name) when the process has exited. */
   exited: Promise<number | string>;
+  /** The last lines it printed, for error messages. */
   tail: string[];
 }
 
@@ -38,7 +42,11 @@ export function startChild(label: string, args: string[], env: NodeJS.ProcessEnv
   return { label, proc, exited, tail };
 }
 
-/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+export function describeExit(child: Child, code: number | string): Error {
+  return new Error(`${child.label} exited early (${code}); its last output:\n${child.tail.join('\n') || '(none)'}`);
+}
+
+/** SIGTERM (the servers shut down gracefully), then SIGKILL if it has not exited within `graceMs`. */
 export async function stopChild(child: Child, graceMs: number): Promise<void> {
   if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
   child.proc.kill('SIGTERM');
@@ -52,18 +60,6 @@ export async function stopChild(child: Child, graceMs: number): Promise<void> {
     console.error(`${child.label} did not stop within ${graceMs / 1000} s of SIGTERM; killing it`);
     child.proc.kill('SIGKILL');
     await child.exited;
-  }
-}
-
-/** If a killed server left its embedded PostgreSQL running, stop that too (fast shutdown). */
-function stopOrphanPostgres(dataDir: string) {
-  const pidFile = join(dataDir, 'pg', 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  try {
-    if (pid > 0) process.kill(pid, 'SIGINT');
-  } catch {
-    /* already gone */
   }
 }
 
@@ -103,6 +99,66 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** If a killed server left its embedded PostgreSQL running, stop that too (fast shutdown). */
+function stopOrphanPostgres(dataDir: string) {
+  const pidFile = join(dataDir, 'pg', 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  try {
+    if (pid > 0) process.kill(pid, 'SIGINT');
+  } catch {
+    /* already gone */
+  }
+}
+
+/**
+ * A fresh temp dir for an embedded PostgreSQL (in `<dir>/pg`), removed at cleanup after stopping a PostgreSQL still
+ * running in it. Call it before starting anything that uses the dir: cleanups run last-registered first.
+ */
+export function tempDataDir(prefix = 'opsbase-bench-'): string {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  onCleanup(() => {
+    stopOrphanPostgres(dataDir);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return dataDir;
+}
+
+/**
+ * `node <script> [args…]` for a fixture server that prints `listening <port>` once it accepts connections on
+ * 127.0.0.1 (bench/lib/hello-server.ts, bench/lib/paid-server.ts); stopped at cleanup (SIGTERM, SIGKILL after
+ * `graceMs`).
+ */
+export async function startListening(
+  label: string,
+  script: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; echo?: boolean; timeoutMs?: number; graceMs?: number } = {},
+): Promise<{ base: string; child: Child }> {
+  const child = startChild(label, [script, ...args], opts.env ?? { ...process.env }, opts.echo ?? false);
+  onCleanup(() => stopChild(child, opts.graceMs ?? 5_000));
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const port = await new Promise<number>((res, rej) => {
+    const timer = setTimeout(
+      () => rej(new Error(`${label} did not start within ${timeoutMs / 1000} s; its last output:\n${child.tail.join('\n') || '(none)'}`)),
+      timeoutMs,
+    );
+    // Registered after startChild's own listener, so the line is in `tail` by now.
+    child.proc.stdout?.on('data', () => {
+      const line = child.tail.find((l) => l.startsWith('listening '));
+      if (line) {
+        clearTimeout(timer);
+        res(Number(line.split(' ')[1]));
+      }
+    });
+    void child.exited.then((code) => {
+      clearTimeout(timer);
+      rej(describeExit(child, code));
+    });
+  });
+  return { base: `http://127.0.0.1:${port}`, child };
+}
+
 export interface Opsbase {
   base: string;
   child: Child;
@@ -111,14 +167,15 @@ export interface Opsbase {
   databaseUrl: () => string;
 }
 
-/** `opsbase <command>` (serve by default) on an embedded PostgreSQL in a fresh temp data dir, ready to serve. */
-export async function startOpsbase(opts: { command?: string; logLevel?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Opsbase> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'opsbase-bench-'));
+/**
+ * `opsbase <command>` (serve by default) on an embedded PostgreSQL in a fresh temp data dir, ready to serve.
+ * `nodeArgs` go to Node before the script (e.g. `--cpu-prof`); `env` is added to this process's environment.
+ */
+export async function startOpsbase(
+  opts: { command?: string; logLevel?: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {},
+): Promise<Opsbase> {
   // Registered first, so it runs last: after the server (and its embedded PostgreSQL) has stopped.
-  onCleanup(() => {
-    stopOrphanPostgres(dataDir);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const dataDir = tempDataDir();
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -128,9 +185,10 @@ export async function startOpsbase(opts: { command?: string; logLevel?: string; 
     LOG_LEVEL: opts.logLevel ?? 'warn',
     ...opts.env,
   };
+  // Always the embedded PostgreSQL in the temp dir, whatever this shell points at.
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
-  const child = startChild('opsbase', [join(ROOT, 'src', 'main.ts'), opts.command ?? 'serve'], env, true);
+  const child = startChild('opsbase', [...(opts.nodeArgs ?? []), join(ROOT, 'src', 'main.ts'), opts.command ?? 'serve'], env, true);
   onCleanup(() => stopChild(child, 20_000));
 
   const base = `http://127.0.0.1:${port}`;
@@ -140,7 +198,7 @@ export async function startOpsbase(opts: { command?: string; logLevel?: string; 
   });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exitCode !== undefined) throw new Error(`opsbase exited early (${exitCode}); its last output:\n${child.tail.join('\n')}`);
+    if (exitCode !== undefined) throw describeExit(child, exitCode);
     try {
       const res = await fetch(`${base}/api/ready`);
       await res.arrayBuffer();
@@ -170,8 +228,11 @@ export async function api(base: string, method: string, path: string, body: unkn
   return JSON.parse(text);
 }
 
-/** Registers a user, creates an org and an API key with every scope and a rate limit that cannot bind. */
-export async function createApiKey(base: string): Promise<string> {
+/**
+ * Registers a user, creates an org and an API key with every scope and a rate limit that cannot bind; the key's
+ * secret and the org's id.
+ */
+export async function createTenant(base: string): Promise<{ key: string; orgId: string }> {
   const suffix = Math.random().toString(36).slice(2, 10);
   const session = await api(base, 'POST', '/api/v1/auth/register', {
     username: `bench_${suffix}`,
@@ -182,6 +243,7 @@ export async function createApiKey(base: string): Promise<string> {
   });
   const auth = { authorization: `Bearer ${session.token}` };
   const org = await api(base, 'POST', '/api/v1/orgs', { name: 'Bench' }, auth);
+  // 1,000,000/min is the most the API accepts; over the ~12 s `bench http` uses the key it binds only above ~80k req/s.
   const key = await api(
     base,
     'POST',
@@ -189,7 +251,12 @@ export async function createApiKey(base: string): Promise<string> {
     { name: 'bench', scopes: ['*'], rate_limit_per_minute: 1_000_000 },
     { ...auth, 'x-org-id': org.id },
   );
-  return key.secret as string;
+  return { key: key.secret as string, orgId: org.id as string };
+}
+
+/** createTenant's API key alone. */
+export async function createApiKey(base: string): Promise<string> {
+  return (await createTenant(base)).key;
 }
 
 /**

@@ -29,3 +29,16 @@ test('whoami names the org, plan, credits and key', async () => {
   assert.match(res.headers.get('x-request-id') ?? '', /^req_/);
   assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
 });
+
+test('concurrent whoami calls of different orgs, batched into one query, each get their own org and credits', async () => {
+  const [a, b] = await Promise.all([app.tenant('BatchA'), app.tenant('BatchB')]);
+  const grant = await app.request('POST', '/api/v1/billing/grants', { key: app.admin.sessionToken, body: { org: b.orgId, credits: 7 } });
+  assert.equal(grant.status, 201);
+  const calls = Array.from({ length: 40 }, (_, i) => (i % 2 ? b : a));
+  const results = await Promise.all(calls.map((t) => app.request('GET', '/api/v1/whoami', { key: t.key })));
+  results.forEach((res, i) => {
+    assert.equal(res.status, 200);
+    assert.equal(res.body.org.id, calls[i].orgId);
+    assert.equal(res.body.credits, calls[i] === b ? 7 : 0);
+  });
+});

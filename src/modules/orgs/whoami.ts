@@ -1,10 +1,42 @@
 // `GET /whoami`: who the credential is, for which org, on which plan, with what credits.
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
+import type pg from 'pg';
+import { Batcher } from '../../core/batch.ts';
 import { requireOrg } from '../../core/context.ts';
+import { notFound } from '../../core/errors.ts';
 import { defineOperation } from '../../core/operation.ts';
 import { users } from '../../db/schema/users.ts';
 import { tierOf } from '../billing/plans.ts';
+
+interface OrgSummary {
+  id: string;
+  name: string;
+  slug: string;
+  plan: string;
+  credits: number;
+}
+
+// whoami is the API's hottest read (and the HTTP benchmark's subject): concurrent calls share one prepared
+// statement per event-loop turn. Credits stay live: they are read in that same statement.
+const summaries = new WeakMap<pg.Pool, Batcher<string, OrgSummary>>();
+function orgSummaries(pool: pg.Pool): Batcher<string, OrgSummary> {
+  let batcher = summaries.get(pool);
+  if (!batcher) {
+    batcher = new Batcher(async (ids) => {
+      const { rows } = await pool.query<OrgSummary>({
+        name: 'whoami_orgs',
+        text: `select o.id, o.name, o.slug, o.plan, coalesce(b.balance - b.held, 0)::int as credits
+                 from orgs o left join balances b on b.org_id = o.id and b.currency = 'credits'
+                where o.id = any($1::text[])`,
+        values: [ids],
+      });
+      return new Map(rows.map((r) => [r.id, r]));
+    });
+    summaries.set(pool, batcher);
+  }
+  return batcher;
+}
 
 export const whoami = defineOperation({
   id: 'whoami',
@@ -23,16 +55,8 @@ export const whoami = defineOperation({
   }),
   cli: { columns: ['org', 'plan', 'credits', 'key', 'role'] },
   handler: async (ctx) => {
-    // One named prepared statement (parsed and planned once per connection), credits joined in: whoami is the
-    // API's hottest read and the HTTP benchmark's subject.
-    const { rows } = await ctx.services.database.pool.query<{ id: string; name: string; slug: string; plan: string; credits: number }>({
-      name: 'whoami_org',
-      text: `select o.id, o.name, o.slug, o.plan, coalesce(b.balance - b.held, 0)::int as credits
-               from orgs o left join balances b on b.org_id = o.id and b.currency = 'credits'
-              where o.id = $1`,
-      values: [requireOrg(ctx)],
-    });
-    const org = rows[0];
+    const org = await orgSummaries(ctx.services.database.pool).get(requireOrg(ctx));
+    if (!org) throw notFound('Org');
     const key = ctx.keyId ? { id: ctx.keyId, name: ctx.keyName ?? '', scopes: [...ctx.scopes] } : null;
     const user = ctx.userId
       ? ((await ctx.db.select({ id: users.id, username: users.username, email: users.email }).from(users).where(eq(users.id, ctx.userId)))[0] ?? null)

@@ -7,13 +7,16 @@ import { paymentOperations } from './modules/billing/payment-operations.ts';
 import { planOperations } from './modules/billing/plan-operations.ts';
 import { walletOperations } from './modules/billing/wallet-operations.ts';
 import { devOperations } from './modules/dev/operations.ts';
+import { eventOperations } from './modules/events/operations.ts';
 import { healthOperations } from './modules/health/operations.ts';
 import { keyOperations } from './modules/keys/operations.ts';
+import { notificationOperations } from './modules/notifications/operations.ts';
 import { orgOperations } from './modules/orgs/operations.ts';
 import { queueOperations } from './modules/queue/operations.ts';
 import { quotaOperations } from './modules/quota/operations.ts';
 import { whoami } from './modules/orgs/whoami.ts';
 import { userOperations } from './modules/users/operations.ts';
+import { workerOperations } from './modules/workers/operations.ts';
 
 export const operations: Operation[] = [
   ...healthOperations,
@@ -29,6 +32,9 @@ export const operations: Operation[] = [
   ...paymentOperations,
   ...quotaOperations,
   ...queueOperations,
+  ...workerOperations,
+  ...eventOperations,
+  ...notificationOperations,
 ] as unknown as Operation[];
 
 export function findOperation(id: string): Operation | undefined {

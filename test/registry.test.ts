@@ -79,6 +79,8 @@ interface OrgAObjects {
   key: { id: string; secret: string };
   /** A job and a schedule of org A's queue (tenancy test only). */
   queue?: { jobId: string; scheduleId: string };
+  /** An org-wide notification of org A (tenancy test only). */
+  notificationId?: string;
 }
 
 async function queueObjects(t: Tenant): Promise<{ jobId: string; scheduleId: string }> {
@@ -99,6 +101,7 @@ const TENANCY_FIXTURES: { prefix: string; params: (a: OrgAObjects) => Record<str
   { prefix: 'keys.', params: (a) => ({ id: a.key.id }) },
   { prefix: 'queue.schedules.', params: (a) => ({ id: a.queue?.scheduleId ?? '' }) },
   { prefix: 'queue.', params: (a) => ({ id: a.queue?.jobId ?? '' }) },
+  { prefix: 'notifications.', params: (a) => ({ id: a.notificationId ?? '' }) },
 ];
 
 /** Valid bodies, so that a 404 can only come from tenancy, never from validation. */
@@ -352,7 +355,14 @@ test('every operation, called with the right credential, ids that name nothing a
 test("tenancy: org B's key and session get 404 on every operation that names org A's object", async () => {
   const a = await app.tenant('TenantA');
   const b = await app.tenant('TenantB');
-  const objects: OrgAObjects = { tenant: a, key: await createKey(a, { name: 'a-target' }), queue: await queueObjects(a) };
+  const notification = await app.request('POST', '/api/v1/notifications', { key: a.key, body: { title: 'for A' } });
+  assert.equal(notification.status, 201, JSON.stringify(notification.body));
+  const objects: OrgAObjects = {
+    tenant: a,
+    key: await createKey(a, { name: 'a-target' }),
+    queue: await queueObjects(a),
+    notificationId: notification.body.id,
+  };
   const mustCover = operations.filter((op) => op.auth === 'org' && op.pathParams.length > 0);
   assert.ok(mustCover.length >= 10);
   const exercised = new Set<string>();

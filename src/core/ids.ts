@@ -43,6 +43,8 @@ export const ID_PREFIXES = {
   job: 'job',
   schedule: 'sch',
   topupCharge: 'atc',
+  worker: 'wrk',
+  notification: 'ntf',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -5,6 +5,8 @@ import type { AppServices } from '../core/services.ts';
 import { scanAutoTopups } from '../modules/billing/auto-topup.ts';
 import { expireHolds } from '../modules/billing/ledger.ts';
 import { startQueueTicker } from '../modules/queue/jobs.ts';
+import { startEventDispatcher } from '../modules/events/dispatch.ts';
+import { type Fleet, type FleetOptions, joinFleet } from '../modules/workers/fleet.ts';
 import { pruneExpired } from './maintenance.ts';
 import { createQueue } from './queue.ts';
 
@@ -14,12 +16,17 @@ export const AUTO_TOPUP_QUEUE = 'billing.auto_topup';
 
 export interface Worker {
   boss: PgBoss;
+  /** This process's row in the worker fleet (`GET /factory-workers`). */
+  fleet: Fleet;
   stop: () => Promise<void>;
 }
 
-export async function startWorker(services: AppServices): Promise<Worker> {
+export async function startWorker(services: AppServices, opts: FleetOptions = {}): Promise<Worker> {
   const boss = createQueue(services.database.url);
   boss.on('error', (err) => services.log.error({ err: err.message }, 'job queue error'));
+  // Register in the fleet first: every handler registered below is counted and gated by its max_concurrent.
+  const fleet = await joinFleet(services, opts);
+  fleet.track(boss);
   await boss.start();
   await boss.createQueue(MAINTENANCE_QUEUE, { policy: 'singleton', retryLimit: 2 });
   await boss.schedule(MAINTENANCE_QUEUE, '*/10 * * * *', {}, { tz: 'UTC' });
@@ -46,13 +53,18 @@ export async function startWorker(services: AppServices): Promise<Worker> {
   });
   // The public queue: due schedules fire, lapsed leases return their jobs (every second; see modules/queue/jobs.ts).
   const queueTicker = startQueueTicker(services);
+  // Domain events fan out to notifications (every second; see modules/events/dispatch.ts).
+  const eventDispatcher = startEventDispatcher(services);
   services.log.info('worker started');
   return {
     boss,
+    fleet,
     // Finish jobs in flight (bounded), then close pg-boss's pool.
     stop: async () => {
       await queueTicker.stop();
+      await eventDispatcher.stop();
       await boss.stop({ graceful: true, timeout: 10_000, close: true });
+      await fleet.stop();
     },
   };
 }

@@ -163,6 +163,14 @@ export const events = pgTable(
     subject: text('subject'),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: ts('created_at').notNull().defaultNow(),
+    /** Insertion order: the dispatcher fans events out in this order (ids made in one millisecond do not sort by it). */
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    /** When the dispatcher fanned it out (notifications, …); null = still pending. */
+    dispatchedAt: ts('dispatched_at'),
   },
-  (t) => [index('events_org_idx').on(t.orgId, t.id), index('events_type_idx').on(t.orgId, t.type)],
+  (t) => [
+    index('events_org_idx').on(t.orgId, t.id),
+    index('events_type_idx').on(t.orgId, t.type),
+    index('events_pending_idx').on(t.seq).where(sql`dispatched_at is null`),
+  ],
 );

@@ -6,3 +6,5 @@ export * from './users.ts';
 export * from './billing.ts';
 export * from './payments.ts';
 export * from './queue.ts';
+export * from './notifications.ts';
+export * from './workers.ts';

@@ -1,11 +1,24 @@
 // Domain events, written in the transaction of the change that caused them (a transactional outbox): the
-// webhook and notification machinery reads them from here.
+// dispatcher (dispatch.ts) fans them out to notifications (and webhooks, pilot triggers as those arrive).
+// EVENT_TYPES is the one catalog: a capability that records a new type adds it here, with its description.
 import type { DbOrTx } from '../../db/client.ts';
 import { events } from '../../db/schema/billing.ts';
 import { newId } from '../../core/ids.ts';
 
-export const EVENT_TYPES = ['credits.low', 'credits.exhausted', 'payment.succeeded', 'plan.changed'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export const EVENT_CATALOG = {
+  'org.member_added': 'A user joined the org (added by an admin or by accepting an invite). Subject: the user id.',
+  'org.member_removed': 'A member was removed from the org. Subject: the user id.',
+  'key.created': 'An API key was created. Subject: the key id.',
+  'key.revoked': 'An API key was revoked. Subject: the key id.',
+  'credits.low': "The org's available credits fell below the low-balance threshold. Subject: the org id.",
+  'credits.exhausted': "The org's available credits reached zero. Subject: the org id.",
+  'payment.succeeded': 'A payment (credit pack) succeeded. Subject: the payment intent id.',
+  'plan.changed': "The org's plan changed. Subject: the org id.",
+  'job.failed': 'A job of the public queue was dead-lettered (failed with no attempt left). Subject: the job id.',
+} as const satisfies Record<string, string>;
+
+export type EventType = keyof typeof EVENT_CATALOG;
+export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
 
 export async function recordEvent(db: DbOrTx, e: { orgId: string; type: EventType; subject?: string; data?: Record<string, unknown> }) {
   const [row] = await db

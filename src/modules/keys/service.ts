@@ -10,6 +10,7 @@ import { callerAllows } from '../../core/scopes.ts';
 import { apiKeys, apiKeySecrets } from '../../db/schema/keys.ts';
 import { KEY_PREFIX } from '../../http/auth.ts';
 import { recordActivity } from '../activity/record.ts';
+import { recordEvent } from '../events/record.ts';
 import { listApiRequests } from '../dev/service.ts';
 
 type KeyRow = typeof apiKeys.$inferSelect;
@@ -90,6 +91,12 @@ export async function createKey(ctx: Ctx, input: CreateKeyInput) {
     .returning();
   await ctx.db.insert(apiKeySecrets).values({ hash: sha256(secret), keyId: id });
   await recordActivity(ctx, { action: 'key.created', entityType: 'api_key', entityId: id, metadata: { name: input.name, scopes: input.scopes } });
+  await recordEvent(ctx.db, {
+    orgId: requireOrg(ctx),
+    type: 'key.created',
+    subject: id,
+    data: { key_id: id, name: input.name, scopes: row.scopes, created_by: ctx.actorId },
+  });
   return { ...presentKey(row), secret };
 }
 
@@ -159,6 +166,7 @@ export async function revokeKey(ctx: Ctx, id: string) {
     : await ctx.db.update(apiKeys).set({ revokedAt: new Date(), updatedAt: new Date() }).where(eq(apiKeys.id, id)).returning();
   await ctx.services.authCache.invalidate(ctx.db, `key:${id}`);
   await recordActivity(ctx, { action: 'key.revoked', entityType: 'api_key', entityId: id });
+  if (!key.revokedAt) await recordEvent(ctx.db, { orgId: requireOrg(ctx), type: 'key.revoked', subject: id, data: { key_id: id, name: key.name } });
   return presentKey(row);
 }
 

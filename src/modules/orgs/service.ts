@@ -11,6 +11,7 @@ import { iso } from '../../core/schemas.ts';
 import { orgInvites, orgMembers, orgs, type Role } from '../../db/schema/orgs.ts';
 import { users } from '../../db/schema/users.ts';
 import { recordActivity } from '../activity/record.ts';
+import { recordEvent } from '../events/record.ts';
 import { credit } from '../billing/ledger.ts';
 import { catalog } from '../billing/plans.ts';
 import { queueEmail } from '../notifications/outbox.ts';
@@ -220,6 +221,12 @@ export async function addMember(ctx: Ctx, input: { user_id: string; role: Role }
     .returning();
   await ctx.services.authCache.invalidate(ctx.db, `member:${user.id}`);
   await recordActivity(ctx, { action: 'member.added', entityType: 'user', entityId: user.id, metadata: { role: input.role } });
+  await recordEvent(ctx.db, {
+    orgId: requireOrg(ctx),
+    type: 'org.member_added',
+    subject: user.id,
+    data: { user_id: user.id, username: user.username, role: input.role, via: 'added' },
+  });
   return presentMember({ member, user });
 }
 
@@ -245,6 +252,12 @@ export async function removeMember(ctx: Ctx, userId: string) {
   await ctx.db.delete(orgMembers).where(eq(orgMembers.id, current.member.id));
   await ctx.services.authCache.invalidate(ctx.db, `member:${userId}`);
   await recordActivity(ctx, { action: 'member.removed', entityType: 'user', entityId: userId });
+  await recordEvent(ctx.db, {
+    orgId: requireOrg(ctx),
+    type: 'org.member_removed',
+    subject: userId,
+    data: { user_id: userId, role: current.member.role },
+  });
   return { id: userId, deleted: true as const };
 }
 
@@ -349,6 +362,12 @@ export async function acceptInvite(ctx: Ctx, token: string) {
   await ctx.db.update(orgInvites).set({ acceptedAt: new Date() }).where(eq(orgInvites.id, invite.id));
   await ctx.services.authCache.invalidate(ctx.db, `member:${user.id}`);
   await recordActivity(orgCtx, { action: 'invite.accepted', entityType: 'invite', entityId: invite.id, metadata: { role: invite.role } });
+  await recordEvent(ctx.db, {
+    orgId: invite.orgId,
+    type: 'org.member_added',
+    subject: user.id,
+    data: { user_id: user.id, username: user.username, role: invite.role, via: 'invite' },
+  });
   const org = await liveOrg(orgCtx);
   return presentOrg(org, { role: invite.role });
 }

@@ -474,10 +474,11 @@ export async function completeBatch(ctx: Ctx, input: { worker_id: string; jobs: 
 export async function fail(ctx: Ctx, input: { id: string; worker_id: string; error: string | Record<string, unknown>; retry: boolean }) {
   const orgId = requireOrg(ctx);
   const error = typeof input.error === 'string' ? { message: input.error } : input.error;
-  // Retried after backoff_seconds × 2^(attempts − 1) while attempts remain; otherwise dead-lettered (failed).
+  // Retried after backoff_seconds × 2^(attempts − 1) while attempts remain; otherwise dead-lettered (failed), which
+  // records a `job.failed` event in the same statement (this operation runs outside a transaction).
   const [row] = await rowsOf<JobRow>(
     ctx.db,
-    sql`update queue_jobs set
+    sql`with j as (update queue_jobs set
           state = case when ${input.retry} and attempts < max_attempts then 'waiting' else 'failed' end,
           run_at = case when ${input.retry} and attempts < max_attempts
             then now() + make_interval(secs => least(backoff_seconds * power(2, greatest(attempts - 1, 0)), ${MAX_BACKOFF_SECONDS}))
@@ -486,7 +487,12 @@ export async function fail(ctx: Ctx, input: { id: string; worker_id: string; err
           worker_id = case when ${input.retry} and attempts < max_attempts then null else worker_id end,
           error = ${JSON.stringify(error)}::jsonb, lease_expires_at = null, updated_at = now()
         where ${held(orgId, input.id, input.worker_id)}
-        returning *`,
+        returning *),
+        ev as (insert into events (id, org_id, type, subject, data)
+          select ${newId('event')}, org_id, 'job.failed', id,
+            jsonb_build_object('job_id', id, 'queue', queue, 'task_type', task_type, 'attempts', attempts, 'error', error)
+          from j where state = 'failed')
+        select * from j`,
   );
   if (!row) throw await refusal(ctx.db, orgId, input.id, input.worker_id, 'fail');
   if (row.state === 'waiting') await notifyQueues(ctx.db, [wakeupKey(orgId, row.queue)]);

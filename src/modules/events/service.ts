@@ -1,0 +1,49 @@
+// Reading the org's domain events and the catalog of their types.
+import { and, desc, eq } from 'drizzle-orm';
+import { type Ctx, requireOrg } from '../../core/context.ts';
+import { paginate, type PageInput } from '../../core/pagination.ts';
+import { iso } from '../../core/schemas.ts';
+import { events } from '../../db/schema/billing.ts';
+import { EVENT_CATALOG, EVENT_TYPES } from './record.ts';
+
+type EventRow = typeof events.$inferSelect;
+
+export function presentEvent(e: EventRow) {
+  return {
+    id: e.id,
+    org_id: e.orgId,
+    type: e.type,
+    subject: e.subject,
+    data: e.data,
+    created_at: e.createdAt.toISOString(),
+    dispatched_at: iso(e.dispatchedAt),
+  };
+}
+
+export function listEventTypes() {
+  return { data: EVENT_TYPES.map((type) => ({ type, description: EVENT_CATALOG[type] })) };
+}
+
+export async function listEvents(ctx: Ctx, input: PageInput & { type?: string; subject?: string }) {
+  return paginate(
+    input,
+    events.id,
+    (w) =>
+      ctx.db
+        .select()
+        .from(events)
+        .where(
+          and(
+            eq(events.orgId, requireOrg(ctx)),
+            input.type ? eq(events.type, input.type) : undefined,
+            input.subject ? eq(events.subject, input.subject) : undefined,
+            w.after,
+          ),
+        )
+        .orderBy(desc(events.id))
+        .limit(w.limit)
+        .offset(w.offset),
+    (r) => r.id,
+    presentEvent,
+  );
+}

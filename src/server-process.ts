@@ -52,10 +52,14 @@ export async function runWorkerOnly() {
   const cfg = config();
   const log = createLogger(cfg.LOG_LEVEL);
   const services = await openServices(cfg, log);
-  const worker = await startWorker(services);
+  // Signals are handled before the worker starts: one that arrives while it registers still stops it cleanly.
+  let worker: Worker | undefined;
+  let starting: Promise<Worker> | undefined;
   onSignals(async (signal) => {
     log.info({ signal }, 'worker shutting down: finishing jobs');
-    await worker.stop();
+    await (worker ?? (await starting?.catch(() => undefined)))?.stop();
     await closeServices(services);
   });
+  starting = startWorker(services);
+  worker = await starting;
 }

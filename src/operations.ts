@@ -16,6 +16,7 @@ import { queueOperations } from './modules/queue/operations.ts';
 import { quotaOperations } from './modules/quota/operations.ts';
 import { whoami } from './modules/orgs/whoami.ts';
 import { userOperations } from './modules/users/operations.ts';
+import { webhookOperations } from './modules/webhooks/operations.ts';
 import { workerOperations } from './modules/workers/operations.ts';
 
 export const operations: Operation[] = [
@@ -35,6 +36,7 @@ export const operations: Operation[] = [
   ...workerOperations,
   ...eventOperations,
   ...notificationOperations,
+  ...webhookOperations,
 ] as unknown as Operation[];
 
 export function findOperation(id: string): Operation | undefined {

@@ -81,6 +81,16 @@ interface OrgAObjects {
   queue?: { jobId: string; scheduleId: string };
   /** An org-wide notification of org A (tenancy test only). */
   notificationId?: string;
+  /** A webhook endpoint of org A and a (test) delivery of it. */
+  webhook?: { webhookId: string; deliveryId: string };
+}
+
+async function webhookObjects(t: Tenant): Promise<{ webhookId: string; deliveryId: string }> {
+  const hook = await app.request('POST', '/api/v1/webhooks', { key: t.key, body: { url: 'http://127.0.0.1:9/hook', event_types: ['*'] } });
+  assert.equal(hook.status, 201, JSON.stringify(hook.body));
+  const delivery = await app.request('POST', `/api/v1/webhooks/${hook.body.id}/test`, { key: t.key, body: {} });
+  assert.equal(delivery.status, 202, JSON.stringify(delivery.body));
+  return { webhookId: hook.body.id, deliveryId: delivery.body.id };
 }
 
 async function queueObjects(t: Tenant): Promise<{ jobId: string; scheduleId: string }> {
@@ -102,6 +112,8 @@ const TENANCY_FIXTURES: { prefix: string; params: (a: OrgAObjects) => Record<str
   { prefix: 'queue.schedules.', params: (a) => ({ id: a.queue?.scheduleId ?? '' }) },
   { prefix: 'queue.', params: (a) => ({ id: a.queue?.jobId ?? '' }) },
   { prefix: 'notifications.', params: (a) => ({ id: a.notificationId ?? '' }) },
+  { prefix: 'webhooks.', params: (a) => ({ id: a.webhook?.webhookId ?? '' }) },
+  { prefix: 'webhook_deliveries.', params: (a) => ({ id: a.webhook?.deliveryId ?? '' }) },
 ];
 
 /** Valid bodies, so that a 404 can only come from tenancy, never from validation. */
@@ -113,6 +125,7 @@ const TENANCY_BODIES: Record<string, unknown> = {
   'queue.heartbeat': { worker_id: 'w' },
   'queue.complete': { worker_id: 'w', result: { hijacked: true } },
   'queue.fail': { worker_id: 'w', error: 'hijacked' },
+  'webhooks.update': { description: 'hijacked', enabled: false, event_types: ['key.created'] },
 };
 
 /** The path parameters naming `objects`' real object for `op`; fails for an operation no fixture knows. */
@@ -326,7 +339,7 @@ test('bad path ids and query strings → 400 or 404, never 5xx', async () => {
     else assertEnvelope(res, 400, 'invalid_request', `${op.id} with a 65-character id`);
   }
 
-  const own: OrgAObjects = { tenant: t, key: { id: t.keyId, secret: t.key } };
+  const own: OrgAObjects = { tenant: t, key: { id: t.keyId, secret: t.key }, webhook: await webhookObjects(t) };
   const lists = operations.filter((op) => op.method === 'GET' && 'limit' in op.input.shape);
   assert.ok(lists.length >= 6);
   for (const query of ['limit=abc', 'limit=0', 'limit=201', 'offset=-1', 'cursor=not-a-cursor']) {
@@ -362,6 +375,7 @@ test("tenancy: org B's key and session get 404 on every operation that names org
     key: await createKey(a, { name: 'a-target' }),
     queue: await queueObjects(a),
     notificationId: notification.body.id,
+    webhook: await webhookObjects(a),
   };
   const mustCover = operations.filter((op) => op.auth === 'org' && op.pathParams.length > 0);
   assert.ok(mustCover.length >= 10);
@@ -393,6 +407,11 @@ test("tenancy: org B's key and session get 404 on every operation that names org
   assert.equal(key.body.status, 'active');
   assert.deepEqual(key.body.scopes, ['*']);
   assert.equal((await app.request('GET', '/api/v1/whoami', { key: objects.key.secret })).status, 200, "A's targeted key still works");
+  const hook = await app.request('GET', `/api/v1/webhooks/${objects.webhook?.webhookId}`, { key: a.key });
+  assert.equal(hook.status, 200);
+  assert.equal(hook.body.enabled, true);
+  assert.deepEqual(hook.body.event_types, ['*']);
+  assert.equal(hook.body.description, null);
   const org = await app.request('GET', `/api/v1/orgs/${a.orgId}`, { key: a.key });
   assert.equal(org.status, 200);
   assert.doesNotMatch(org.body.name, /Hijacked/);

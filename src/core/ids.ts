@@ -45,6 +45,8 @@ export const ID_PREFIXES = {
   topupCharge: 'atc',
   worker: 'wrk',
   notification: 'ntf',
+  webhook: 'whk',
+  webhookDelivery: 'whd',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

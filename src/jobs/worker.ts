@@ -6,6 +6,7 @@ import { scanAutoTopups } from '../modules/billing/auto-topup.ts';
 import { expireHolds } from '../modules/billing/ledger.ts';
 import { startQueueTicker } from '../modules/queue/jobs.ts';
 import { startEventDispatcher } from '../modules/events/dispatch.ts';
+import { startWebhookDeliverer } from '../modules/webhooks/deliver.ts';
 import { type Fleet, type FleetOptions, joinFleet } from '../modules/workers/fleet.ts';
 import { pruneExpired } from './maintenance.ts';
 import { createQueue } from './queue.ts';
@@ -55,6 +56,8 @@ export async function startWorker(services: AppServices, opts: FleetOptions = {}
   const queueTicker = startQueueTicker(services);
   // Domain events fan out to notifications (every second; see modules/events/dispatch.ts).
   const eventDispatcher = startEventDispatcher(services);
+  // Webhook deliveries due go out, signed, with retries (every second; see modules/webhooks/deliver.ts).
+  const webhookDeliverer = startWebhookDeliverer(services);
   services.log.info('worker started');
   return {
     boss,
@@ -63,6 +66,7 @@ export async function startWorker(services: AppServices, opts: FleetOptions = {}
     stop: async () => {
       await queueTicker.stop();
       await eventDispatcher.stop();
+      await webhookDeliverer.stop();
       await boss.stop({ graceful: true, timeout: 10_000, close: true });
       await fleet.stop();
     },

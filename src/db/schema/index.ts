@@ -8,3 +8,4 @@ export * from './payments.ts';
 export * from './queue.ts';
 export * from './notifications.ts';
 export * from './workers.ts';
+export * from './webhooks.ts';

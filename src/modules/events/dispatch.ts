@@ -1,5 +1,5 @@
-// The event dispatcher: fans recorded events out, in the order they were recorded, to notifications (and, as
-// they arrive, webhooks and pilot triggers). At least once: an event is marked dispatched in the same transaction
+// The event dispatcher: fans recorded events out, in the order they were recorded, to notifications and webhook
+// deliveries (and, as they arrive, pilot triggers). At least once: an event is marked dispatched in the same transaction
 // that writes what it fanned out to, and notifications are unique per (event, recipient), so a pass that dies
 // half-way is simply redone. In order per subject: one dispatcher at a time (a transaction-scoped advisory lock)
 // walks pending events by `seq`. Any number of worker processes run the loop; the others skip while one holds it.
@@ -10,6 +10,7 @@ import type { DbOrTx } from '../../db/client.ts';
 import { events } from '../../db/schema/billing.ts';
 import { notifications } from '../../db/schema/notifications.ts';
 import { orgMembers, type Role } from '../../db/schema/orgs.ts';
+import { fanOutToWebhooks } from '../webhooks/deliver.ts';
 import type { EventType } from './record.ts';
 
 type EventRow = typeof events.$inferSelect;
@@ -95,9 +96,12 @@ async function fanOut(tx: DbOrTx, e: EventRow): Promise<number> {
 }
 
 /** One dispatcher pass over every pending event; exported for tests, which call it directly. */
-export async function dispatchEvents(services: AppServices): Promise<{ dispatched: number; notifications: number; busy: boolean }> {
+export async function dispatchEvents(
+  services: AppServices,
+): Promise<{ dispatched: number; notifications: number; webhook_deliveries: number; busy: boolean }> {
   let dispatched = 0;
   let made = 0;
+  let deliveries = 0;
   for (;;) {
     const r = await services.database.db.transaction(async (tx) => {
       const { rows } = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${LOCK_KEY}) as locked`);
@@ -105,6 +109,7 @@ export async function dispatchEvents(services: AppServices): Promise<{ dispatche
       const batch = await tx.select().from(events).where(isNull(events.dispatchedAt)).orderBy(asc(events.seq)).limit(BATCH);
       let n = 0;
       for (const e of batch) n += await fanOut(tx, e);
+      const deliveries = await fanOutToWebhooks(tx, batch);
       if (batch.length) {
         await tx
           .update(events)
@@ -116,12 +121,13 @@ export async function dispatchEvents(services: AppServices): Promise<{ dispatche
             ),
           );
       }
-      return { count: batch.length, made: n };
+      return { count: batch.length, made: n, deliveries };
     });
-    if (!r) return { dispatched, notifications: made, busy: true };
+    if (!r) return { dispatched, notifications: made, webhook_deliveries: deliveries, busy: true };
     dispatched += r.count;
     made += r.made;
-    if (r.count < BATCH) return { dispatched, notifications: made, busy: false };
+    deliveries += r.deliveries;
+    if (r.count < BATCH) return { dispatched, notifications: made, webhook_deliveries: deliveries, busy: false };
   }
 }
 

@@ -5,22 +5,44 @@
 //   (b) the same 20,000 jobs through the HTTP API: POST /queue/jobs (batches of 1,000), then 4 concurrent claimers
 //       POST /queue/claim (batch_size 100) + POST /queue/complete — jobs/s over both phases;
 //   (c) submit → claim latency, p50 / p99, with one idle claimer long-polling (wait_seconds 20) and one job at a time;
-//   (d) webhook deliveries/s: not built yet (left out of the ratio).
+//   (d) webhook deliveries/s to a local receiver (target >= 500/s; left out of the ratio): the server is started with
+//       OPSBASE_ALLOW_PRIVATE_NETWORK=true and an endpoint (event types `*`) pointing at an HTTP receiver in this
+//       process on 127.0.0.1 (answers 204; checks the Standard Webhooks signature of a sample). --deliveries events
+//       (default 5,000) are inserted for its org and fanned out by the real dispatcher (dispatchEvents), then timed:
+//       the real delivery pass (deliverDue, as the worker's loop runs it) on services opened in this process on the
+//       same database, until every delivery has succeeded. One uncounted pass of 200 deliveries first.
 // Each part runs once uncounted on 1,000 jobs first (connections, JIT, plans); then (a) and (b) alternate for
 // --rounds rounds (default 3) and each keeps its best, so a burst of other work on the machine skews neither. CPU per
 // job of PostgreSQL, the server and this process is printed too (from /proc): it holds steady under such bursts.
 // Last line: `ratio queue: <b/a>`. Targets: b/a >= 0.6, latency p50 < 50 ms.
-// Options: --jobs N (default 20000), --rounds N, --samples N (latency samples, default 200).
+// Options: --jobs N (default 20000), --rounds N, --samples N (latency samples, default 200), --deliveries N (default 5000).
+import { createServer, type IncomingMessage } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { and, eq, sql } from 'drizzle-orm';
 import { PgBoss } from 'pg-boss';
-import { api, cleanUp, cleanUpOnSignals, createApiKey, sleep, startOpsbase, treeCpu } from './lib/opsbase.ts';
+import { Webhook } from 'standardwebhooks';
+import { closeServices, openServices } from '../src/app.ts';
+import { readConfig } from '../src/config.ts';
+import { newId } from '../src/core/ids.ts';
+import type { AppServices } from '../src/core/services.ts';
+import { events } from '../src/db/schema/billing.ts';
+import { webhookDeliveries } from '../src/db/schema/webhooks.ts';
+import { createLogger } from '../src/http/logger.ts';
+import { dispatchEvents } from '../src/modules/events/dispatch.ts';
+import { deliverDue } from '../src/modules/webhooks/deliver.ts';
+import { api, cleanUp, cleanUpOnSignals, createTenant, type Opsbase, onCleanup, sleep, startOpsbase, treeCpu } from './lib/opsbase.ts';
 
 const RATIO_TARGET = 0.6;
 const P50_TARGET_MS = 50;
 const INSERT_BATCH = 1000;
 const CLAIM_BATCH = 100;
 const CLAIMERS = 4;
+const DELIVERIES_TARGET = 500;
+const WEBHOOK_WARMUP = 200;
+const EVENT_INSERT_BATCH = 1000;
+/** Every SIGNATURE_EVERY-th request the receiver gets has its signature verified. */
+const SIGNATURE_EVERY = 25;
 
 interface Throughput {
   label: string;
@@ -169,6 +191,138 @@ async function latency(base: string, headers: Record<string, string>, samples: n
   return out;
 }
 
+// ---- (d) webhook deliveries ----------------------------------------------------------------------------------
+
+interface Receiver {
+  url: string;
+  received: number;
+  verified: number;
+  badSignatures: string[];
+}
+
+/** An HTTP receiver on 127.0.0.1 answering 204; verifies the signature of every SIGNATURE_EVERY-th request. */
+async function startReceiver(): Promise<Receiver & { setSecret: (secret: string) => void }> {
+  let wh: Webhook | undefined;
+  const r: Receiver & { setSecret: (secret: string) => void } = {
+    url: '',
+    received: 0,
+    verified: 0,
+    badSignatures: [],
+    setSecret: (secret) => {
+      wh = new Webhook(secret);
+    },
+  };
+  const server = createServer((req: IncomingMessage, res) => {
+    const n = r.received++;
+    const check = wh !== undefined && n % SIGNATURE_EVERY === 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      if (check) chunks.push(c);
+    });
+    req.on('end', () => {
+      if (check && wh) {
+        try {
+          wh.verify(Buffer.concat(chunks).toString('utf8'), {
+            'webhook-id': String(req.headers['webhook-id']),
+            'webhook-timestamp': String(req.headers['webhook-timestamp']),
+            'webhook-signature': String(req.headers['webhook-signature']),
+          });
+          r.verified++;
+        } catch (err) {
+          r.badSignatures.push(`${String(req.headers['webhook-id'])}: ${(err as Error).message}`);
+        }
+      }
+      res.writeHead(204).end();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  onCleanup(
+    () =>
+      new Promise<void>((res) => {
+        server.closeAllConnections();
+        server.close(() => res());
+      }),
+  );
+  const { port } = server.address() as { port: number };
+  r.url = `http://127.0.0.1:${port}/hook`;
+  return r;
+}
+
+interface DeliveryFigures {
+  deliveries: number;
+  ms: number;
+  verified: number;
+}
+
+/** Inserts `count` events for the org (batches of EVENT_INSERT_BATCH) and fans them out with the real dispatcher. */
+async function eventsFannedOut(services: AppServices, orgId: string, count: number): Promise<number> {
+  const db = services.database.db;
+  for (let i = 0; i < count; i += EVENT_INSERT_BATCH) {
+    await db.insert(events).values(
+      Array.from({ length: Math.min(EVENT_INSERT_BATCH, count - i) }, (_, k) => ({
+        id: newId('event'),
+        orgId,
+        type: 'key.created',
+        subject: `key_bench_${i + k}`,
+        data: { n: i + k, note: 'benchmark event' },
+      })),
+    );
+  }
+  let made = 0;
+  for (;;) {
+    const r = await dispatchEvents(services);
+    made += r.webhook_deliveries;
+    if (!r.busy) break;
+    await sleep(50);
+  }
+  return made;
+}
+
+async function succeededCount(services: AppServices, webhookId: string): Promise<number> {
+  const [row] = await services.database.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.webhookId, webhookId), eq(webhookDeliveries.status, 'succeeded')));
+  return row.n;
+}
+
+async function webhookDeliveryRate(o: Opsbase, deliveries: number, logLevel: string): Promise<DeliveryFigures> {
+  const receiver = await startReceiver();
+  const { key, orgId } = await createTenant(o.base);
+  const headers = { authorization: `Bearer ${key}` };
+  const hook = await api(o.base, 'POST', '/api/v1/webhooks', { url: receiver.url, event_types: ['*'], description: 'bench' }, headers);
+  receiver.setSecret(hook.secret as string);
+  // The server's data dir (its master key, to decrypt the endpoint's secret) and its database.
+  const config = readConfig({ OPSBASE_DATA_DIR: o.dataDir, OPSBASE_ALLOW_PRIVATE_NETWORK: 'true', LOG_LEVEL: logLevel });
+  const services = await openServices(config, createLogger(logLevel), o.databaseUrl());
+  try {
+    // Uncounted: connections, JIT, plans.
+    const warm = await eventsFannedOut(services, orgId, WEBHOOK_WARMUP);
+    if (warm !== WEBHOOK_WARMUP) throw new Error(`fan-out made ${warm} of ${WEBHOOK_WARMUP} warm-up deliveries`);
+    await deliverDue(services);
+    const made = await eventsFannedOut(services, orgId, deliveries);
+    if (made !== deliveries) throw new Error(`fan-out made ${made} of ${deliveries} deliveries`);
+    const verifiedBefore = receiver.verified;
+    let succeeded = 0;
+    const ms = await timed(async () => {
+      for (let pass = 0; ; pass++) {
+        const r = await deliverDue(services);
+        succeeded += r.succeeded;
+        if (r.failed || r.retrying) throw new Error(`webhook deliveries: ${JSON.stringify(r)}`);
+        if (succeeded >= deliveries) return;
+        if (pass > 20) throw new Error(`webhook deliveries: ${succeeded} of ${deliveries} succeeded`);
+      }
+    });
+    const inDb = await succeededCount(services, hook.id as string);
+    if (inDb !== WEBHOOK_WARMUP + deliveries) throw new Error(`${inDb} of ${WEBHOOK_WARMUP + deliveries} deliveries succeeded in the database`);
+    if (receiver.badSignatures.length) throw new Error(`bad webhook signatures: ${receiver.badSignatures.slice(0, 3).join('; ')}`);
+    return { deliveries, ms, verified: receiver.verified - verifiedBefore };
+  } finally {
+    await closeServices(services);
+  }
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 
 function report(t: Throughput) {
@@ -192,13 +346,15 @@ export default async function queueBench(argv: string[]): Promise<void> {
       jobs: { type: 'string', default: '20000' },
       rounds: { type: 'string', default: '3' },
       samples: { type: 'string', default: '200' },
+      deliveries: { type: 'string', default: '5000' },
       'log-level': { type: 'string', default: 'warn' },
     },
   });
   const jobs = Number(values.jobs);
   const rounds = Number(values.rounds);
   const samples = Number(values.samples);
-  for (const [k, v] of Object.entries({ jobs, rounds, samples }))
+  const deliveries = Number(values.deliveries);
+  for (const [k, v] of Object.entries({ jobs, rounds, samples, deliveries }))
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
   cleanUpOnSignals();
 
@@ -212,9 +368,11 @@ export default async function queueBench(argv: string[]): Promise<void> {
   let a: Throughput | undefined;
   let b: Throughput | undefined;
   let lat: number[] = [];
+  let d: DeliveryFigures | undefined;
   try {
-    const o = await startOpsbase({ logLevel: values['log-level'] });
-    const headers = { authorization: `Bearer ${await createApiKey(o.base)}` };
+    // Private network allowed: (d)'s receiver is on 127.0.0.1.
+    const o = await startOpsbase({ logLevel: values['log-level'], env: { OPSBASE_ALLOW_PRIVATE_NETWORK: 'true' } });
+    const headers = { authorization: `Bearer ${(await createTenant(o.base)).key}` };
     const boss = new PgBoss({ connectionString: o.databaseUrl(), schema: 'pgboss' });
     boss.on('error', (err) => console.error(`pg-boss: ${err.message}`));
     await boss.start();
@@ -234,10 +392,11 @@ export default async function queueBench(argv: string[]): Promise<void> {
       await boss.stop({ graceful: false, close: true });
     }
     lat = await latency(o.base, headers, samples);
+    d = await webhookDeliveryRate(o, deliveries, values['log-level']);
   } finally {
     await cleanUp();
   }
-  if (!a || !b) throw new Error('no figures');
+  if (!a || !b || !d) throw new Error('no figures');
 
   report(a);
   report(b);
@@ -249,10 +408,15 @@ export default async function queueBench(argv: string[]): Promise<void> {
     `(c) submit → claim   p50 ${p50.toFixed(1)} ms  p99 ${p99.toFixed(1)} ms  (mean ${mean.toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms; ` +
       `${sorted.length} jobs, one idle claimer long-polling)`,
   );
-  console.log('(d) webhook deliveries: not built yet');
+  const dRate = rate(d.deliveries, d.ms);
+  console.log(
+    `(d) webhook deliveries: ${n0(dRate)}/s (${n0(d.deliveries)} deliveries in ${n0(d.ms)} ms to a local receiver, ` +
+      `signatures verified on a sample of ${d.verified})`,
+  );
   const ratio = rate(b.jobs, b.submitMs + b.drainMs) / rate(a.jobs, a.submitMs + a.drainMs);
   console.log(`target b/a >= ${RATIO_TARGET}: ${ratio >= RATIO_TARGET ? 'PASS' : 'FAIL'} (${ratio.toFixed(2)})`);
   console.log(`target latency p50 < ${P50_TARGET_MS} ms: ${p50 < P50_TARGET_MS ? 'PASS' : 'FAIL'} (${p50.toFixed(1)} ms)`);
+  console.log(`target webhook deliveries >= ${DELIVERIES_TARGET}/s: ${dRate >= DELIVERIES_TARGET ? 'PASS' : 'FAIL'} (${n0(dRate)}/s)`);
   console.log(`total run time ${((Date.now() - started) / 1000).toFixed(1)} s`);
   console.log(`ratio queue: ${ratio.toFixed(2)}`);
 }

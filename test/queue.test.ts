@@ -197,6 +197,12 @@ test('the last attempt lapsing dead-letters the job (claim and the worker sweep 
   const requeued = await job(t, c.id);
   assert.equal(requeued.state, 'waiting');
   assert.equal(requeued.worker_id, null);
+
+  // Each dead letter recorded its `job.failed` event (the requeued job did not).
+  const events = await app.request('GET', '/api/v1/events?type=job.failed', { key: t.key });
+  assert.equal(events.status, 200);
+  assert.deepEqual(events.body.data.map((e: { subject: string }) => e.subject).sort(), [a.id, b.id].sort());
+  for (const e of events.body.data) assert.match(e.id, /^evt_[0-9a-z]{26}$/);
 });
 
 test('heartbeat extends the lease; only the holder may', async () => {

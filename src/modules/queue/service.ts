@@ -314,7 +314,8 @@ export async function requeueLapsed(db: DbOrTx, scope?: { orgId: string; queue: 
   const where = scope ? sql`and org_id = ${scope.orgId} and queue = ${scope.queue}` : sql``;
   const rows = await rowsOf<{ org_id: string; queue: string; state: JobState }>(
     db,
-    sql`update queue_jobs set
+    // A job dead-lettered here records its `job.failed` event in the same statement, as `fail` does.
+    sql`with j as (update queue_jobs set
           state = case when attempts >= max_attempts then 'failed' else 'waiting' end,
           finished_at = case when attempts >= max_attempts then now() else null end,
           error = case when attempts >= max_attempts
@@ -323,7 +324,12 @@ export async function requeueLapsed(db: DbOrTx, scope?: { orgId: string; queue: 
           worker_id = case when attempts >= max_attempts then worker_id else null end,
           lease_expires_at = null, updated_at = now()
         where id in (select id from queue_jobs where state = 'active' and lease_expires_at < now() ${where} limit 5000 for update skip locked)
-        returning org_id, queue, state`,
+        returning *),
+        ev as (insert into events (id, org_id, type, subject, data)
+          select opsbase_new_id('evt'), org_id, 'job.failed', id,
+            jsonb_build_object('job_id', id, 'queue', queue, 'task_type', task_type, 'attempts', attempts, 'error', error)
+          from j where state = 'failed')
+        select org_id, queue, state from j`,
   );
   const requeued = rows.filter((r) => r.state === 'waiting');
   await notifyQueues(

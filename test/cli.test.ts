@@ -1,27 +1,20 @@
 // The `opsbase` CLI end to end: the real command spawned as a process against a real server — commands derived
 // from the registry, `--json` output, tables, exit codes, and login / logout with the saved config file.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerApiCommands } from '../src/cli/commands.ts';
 import { commandWords } from '../src/core/operation.ts';
 import { operations } from '../src/operations.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import { MAIN, type Run, runProcess } from './helpers/run-process.ts';
 
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const ESC = '\u001b[';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let app: TestApp;
 const dirs: string[] = [];
@@ -40,16 +33,7 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
   delete base.FORCE_COLOR;
   const merged = { ...base, ...env };
   for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: merged as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
+  return runProcess(args, merged as NodeJS.ProcessEnv);
 }
 
 /** `opsbase …` as tenant `t` with its API key. */

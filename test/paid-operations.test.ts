@@ -3,7 +3,6 @@
 // handler runs, commits with the handler's transaction, releases when the handler fails, answers 402 when the
 // wallet is short, charges once per Idempotency-Key, and concurrent calls never overdraw the wallet.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { connect, type Database } from '../src/db/client.ts';
 import { consume, expireHolds } from '../src/modules/billing/ledger.ts';
 import { operations } from '../src/operations.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import { runProcess } from './helpers/run-process.ts';
 import { invariantViolations, ledgerState } from './helpers/ledger.ts';
 import { PAID_COST, paidOp, slowGate, slowPaidOp } from './helpers/paid-op.ts';
 
@@ -251,17 +251,8 @@ describe('paid operations from the CLI and MCP', () => {
     dirs.push(home);
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url, OPSBASE_API_KEY: t.key, XDG_CONFIG_HOME: home };
     delete env.FORCE_COLOR;
-    return new Promise((resolve, reject) => {
-      // stdin is a pipe, not a TTY: no interactive confirmation is possible, so only --yes can confirm.
-      const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end();
-    });
+    // stdin is a pipe, not a TTY: no interactive confirmation is possible, so only --yes can confirm.
+    return runProcess(args, env, CLI);
   }
 
   test('the CLI refuses a paid command without --yes, saying what it costs', async () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
+import { runProcess } from './helpers/run-process.ts';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -18,16 +19,7 @@ const freePort = () =>
     });
   });
 
-function run(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['src/main.ts', ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], env: Record<string, string>) => runProcess(args, env);
 
 async function waitReady(url: string, child: ChildProcess, ms = 60_000) {
   const end = Date.now() + ms;

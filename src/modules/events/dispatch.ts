@@ -12,6 +12,7 @@ import { notifications } from '../../db/schema/notifications.ts';
 import { orgMembers, type Role } from '../../db/schema/orgs.ts';
 import { fanOutToWebhooks } from '../webhooks/deliver.ts';
 import type { EventType } from './record.ts';
+import { type Loop, startLoop } from '../../jobs/loop.ts';
 
 type EventRow = typeof events.$inferSelect;
 
@@ -133,30 +134,10 @@ export async function dispatchEvents(
 
 const TICK_MS = 1000;
 
-/** The worker's loop (a second, not pg-boss cron: its schedules have minute resolution); `stop` waits for a pass. */
-export function startEventDispatcher(services: AppServices): { stop: () => Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const loop = () => {
-    running = (async () => {
-      try {
-        const r = await dispatchEvents(services);
-        if (r.dispatched) services.log.debug(r, 'events dispatched');
-      } catch (err) {
-        services.log.warn({ err: (err as Error).message }, 'event dispatch failed; retrying');
-      }
-    })();
-    void running.then(() => {
-      if (!stopped) timer = setTimeout(loop, TICK_MS);
-    });
-  };
-  timer = setTimeout(loop, TICK_MS);
-  return {
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+/** The worker's loop: a pass every second (pg-boss cron has minute resolution). */
+export function startEventDispatcher(services: AppServices): Loop {
+  return startLoop('event dispatch', services.log, TICK_MS, async () => {
+    const r = await dispatchEvents(services);
+    if (r.dispatched) services.log.debug(r, 'events dispatched');
+  });
 }

@@ -9,6 +9,7 @@ import type { DbOrTx } from '../../db/client.ts';
 import { idFloor } from '../../core/ids.ts';
 import { fireDueSchedules } from './schedules.ts';
 import { requeueLapsed } from './service.ts';
+import { type Loop, startLoop } from '../../jobs/loop.ts';
 
 const TICK_MS = 1000;
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -42,32 +43,12 @@ export async function queueTick(services: AppServices, opts: { prune?: boolean }
 }
 
 /** Starts the tick loop; `stop` waits for a pass in progress. */
-export function startQueueTicker(services: AppServices): { stop: () => Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
+export function startQueueTicker(services: AppServices): Loop {
   let lastPrune = 0;
-  const loop = () => {
-    running = (async () => {
-      const prune = Date.now() - lastPrune > PRUNE_EVERY_MS;
-      try {
-        const r = await queueTick(services, { prune });
-        if (prune) lastPrune = Date.now();
-        if (r.fired || r.requeued || r.deadLettered || r.pruned) services.log.debug(r, 'queue tick');
-      } catch (err) {
-        services.log.warn({ err: (err as Error).message }, 'queue tick failed; retrying');
-      }
-    })();
-    void running.then(() => {
-      if (!stopped) timer = setTimeout(loop, TICK_MS);
-    });
-  };
-  timer = setTimeout(loop, TICK_MS);
-  return {
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  return startLoop('queue tick', services.log, TICK_MS, async () => {
+    const prune = Date.now() - lastPrune > PRUNE_EVERY_MS;
+    const r = await queueTick(services, { prune });
+    if (prune) lastPrune = Date.now();
+    if (r.fired || r.requeued || r.deadLettered || r.pruned) services.log.debug(r, 'queue tick');
+  });
 }

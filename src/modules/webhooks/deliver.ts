@@ -18,6 +18,7 @@ import type { events } from '../../db/schema/billing.ts';
 import { notifications } from '../../db/schema/notifications.ts';
 import { webhookDeliveries, webhooks } from '../../db/schema/webhooks.ts';
 import { webhookSecret } from './service.ts';
+import { type Loop, startLoop } from '../../jobs/loop.ts';
 
 type EventRow = typeof events.$inferSelect;
 type WebhookRow = typeof webhooks.$inferSelect;
@@ -333,30 +334,10 @@ export async function deliverDue(services: AppServices, opts: { now?: Date; limi
 
 const TICK_MS = 1000;
 
-/** The worker's loop: a pass every second (right away again while a pass found a full batch). */
-export function startWebhookDeliverer(services: AppServices): { stop: () => Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const loop = () => {
-    running = (async () => {
-      try {
-        const r = await deliverDue(services);
-        if (r.attempted) services.log.debug(r, 'webhooks delivered');
-      } catch (err) {
-        services.log.warn({ err: (err as Error).message }, 'webhook delivery pass failed; retrying');
-      }
-    })();
-    void running.then(() => {
-      if (!stopped) timer = setTimeout(loop, TICK_MS);
-    });
-  };
-  timer = setTimeout(loop, TICK_MS);
-  return {
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+/** The worker's loop: a pass every second (a pass itself goes on while it keeps finding full batches). */
+export function startWebhookDeliverer(services: AppServices): Loop {
+  return startLoop('webhook delivery', services.log, TICK_MS, async () => {
+    const r = await deliverDue(services);
+    if (r.attempted) services.log.debug(r, 'webhooks delivered');
+  });
 }

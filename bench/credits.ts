@@ -3,7 +3,7 @@
 // uncounted 2 s warm-up:
 //   (a) `pgbench -N` (the built-in simple-update script) with 16 clients — TPS;
 //   (b) hold+commit pairs per second through the service layer: 16 concurrent workers on ONE org's wallet, each
-//       pair = reserve() as one statement (as runPaid runs it), then settle(…, 'commit') in a transaction;
+//       pair = runPaid() of a paid no-op: reserve, the action's transaction committing the hold, the posting;
 //   (c) the same through HTTP: a paid no-op operation (cost 1) on the real app (createApp, child process),
 //       16 concurrent connections.
 // The ledger invariant is checked after each phase (violations must be 0). Then diagnostics for the report: lock
@@ -13,7 +13,7 @@
 // Options: --duration S (10), --warmup S (2), --clients N (16), --skip-http, --skip-diagnostics,
 // --pg name=value (a PostgreSQL setting, repeatable; for experiments such as --pg synchronous_commit=off).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,8 +23,10 @@ import { connect, type Database } from '../src/db/client.ts';
 import { startEmbedded } from '../src/db/embedded.ts';
 import { runMigrations } from '../src/db/migrate.ts';
 import { createLogger } from '../src/http/logger.ts';
-import { credit, reserve, settle } from '../src/modules/billing/ledger.ts';
+import { credit } from '../src/modules/billing/ledger.ts';
+import { runPaid } from '../src/modules/billing/paid.ts';
 import { newId } from '../src/core/ids.ts';
+import { benchPaid } from './lib/paid-op.ts';
 import { cleanUp, cleanUpOnSignals, createTenant, onCleanup, ROOT, sleep, startListening, tempDataDir } from './lib/opsbase.ts';
 
 const TARGET = 0.5;
@@ -161,7 +163,8 @@ async function violations(database: Database, orgIds: string[], expectedCommits:
               (select coalesce(sum(amount), 0)::bigint from ledger_entries where org_id = $1 and currency = 'credits') as sum_amount,
               (select coalesce(sum(held_delta), 0)::bigint from ledger_entries where org_id = $1 and currency = 'credits') as sum_held,
               (select count(*) from ledger_entries where org_id = $1 and (balance_after < 0 or held_after < 0 or balance_after < held_after)) as negative,
-              (select coalesce(sum(amount), 0)::bigint from holds where org_id = $1 and status = 'open') as open_amount,
+              (select coalesce(sum(amount), 0)::bigint from holds where org_id = $1 and posted_at is null) as unposted_amount,
+              (select count(*) from holds where org_id = $1 and posted_at is null) as unposted,
               (select count(*) from holds where org_id = $1 and status = 'committed') as committed
          from balances b where b.org_id = $1 and b.currency = 'credits'`,
       [orgId],
@@ -174,7 +177,9 @@ async function violations(database: Database, orgIds: string[], expectedCommits:
     const n = (x: unknown) => Number(x);
     if (n(r.sum_amount) !== n(r.balance)) v.push(`${orgId}: sum(amount) ${r.sum_amount} ≠ balance ${r.balance}`);
     if (n(r.sum_held) !== n(r.held)) v.push(`${orgId}: sum(held_delta) ${r.sum_held} ≠ held ${r.held}`);
-    if (n(r.open_amount) !== n(r.held)) v.push(`${orgId}: open holds ${r.open_amount} ≠ held ${r.held}`);
+    if (n(r.unposted_amount) !== n(r.held)) v.push(`${orgId}: unposted holds ${r.unposted_amount} ≠ held ${r.held}`);
+    // Every pair had returned: its settlement must be posted, and no hold left open.
+    if (n(r.unposted) > 0) v.push(`${orgId}: ${r.unposted} holds open or not posted after the phase`);
     if (n(r.balance) - n(r.held) < 0) v.push(`${orgId}: available < 0`);
     if (n(r.negative) > 0) v.push(`${orgId}: ${r.negative} entries with a negative balance / held / available`);
     commits += n(r.committed);
@@ -214,15 +219,9 @@ async function pairs(database: Database, orgIds: string[], workers: number, seco
       while (Date.now() < end) {
         const start = performance.now();
         try {
-          // As runPaid does: the reservation is one statement on its own, the commit a transaction.
-          const { hold } = await reserve(database.db, {
-            orgId,
-            amount: 1,
-            operation: 'bench.pair',
-            idempotencyKey: `bench-${keySeq++}`,
-            ttlSeconds: 900,
-          });
-          await database.db.transaction((tx) => settle(tx, hold.id, 'commit'));
+          // What a paid operation runs (src/modules/billing/paid.ts): reserve, the action's transaction (a no-op)
+          // committing the hold, the posting to the balance.
+          await runPaid(database.db, benchPaid, orgId, `bench-${keySeq++}`, async () => {});
           latencies.push(performance.now() - start);
         } catch (err) {
           errors++;
@@ -299,6 +298,23 @@ async function countRoundTrips<T>(
   }
 }
 
+/** CPU used between the call and the returned function's call: this process (cores) and the machine (fraction). */
+function cpuMeter(): () => { process: number; machine: number } {
+  const machineTicks = () => {
+    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    const n = fields.map(Number);
+    return { busy: n[0] + n[1] + n[2] + n[5] + n[6] + n[7], total: n.slice(0, 8).reduce((a, b) => a + b, 0) };
+  };
+  const t0 = performance.now();
+  const p0 = process.cpuUsage();
+  const m0 = machineTicks();
+  return () => {
+    const p = process.cpuUsage(p0);
+    const m = machineTicks();
+    return { process: (p.user + p.system) / 1000 / (performance.now() - t0), machine: (m.busy - m0.busy) / Math.max(1, m.total - m0.total) };
+  };
+}
+
 // ---- (c) HTTP ------------------------------------------------------------------------------------------------
 
 /** The real app plus the paid no-op `bench.paid` (bench/lib/paid-server.ts) on `url`, in a child process. */
@@ -372,7 +388,9 @@ export default async function (argv: string[]) {
     const before = Number(
       (await database.pool.query(`select count(*) from holds where org_id = $1 and status = 'committed'`, [orgId])).rows[0].count,
     );
+    const cpu = cpuMeter();
     const b = await pairs(database, [orgId], clients, seconds);
+    const bCpu = cpu();
     const waits = await stopSampling();
     const bViolations = await violations(database, [orgId], before + b.pairs);
     console.log(
@@ -380,6 +398,10 @@ export default async function (argv: string[]) {
         `(${b.pairs} pairs, p50 ${fmt(b.p50, 2)} ms, p99 ${fmt(b.p99, 2)} ms, errors ${b.errors})`,
     );
     console.log(`    invariant violations: ${bViolations.length}${bViolations.length ? `\n      ${bViolations.join('\n      ')}` : ''}`);
+    console.log(
+      `    CPU during (b): this process ${fmt(bCpu.process * 100, 0)}% of a core, whole machine ${fmt(bCpu.machine * 100, 0)}% of ${availableParallelism()} cores; ` +
+        `${fmt((bCpu.process * 1e6) / b.perSecond, 0)} µs of this process per pair`,
+    );
 
     // (c) HTTP, one org
     let httpViolations: string[] = [];
@@ -399,7 +421,7 @@ export default async function (argv: string[]) {
       const ok = r['2xx'];
       // Requests cut off by the end of the run may still be settling: wait for their holds before counting.
       for (let i = 0; i < 100; i++) {
-        const open = await database.pool.query(`select count(*)::int as n from holds where org_id = $1 and status = 'open'`, [t.orgId]);
+        const open = await database.pool.query(`select count(*)::int as n from holds where org_id = $1 and posted_at is null`, [t.orgId]);
         if (open.rows[0].n === 0) break;
         await sleep(50);
       }

@@ -3,6 +3,7 @@
 import type { Operation } from './core/operation.ts';
 import { activityOperations } from './modules/activity/operations.ts';
 import { authOperations } from './modules/auth/operations.ts';
+import { catalogOperations } from './modules/billing/catalog-operations.ts';
 import { paymentOperations } from './modules/billing/payment-operations.ts';
 import { planOperations } from './modules/billing/plan-operations.ts';
 import { walletOperations } from './modules/billing/wallet-operations.ts';
@@ -30,6 +31,7 @@ export const operations: Operation[] = [
   ...devOperations,
   ...walletOperations,
   ...planOperations,
+  ...catalogOperations,
   ...paymentOperations,
   ...quotaOperations,
   ...queueOperations,

@@ -12,7 +12,8 @@ import { AppError } from '../src/core/errors.ts';
 import { connect, type Database } from '../src/db/client.ts';
 import type { Currency } from '../src/db/schema/billing.ts';
 import { HOLD_SWEEP_QUEUE, startWorker } from '../src/jobs/worker.ts';
-import { balanceOf, consume, credit, expireHolds, type HoldRow, reserve, settle } from '../src/modules/billing/ledger.ts';
+import { expireHolds, type HoldRow, postSettled, reserve, settle } from '../src/modules/billing/holds.ts';
+import { balanceOf, consume, credit } from '../src/modules/billing/ledger.ts';
 import { sleep } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 import { invariantViolations, ledgerState, makeOrg } from './helpers/ledger.ts';
@@ -60,7 +61,7 @@ type Cmd =
   | { t: 'grant'; kind: 'grant' | 'refund'; amount: number; key: number | null }
   | { t: 'consume'; amount: number; key: number | null }
   | { t: 'hold'; amount: number; key: number; expire: boolean }
-  | { t: 'settle'; ref: number; outcome: 'commit' | 'release' };
+  | { t: 'settle'; ref: number; outcome: 'commit' | 'release'; inTx: boolean };
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   {
@@ -91,7 +92,13 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   },
   {
     weight: 4,
-    arbitrary: fc.record({ t: fc.constant('settle' as const), ref: fc.nat(), outcome: fc.constantFrom('commit' as const, 'release' as const) }),
+    arbitrary: fc.record({
+      t: fc.constant('settle' as const),
+      ref: fc.nat(),
+      outcome: fc.constantFrom('commit' as const, 'release' as const),
+      // In a transaction then posted (as runPaid commits), or on its own (settles and posts).
+      inTx: fc.boolean(),
+    }),
   },
 );
 
@@ -133,16 +140,16 @@ async function runScenario(orgId: string, currency: Currency, cmds: Cmd[]): Prom
         );
       case 'hold': {
         const p = outcome(async () => {
-          const r = await tx((t) =>
-            reserve(t, {
-              orgId,
-              currency,
-              amount: cmd.amount,
-              operation: 'test.model',
-              idempotencyKey: `h${cmd.key}`,
-              ttlSeconds: cmd.expire ? -1 : 900,
-            }),
-          );
+          const input = {
+            orgId,
+            currency,
+            amount: cmd.amount,
+            operation: 'test.model',
+            idempotencyKey: `h${cmd.key}`,
+            ttlSeconds: cmd.expire ? -1 : 900,
+          };
+          // Concurrent reservations of the wallet are batched, as runPaid's are.
+          const r = await reserve(database.db, input);
           // A hold past its TTL: the sweeper (what the worker's billing.expire_holds job runs) gives it back.
           if (cmd.expire) await expireHolds(database.db);
           return r;
@@ -158,7 +165,10 @@ async function runScenario(orgId: string, currency: Currency, cmds: Cmd[]): Prom
         return (async (): Promise<Result> => {
           const h = await target;
           if (h?.kind !== 'hold' || !h.ok) return { cmd, kind: 'settle', ok: false, skipped: true };
-          return { cmd, kind: 'settle', ok: true, hold: await tx((t) => settle(t, h.hold.id, cmd.outcome)) };
+          if (!cmd.inTx) return { cmd, kind: 'settle', ok: true, hold: await settle(database.db, h.hold.id, cmd.outcome) };
+          const hold = await tx((t) => settle(t, h.hold.id, cmd.outcome));
+          await postSettled(database.db, orgId, currency);
+          return { cmd, kind: 'settle', ok: true, hold };
         })();
       }
       default:
@@ -318,33 +328,36 @@ describe('ledger', () => {
     assert.ok(entriesSeen > 100, `${entriesSeen} ledger entries across the scenarios`);
   });
 
-  test('1,000 concurrent reservations of 1 credit against 100: exactly 100 succeed, 900 get 402', async () => {
-    // A stress of correctness, not latency: 1,000 transactions queue for 32 connections, so allow a long wait.
-    const wide = connect(app.databaseUrl, { max: 32, connectionTimeoutMillis: 120_000 });
-    try {
-      const orgId = await makeOrg(wide.pool);
-      await wide.db.transaction((t) => credit(t, { orgId, currency: 'credits', amount: 100, kind: 'grant' }));
-      const settled = await Promise.allSettled(
-        Array.from({ length: 1000 }, (_, i) =>
-          wide.db.transaction((t) => reserve(t, { orgId, amount: 1, operation: 'test.rush', idempotencyKey: `rush-${i}`, ttlSeconds: 900 })),
-        ),
-      );
-      const ok = settled.filter((s) => s.status === 'fulfilled');
-      const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
-      assert.equal(ok.length, 100);
-      assert.equal(failed.length, 900);
-      for (const f of failed) {
-        assert.ok(f.reason instanceof AppError, String(f.reason));
-        assert.equal(f.reason.code, 'out_of_credits');
-        assert.equal(f.reason.status, 402);
+  for (const instances of [1, 8]) {
+    test(`1,000 concurrent reservations of 1 credit against 100 from ${instances} instance(s): exactly 100 succeed, 900 get 402`, async () => {
+      // Each connection pool stands for an instance: its reservations are batched together, and the batches of
+      // different instances contend for the wallet. A stress of correctness, not latency: allow a long wait.
+      const pools = Array.from({ length: instances }, () => connect(app.databaseUrl, { max: 4, connectionTimeoutMillis: 120_000 }));
+      try {
+        const orgId = await makeOrg(database.pool);
+        await tx((t) => credit(t, { orgId, currency: 'credits', amount: 100, kind: 'grant' }));
+        const settled = await Promise.allSettled(
+          Array.from({ length: 1000 }, (_, i) =>
+            reserve(pools[i % instances].db, { orgId, amount: 1, operation: 'test.rush', idempotencyKey: `rush-${i}`, ttlSeconds: 900 }),
+          ),
+        );
+        const ok = settled.filter((s) => s.status === 'fulfilled');
+        const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+        assert.equal(ok.length, 100);
+        assert.equal(failed.length, 900);
+        for (const f of failed) {
+          assert.ok(f.reason instanceof AppError, String(f.reason));
+          assert.equal(f.reason.code, 'out_of_credits');
+          assert.equal(f.reason.status, 402);
+        }
+        assert.equal(new Set(ok.map((s) => (s as PromiseFulfilledResult<{ hold: HoldRow }>).value.hold.id)).size, 100);
+        const state = await assertInvariant(orgId);
+        assert.deepEqual([state.balance, state.held, state.available, state.entries], [100, 100, 0, 101]);
+      } finally {
+        await Promise.all(pools.map((p) => p.close()));
       }
-      assert.equal(new Set(ok.map((s) => (s as PromiseFulfilledResult<{ hold: HoldRow }>).value.hold.id)).size, 100);
-      const state = await assertInvariant(orgId);
-      assert.deepEqual([state.balance, state.held, state.available, state.entries], [100, 100, 0, 101]);
-    } finally {
-      await wide.close();
-    }
-  });
+    });
+  }
 
   test('replays: the same idempotency key for credit, consume or reserve has one effect', async () => {
     const orgId = await makeOrg(database.pool);
@@ -369,7 +382,7 @@ describe('ledger', () => {
 
     const holdsTaken = await Promise.all(
       Array.from({ length: 10 }, () =>
-        tx((t) => reserve(t, { orgId, amount: 5, operation: 'test.replay', idempotencyKey: 'job-1', ttlSeconds: 900 })),
+        reserve(database.db, { orgId, amount: 5, operation: 'test.replay', idempotencyKey: 'job-1', ttlSeconds: 900 }),
       ),
     );
     assert.equal(holdsTaken.filter((r) => !r.replayed).length, 1);
@@ -377,12 +390,12 @@ describe('ledger', () => {
     assert.ok(holdsTaken.every((r) => r.hold.id === holdId));
     assert.deepEqual(await balanceOf(database.db, orgId, 'credits'), { balance: 93, held: 5, available: 88 });
     // Committed, then retried: the retry finds the settled hold and moves nothing; a second commit is a no-op.
-    await tx((t) => settle(t, holdId, 'commit'));
-    const late = await tx((t) => reserve(t, { orgId, amount: 5, operation: 'test.replay', idempotencyKey: 'job-1', ttlSeconds: 900 }));
+    await settle(database.db, holdId, 'commit');
+    const late = await reserve(database.db, { orgId, amount: 5, operation: 'test.replay', idempotencyKey: 'job-1', ttlSeconds: 900 });
     assert.deepEqual([late.replayed, late.hold.id, late.hold.status], [true, holdId, 'committed']);
-    const twice = await tx((t) => settle(t, holdId, 'commit'));
+    const twice = await settle(database.db, holdId, 'commit');
     assert.equal(twice.status, 'committed');
-    const released = await tx((t) => settle(t, holdId, 'release'));
+    const released = await settle(database.db, holdId, 'release');
     assert.equal(released.status, 'committed', 'a settled hold cannot be released afterwards');
     assert.deepEqual(await balanceOf(database.db, orgId, 'credits'), { balance: 88, held: 0, available: 88 });
     const kinds = (
@@ -454,7 +467,7 @@ describe('ledger', () => {
       for (const call of [
         (): Promise<unknown> => tx((t) => credit(t, { orgId, currency: 'credits', amount, kind: 'grant' })),
         (): Promise<unknown> => tx((t) => consume(t, { orgId, currency: 'tokens', amount })),
-        (): Promise<unknown> => tx((t) => reserve(t, { orgId, amount, operation: 'test.bad', idempotencyKey: `bad-${amount}`, ttlSeconds: 60 })),
+        (): Promise<unknown> => reserve(database.db, { orgId, amount, operation: 'test.bad', idempotencyKey: `bad-${amount}`, ttlSeconds: 60 }),
       ]) {
         const r = await outcome(call);
         assert.equal(r.ok, false, `amount ${amount} was accepted`);

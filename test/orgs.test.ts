@@ -9,6 +9,13 @@ import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 let app: TestApp;
 before(async () => {
   app = await startTestApp();
+  // These tests are about membership, not seat limits (billing-seats.test.ts): lift the free tier's seats.
+  const free = (await app.request('GET', '/api/v1/billing/tiers')).body.data.find((t: { id: string }) => t.id === 'free');
+  const res = await app.request('PUT', '/api/v1/billing/tiers/free', {
+    key: app.admin.sessionToken,
+    body: { name: free.name, price_cents: free.price_cents, limits: { ...free.limits, seats: -1 } },
+  });
+  if (res.status !== 200) throw new Error(`lifting the seat limit failed: ${JSON.stringify(res.body)}`);
 });
 after(async () => {
   await closeDb(app);

@@ -62,7 +62,8 @@ test('status: every resource with used, limit, remaining, period and reset_at (t
         reset_at: reset,
       },
       storage_bytes: { used: 0, limit: 5000, remaining: 5000, period: 'month', reset_at: reset },
-      seats: { used: 0, limit: 3, remaining: 3, period: 'month', reset_at: reset },
+      // Seats are the members: the owner holds one.
+      seats: { used: 1, limit: 3, remaining: 2, period: 'month', reset_at: reset },
     },
   });
 });

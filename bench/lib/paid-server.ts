@@ -1,24 +1,10 @@
 // The HTTP side of `npm run bench -- credits`: the real Opsbase app (createApp) on the given database, with one
 // extra paid operation (`bench.paid`, cost 1, does nothing else) registered through the same registry. Prints
 // `listening <port>` once it accepts connections. Usage: node paid-server.ts <database url>
-import { z } from 'zod';
 import { createApp } from '../../src/app.ts';
 import { readConfig } from '../../src/config.ts';
-import { defineOperation, type Operation } from '../../src/core/operation.ts';
 import { operations } from '../../src/operations.ts';
-
-export const benchPaid = defineOperation({
-  id: 'bench.paid',
-  method: 'POST',
-  path: '/bench/paid',
-  summary: 'A paid no-op for the credits benchmark',
-  cost: 1,
-  scopes: [],
-  status: 200,
-  input: z.object({}),
-  output: z.object({ ok: z.literal(true) }),
-  handler: async () => ({ ok: true as const }),
-}) as unknown as Operation;
+import { benchPaid } from './paid-op.ts';
 
 const databaseUrl = process.argv[2];
 if (!databaseUrl) throw new Error('usage: paid-server.ts <database url>');

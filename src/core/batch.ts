@@ -39,3 +39,54 @@ export class Batcher<K, V> {
     }
   }
 }
+
+interface Queued<I, R> {
+  item: I;
+  resolve: (value: R) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit in the application: per key, one run at a time, and whatever arrives while it runs becomes the next
+ * run's batch. Under load, writers contending for one hot row (an org's balance) take it once per batch instead of
+ * once each — the batch grows exactly as fast as the row becomes the bottleneck; alone, a call runs at once.
+ * `run` gets the key and the items and returns one result per item, in order.
+ */
+export class SerialBatcher<I, R> {
+  private lanes = new Map<string, Queued<I, R>[]>();
+  private readonly run: (key: string, items: I[]) => Promise<R[]>;
+  private readonly maxBatch: number;
+
+  constructor(run: (key: string, items: I[]) => Promise<R[]>, maxBatch = 500) {
+    this.run = run;
+    this.maxBatch = maxBatch;
+  }
+
+  submit(key: string, item: I): Promise<R> {
+    return new Promise((resolve, reject) => {
+      const queue = this.lanes.get(key);
+      if (queue) queue.push({ item, resolve, reject });
+      else {
+        const lane = [{ item, resolve, reject }];
+        this.lanes.set(key, lane);
+        void this.drain(key, lane);
+      }
+    });
+  }
+
+  private async drain(key: string, queue: Queued<I, R>[]): Promise<void> {
+    while (queue.length) {
+      const batch = queue.splice(0, this.maxBatch);
+      try {
+        const results = await this.run(
+          key,
+          batch.map((q) => q.item),
+        );
+        for (const [i, q] of batch.entries()) q.resolve(results[i]);
+      } catch (err) {
+        for (const q of batch) q.reject(err);
+      }
+    }
+    this.lanes.delete(key);
+  }
+}

@@ -11,6 +11,7 @@ const TTL_MS = 30_000;
 
 export class AuthCache<V = unknown> {
   private entries = new Map<string, { value: V; until: number }>();
+  private subscribers = new Set<(reason?: string) => void>();
   private listener?: pg.Client;
   private closed = false;
   private retry?: NodeJS.Timeout;
@@ -24,7 +25,7 @@ export class AuthCache<V = unknown> {
 
   async start(): Promise<void> {
     const client = new pg.Client({ connectionString: this.url });
-    client.on('notification', () => this.clear());
+    client.on('notification', (msg) => this.clear(msg.payload));
     client.on('error', (err) => {
       this.log.warn({ err: err.message }, 'auth cache listener lost its connection; reconnecting');
       this.clear();
@@ -72,13 +73,30 @@ export class AuthCache<V = unknown> {
     this.entries.set(key, { value, until: Date.now() + TTL_MS });
   }
 
-  clear(): void {
+  /** `reason`: the invalidation's (its NOTIFY payload); none when everything must go (the listener was lost). */
+  clear(reason?: string): void {
     this.entries.clear();
+    for (const fn of this.subscribers) fn(reason);
+  }
+
+  /**
+   * Other per-instance caches of rarely changed rows (the billing catalog) ride on this channel rather than each
+   * opening a LISTEN of their own: `fn` runs on every invalidation, here or on any instance, with its reason, and
+   * with none when the listener is lost (a notification may have been missed).
+   */
+  onInvalidate(fn: (reason?: string) => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
+  /** Whether invalidations are being heard; without that, nothing may be served from a cache. */
+  get live(): boolean {
+    return !!this.listener;
   }
 
   /** Call inside the transaction that changes credentials: every instance drops its cache when it commits. */
   async invalidate(db: DbOrTx, reason: string): Promise<void> {
-    this.clear();
+    this.clear(reason);
     await db.execute(sql`select pg_notify(${CHANNEL}, ${reason})`);
   }
 

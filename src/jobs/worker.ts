@@ -3,7 +3,8 @@
 import type { PgBoss } from 'pg-boss';
 import type { AppServices } from '../core/services.ts';
 import { scanAutoTopups } from '../modules/billing/auto-topup.ts';
-import { expireHolds } from '../modules/billing/ledger.ts';
+import { expireHolds } from '../modules/billing/holds.ts';
+import { grantDueMonthlyCredits } from '../modules/billing/monthly-credits.ts';
 import { startQueueTicker } from '../modules/queue/jobs.ts';
 import { startEventDispatcher } from '../modules/events/dispatch.ts';
 import { startWebhookDeliverer } from '../modules/webhooks/deliver.ts';
@@ -14,6 +15,7 @@ import { createQueue } from './queue.ts';
 export const MAINTENANCE_QUEUE = 'maintenance.prune';
 export const HOLD_SWEEP_QUEUE = 'billing.expire_holds';
 export const AUTO_TOPUP_QUEUE = 'billing.auto_topup';
+export const MONTHLY_CREDITS_QUEUE = 'billing.monthly_credits';
 
 export interface Worker {
   boss: PgBoss;
@@ -50,6 +52,15 @@ export async function startWorker(services: AppServices, opts: FleetOptions = {}
   await boss.work(AUTO_TOPUP_QUEUE, async () => {
     const result = await scanAutoTopups(services);
     if (result.checked) services.log.info(result, 'auto top-up scan');
+    return result;
+  });
+  // Each tier's credits_per_month, once per org and UTC month (new orgs get theirs at creation; hourly catches
+  // the new month and orgs that just moved to a granting tier).
+  await boss.createQueue(MONTHLY_CREDITS_QUEUE, { policy: 'singleton', retryLimit: 2 });
+  await boss.schedule(MONTHLY_CREDITS_QUEUE, '7 * * * *', {}, { tz: 'UTC' });
+  await boss.work(MONTHLY_CREDITS_QUEUE, async () => {
+    const result = await grantDueMonthlyCredits(services);
+    if (result.granted) services.log.info(result, 'monthly credits granted');
     return result;
   });
   // The public queue: due schedules fire, lapsed leases return their jobs (every second; see modules/queue/jobs.ts).

@@ -18,7 +18,8 @@ export interface LedgerState {
   available: number;
   sumAmount: number;
   sumHeldDelta: number;
-  openHolds: number;
+  /** Open holds plus settled ones not yet posted to the balance: what `held` must equal. */
+  unpostedHolds: number;
   entries: number;
   /** Entries whose balance_after, held_after or balance_after − held_after is negative. */
   negativeEntries: number;
@@ -32,7 +33,7 @@ export async function ledgerState(pool: pg.Pool, orgId: string, currency = 'cred
             coalesce(sum(held_delta), 0)::bigint as sum_held_delta,
             count(*)::bigint as entries,
             count(*) filter (where balance_after < 0 or held_after < 0 or balance_after - held_after < 0)::bigint as negative_entries,
-            coalesce((select sum(amount) from holds where org_id = $1 and currency = $2 and status = 'open'), 0)::bigint as open_holds
+            coalesce((select sum(amount) from holds where org_id = $1 and currency = $2 and posted_at is null), 0)::bigint as unposted_holds
        from ledger_entries where org_id = $1 and currency = $2`,
     [orgId, currency],
   );
@@ -44,7 +45,7 @@ export async function ledgerState(pool: pg.Pool, orgId: string, currency = 'cred
     available: n(r.balance) - n(r.held),
     sumAmount: n(r.sum_amount),
     sumHeldDelta: n(r.sum_held_delta),
-    openHolds: n(r.open_holds),
+    unpostedHolds: n(r.unposted_holds),
     entries: n(r.entries),
     negativeEntries: n(r.negative_entries),
   };
@@ -55,7 +56,7 @@ export function invariantViolations(s: LedgerState): string[] {
   const v: string[] = [];
   if (s.sumAmount !== s.balance) v.push(`sum(amount) ${s.sumAmount} ≠ balance ${s.balance}`);
   if (s.sumHeldDelta !== s.held) v.push(`sum(held_delta) ${s.sumHeldDelta} ≠ held ${s.held}`);
-  if (s.openHolds !== s.held) v.push(`open holds ${s.openHolds} ≠ held ${s.held}`);
+  if (s.unpostedHolds !== s.held) v.push(`unposted holds ${s.unpostedHolds} ≠ held ${s.held}`);
   if (s.balance < 0) v.push(`balance ${s.balance} < 0`);
   if (s.held < 0) v.push(`held ${s.held} < 0`);
   if (s.available < 0) v.push(`available ${s.available} < 0`);

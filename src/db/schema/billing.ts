@@ -82,11 +82,18 @@ export const holds = pgTable(
     reference: text('reference'),
     expiresAt: ts('expires_at').notNull(),
     settledAt: ts('settled_at'),
+    /**
+     * When the settlement reached the balance row and the ledger. Settling touches only the hold (so it commits
+     * with the paid action without locking the wallet); posting follows, batched per wallet. Until then the
+     * hold still counts in `held` — available = balance − held is exact throughout.
+     */
+    postedAt: ts('posted_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('holds_idem_key').on(t.orgId, t.idempotencyKey),
     index('holds_open_expiry_idx').on(t.expiresAt).where(sql`${t.status} = 'open'`),
+    index('holds_unposted_idx').on(t.orgId, t.currency).where(sql`${t.status} <> 'open' and ${t.postedAt} is null`),
   ],
 );
 

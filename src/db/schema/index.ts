@@ -9,3 +9,4 @@ export * from './queue.ts';
 export * from './notifications.ts';
 export * from './workers.ts';
 export * from './webhooks.ts';
+export * from './catalog.ts';

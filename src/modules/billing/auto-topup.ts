@@ -14,7 +14,8 @@ import { autoTopupCharges } from '../../db/schema/payments.ts';
 import { recordActivity } from '../activity/record.ts';
 import { balanceOf } from './ledger.ts';
 import { ensureCustomer, packMetadata, stripeCustomerOf } from './payments.ts';
-import { catalog, type Pack, packById, presentPack } from './plans.ts';
+import { effectiveCatalog } from './catalog-store.ts';
+import { type Catalog, type Pack, packById, presentPack } from './plans.ts';
 import { PaymentError, type PaymentProvider, paymentProvider, paymentsNotConfigured } from './providers.ts';
 
 type AutoTopupRow = typeof autoTopups.$inferSelect;
@@ -72,14 +73,12 @@ export async function getAutoTopup(ctx: Ctx, currency: Currency) {
           created_at: last.createdAt.toISOString(),
         }
       : null,
-    packs: catalog(ctx.services.config)
-      .packs.filter((p) => p.currency === currency)
-      .map(presentPack),
+    packs: (await effectiveCatalog(ctx.services, ctx.db)).packs.filter((p) => p.currency === currency).map(presentPack),
   };
 }
 
-function packFor(ctx: Ctx, currency: Currency, packId: string): Pack {
-  const pack = packById(packId, ctx.services.config);
+async function packFor(ctx: Ctx, currency: Currency, packId: string): Promise<Pack> {
+  const pack = packById(packId, await effectiveCatalog(ctx.services, ctx.db));
   if (!pack) throw notFound(`Pack \`${packId}\``);
   if (pack.currency !== currency) {
     throw unprocessable(`The pack \`${pack.id}\` sells ${pack.currency}, not ${currency}: choose a ${currency} pack.`, {
@@ -118,7 +117,7 @@ export interface AutoTopupInput {
 
 export async function configureAutoTopup(ctx: Ctx, currency: Currency, input: AutoTopupInput & { threshold: number; pack_id: string }) {
   const orgId = requireOrg(ctx);
-  packFor(ctx, currency, input.pack_id);
+  await packFor(ctx, currency, input.pack_id);
   if (await configRow(ctx, currency)) {
     throw conflict(`Auto top-up for ${currency} is already configured: change it with the update operation (PATCH).`);
   }
@@ -147,7 +146,7 @@ export async function configureAutoTopup(ctx: Ctx, currency: Currency, input: Au
 export async function updateAutoTopup(ctx: Ctx, currency: Currency, input: AutoTopupInput) {
   const row = await configRow(ctx, currency, true);
   if (!row) throw notFound(`Auto top-up for ${currency} (configure it first)`);
-  if (input.pack_id !== undefined) packFor(ctx, currency, input.pack_id);
+  if (input.pack_id !== undefined) await packFor(ctx, currency, input.pack_id);
   const next = {
     enabled: input.enabled ?? row.enabled,
     threshold: input.threshold ?? row.threshold,
@@ -203,14 +202,15 @@ const skip = (reason: Extract<AutoTopupResult, { status: 'skipped' }>['reason'])
  * The pack as the charge recorded it: a resent charge must carry exactly the first call's amount (Stripe refuses
  * an idempotency key reused with other parameters), whatever the catalog says meanwhile.
  */
-function chargedPack(charge: ChargeRow, services: AppServices): Pack {
-  const now = packById(charge.packId, services.config);
+function chargedPack(charge: ChargeRow, cat: Catalog): Pack {
+  const now = packById(charge.packId, cat);
   return { id: charge.packId, name: now?.name, currency: charge.currency, amount: charge.amount, price_cents: charge.priceCents };
 }
 
 /** Decides under the config row's lock, and records the charge as pending before any money moves. */
 async function decide(services: AppServices, orgId: string, currency: Currency, now: Date): Promise<Decision> {
   const { db } = services.database;
+  const cat = await effectiveCatalog(services);
   return db.transaction(async (tx) => {
     const [cfg] = await tx
       .select()
@@ -231,7 +231,7 @@ async function decide(services: AppServices, orgId: string, currency: Currency, 
       const age = now.getTime() - pending.createdAt.getTime();
       // Decided but never sent (the process died in between): send it again under the same idempotency key.
       if (!pending.paymentIntentId && age > RESUME_AFTER_MS) {
-        return { kind: 'charge', charge: pending, customerId, paymentMethodId: cfg.paymentMethodId, pack: chargedPack(pending, services) };
+        return { kind: 'charge', charge: pending, customerId, paymentMethodId: cfg.paymentMethodId, pack: chargedPack(pending, cat) };
       }
       if (age < STALE_PENDING_MS) return skip('pending');
       // Its webhook never came: stop waiting (it still credits if it arrives), but it counts against the month.
@@ -246,7 +246,7 @@ async function decide(services: AppServices, orgId: string, currency: Currency, 
     const month = monthKey(now);
     const used = usedThisMonth(cfg, month);
     if (used >= cfg.maxPerMonth) return skip('monthly_limit');
-    const pack = packById(cfg.packId, services.config);
+    const pack = packById(cfg.packId, cat);
     if (!pack || pack.currency !== currency || pack.price_cents <= 0) return skip('pack_unavailable');
 
     const [charge] = await tx
@@ -257,7 +257,7 @@ async function decide(services: AppServices, orgId: string, currency: Currency, 
       .update(autoTopups)
       .set({ month, countThisMonth: used + 1, updatedAt: now })
       .where(and(eq(autoTopups.orgId, orgId), eq(autoTopups.currency, currency)));
-    return { kind: 'charge', charge, customerId, paymentMethodId: cfg.paymentMethodId, pack: chargedPack(charge, services) };
+    return { kind: 'charge', charge, customerId, paymentMethodId: cfg.paymentMethodId, pack: chargedPack(charge, cat) };
   });
 }
 
@@ -280,7 +280,7 @@ export async function maybeAutoTopup(services: AppServices, orgId: string, curre
       orgId,
       customerId,
       pack,
-      currency: catalog(services.config).currency,
+      currency: (await effectiveCatalog(services)).currency,
       offSession: { paymentMethodId },
       // The charge's id: a retry of this very charge (a crash, a lost answer) can never charge twice.
       idempotencyKey: `opsbase-auto-topup-${charge.id}`,

@@ -1,11 +1,12 @@
 // How a paid operation runs (DESIGN §6): reserve its cost (a hold, in its own transaction, so it is visible and
 // counted while the action runs), run the action, commit the hold in the action's transaction (spent exactly
-// when the effect is committed), or release it if the action fails. A hold never settled (the process died)
-// expires and is released by the sweeper. There is no other path to a paid action.
+// when the effect is committed), or release it if the action fails; then post the settlement to the balance.
+// A hold never settled (the process died) expires and is released by the sweeper, which also posts what a dead
+// process left unposted. There is no other path to a paid action.
 import { AppError } from '../../core/errors.ts';
 import type { Operation } from '../../core/operation.ts';
 import type { Db, Tx } from '../../db/client.ts';
-import { type HoldRow, reserve, settle } from './ledger.ts';
+import { type HoldRow, postSettled, reserve, settle } from './holds.ts';
 
 export async function runPaid<T>(db: Db, op: Operation, orgId: string, holdKey: string, action: (tx: Tx) => Promise<T>): Promise<T> {
   const take = (key: string) => reserve(db, { orgId, amount: op.cost, operation: op.id, idempotencyKey: key, ttlSeconds: op.holdTtlSeconds });
@@ -16,9 +17,10 @@ export async function runPaid<T>(db: Db, op: Operation, orgId: string, holdKey: 
   if (hold.status !== 'open') {
     throw new AppError('conflict', 'This paid request was already processed and charged. Send a new Idempotency-Key to run it again.');
   }
+  let out: T;
   try {
-    return await db.transaction(async (tx) => {
-      const out = await action(tx);
+    out = await db.transaction(async (tx) => {
+      const result = await action(tx);
       const settled: HoldRow = await settle(tx, hold.id, 'commit');
       // The sweeper expired the hold while the action ran (it outlived its TTL): the credits went back, so the
       // action must not be committed for free.
@@ -28,10 +30,15 @@ export async function runPaid<T>(db: Db, op: Operation, orgId: string, holdKey: 
           `The credits reserved for this action were ${settled.status} before it finished (it ran longer than its hold). Retry it.`,
         );
       }
-      return out;
+      return result;
     });
   } catch (err) {
-    await db.transaction((tx) => settle(tx, hold.id, 'release'));
+    await settle(db, hold.id, 'release');
     throw err;
   }
+  // The action and its charge are committed. Posting moves the charge into the balance row; nobody waits for it
+  // (balanceOf already counts settled holds), so the answer goes out now. If it fails (the database went away this
+  // instant), the sweeper posts it.
+  postSettled(db, orgId, hold.currency).catch(() => {});
+  return out;
 }

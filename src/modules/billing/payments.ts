@@ -9,7 +9,8 @@ import { subscriptions } from '../../db/schema/billing.ts';
 import { orgs } from '../../db/schema/orgs.ts';
 import { stripeCustomers } from '../../db/schema/payments.ts';
 import { recordActivity } from '../activity/record.ts';
-import { catalog, type Pack, packById, presentPack, tierById } from './plans.ts';
+import { effectiveCatalog } from './catalog-store.ts';
+import { type Pack, packById, presentPack, tierById } from './plans.ts';
 import { type PaymentProvider, paymentProvider, paymentsNotConfigured } from './providers.ts';
 
 /** Subscription statuses in which the org still has a Stripe subscription (a second checkout would double-bill). */
@@ -52,8 +53,8 @@ function publicBase(ctx: Ctx): string {
 export async function checkout(ctx: Ctx, input: { tier: string; success_url?: string; cancel_url?: string }) {
   const provider = onlineProvider(ctx);
   const orgId = requireOrg(ctx);
-  const cfg = ctx.services.config;
-  const tier = tierById(input.tier, cfg);
+  const cat = await effectiveCatalog(ctx.services, ctx.db);
+  const tier = tierById(input.tier, cat);
   if (!tier) throw notFound(`Tier \`${input.tier}\``);
   if (tier.price_cents <= 0 && !tier.stripe_price_id) {
     throw unprocessable(`The \`${tier.id}\` tier costs nothing: switch to it with \`billing.change_plan\` (tier ${tier.id}).`, {
@@ -74,7 +75,7 @@ export async function checkout(ctx: Ctx, input: { tier: string; success_url?: st
     orgId,
     customerId,
     tier,
-    currency: catalog(cfg).currency,
+    currency: cat.currency,
     successUrl: input.success_url ?? `${base}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
     cancelUrl: input.cancel_url ?? `${base}/billing?checkout=cancelled`,
   });
@@ -103,8 +104,8 @@ export function packMetadata(orgId: string, pack: Pack): Record<string, string> 
   return { org_id: orgId, pack_id: pack.id, currency: pack.currency, amount: String(pack.amount) };
 }
 
-export function sellablePack(ctx: Ctx, packId: string): Pack {
-  const pack = packById(packId, ctx.services.config);
+export async function sellablePack(ctx: Ctx, packId: string): Promise<Pack> {
+  const pack = packById(packId, await effectiveCatalog(ctx.services, ctx.db));
   if (!pack) throw notFound(`Pack \`${packId}\``);
   if (pack.price_cents <= 0) throw unprocessable(`The pack \`${pack.id}\` has no price: it cannot be bought online.`, { pack_id: pack.id });
   return pack;
@@ -113,9 +114,9 @@ export function sellablePack(ctx: Ctx, packId: string): Pack {
 export async function createPaymentIntent(ctx: Ctx, input: { pack_id: string; save_payment_method?: boolean }) {
   const provider = onlineProvider(ctx);
   const orgId = requireOrg(ctx);
-  const pack = sellablePack(ctx, input.pack_id);
+  const pack = await sellablePack(ctx, input.pack_id);
   const customerId = await ensureCustomer(ctx, provider);
-  const currency = catalog(ctx.services.config).currency;
+  const currency = (await effectiveCatalog(ctx.services, ctx.db)).currency;
   const pi = await provider.createPaymentIntent({
     orgId,
     customerId,

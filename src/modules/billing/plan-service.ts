@@ -11,7 +11,8 @@ import { recordEvent } from '../events/record.ts';
 import { monthOf } from '../quota/period.ts';
 import { usedThisPeriod } from '../quota/service.ts';
 import { balanceOf } from './ledger.ts';
-import { catalog, presentPack, presentTier, type Tier, tierById, tierOf } from './plans.ts';
+import { effectiveCatalog } from './catalog-store.ts';
+import { presentPack, presentTier, type Tier, tierById, tierOf } from './plans.ts';
 
 /** Limits measured against current usage (credits_per_month is an allowance, not a usage limit). */
 export const USAGE_LIMITS = ['tasks_per_day', 'agents', 'seats', 'storage_bytes', 'ai_calls', 'api_calls'] as const;
@@ -74,23 +75,23 @@ function usageView(usage: Record<UsageLimit, number>, tier: Tier) {
   ) as Record<UsageLimit, { used: number; limit: number; remaining: number }>;
 }
 
-export function tiers(ctx: Ctx) {
-  const data = catalog(ctx.services.config).tiers.map(presentTier);
+export async function tiers(ctx: Ctx) {
+  const data = (await effectiveCatalog(ctx.services, ctx.db)).tiers.map(presentTier);
   return { data, meta: { limit: data.length, next_cursor: null, has_more: false } };
 }
 
-export function pricing(ctx: Ctx) {
-  const c = catalog(ctx.services.config);
+export async function pricing(ctx: Ctx) {
+  const c = await effectiveCatalog(ctx.services, ctx.db);
   return { currency: c.currency, signup_bonus_credits: c.signup_bonus_credits, tiers: c.tiers.map(presentTier), packs: c.packs.map(presentPack) };
 }
 
 /** `GET /billing` (BizOS): the plan, available credits, and what can be bought. */
 export async function overview(ctx: Ctx) {
   const org = await orgRow(ctx);
-  const c = catalog(ctx.services.config);
+  const c = await effectiveCatalog(ctx.services, ctx.db);
   const credits = await balanceOf(ctx.db, org.id, 'credits');
   return {
-    plan: tierOf(org.plan, ctx.services.config).id,
+    plan: tierOf(org.plan, c).id,
     credits: credits.available,
     tiers: c.tiers.map(presentTier),
     packs: c.packs.map(presentPack),
@@ -99,7 +100,7 @@ export async function overview(ctx: Ctx) {
 
 export async function subscription(ctx: Ctx) {
   const org = await orgRow(ctx);
-  const tier = tierOf(org.plan, ctx.services.config);
+  const tier = tierOf(org.plan, await effectiveCatalog(ctx.services, ctx.db));
   const [sub] = await ctx.db.select().from(subscriptions).where(eq(subscriptions.orgId, org.id));
   // An org that never changed plan is on its tier with no provider subscription behind it.
   return {
@@ -115,7 +116,7 @@ export async function subscription(ctx: Ctx) {
 
 export async function usage(ctx: Ctx) {
   const org = await orgRow(ctx);
-  const tier = tierOf(org.plan, ctx.services.config);
+  const tier = tierOf(org.plan, await effectiveCatalog(ctx.services, ctx.db));
   const period = monthOf();
   return {
     tier: tier.id,
@@ -127,7 +128,7 @@ export async function usage(ctx: Ctx) {
 
 export async function planSummary(ctx: Ctx) {
   const org = await orgRow(ctx);
-  const tier = tierOf(org.plan, ctx.services.config);
+  const tier = tierOf(org.plan, await effectiveCatalog(ctx.services, ctx.db));
   const period = monthOf();
   const [used, credits, sub] = await Promise.all([currentUsage(ctx), balanceOf(ctx.db, org.id, 'credits'), subscription(ctx)]);
   return {
@@ -140,17 +141,22 @@ export async function planSummary(ctx: Ctx) {
   };
 }
 
-function targetTier(ctx: Ctx, id: string): Tier {
-  const tier = tierById(id, ctx.services.config);
+async function targetTier(ctx: Ctx, id: string): Promise<Tier> {
+  const tier = tierById(id, await effectiveCatalog(ctx.services, ctx.db));
   if (!tier) throw notFound(`Tier \`${id}\``);
   return tier;
 }
 
 export async function validateDowngrade(ctx: Ctx, input: { tier: string }) {
-  const target = targetTier(ctx, input.tier);
+  const target = await targetTier(ctx, input.tier);
   const org = await orgRow(ctx);
   const violations = violationsFor(await currentUsage(ctx), target);
-  return { allowed: violations.length === 0, current_tier: tierOf(org.plan, ctx.services.config).id, tier: target.id, violations };
+  return {
+    allowed: violations.length === 0,
+    current_tier: tierOf(org.plan, await effectiveCatalog(ctx.services, ctx.db)).id,
+    tier: target.id,
+    violations,
+  };
 }
 
 function describe(v: Violation) {
@@ -158,10 +164,10 @@ function describe(v: Violation) {
 }
 
 export async function changePlan(ctx: Ctx, input: { tier: string }) {
-  const target = targetTier(ctx, input.tier);
+  const target = await targetTier(ctx, input.tier);
   // The org row lock serialises plan changes of one org.
   const org = await orgRow(ctx, true);
-  const from = tierOf(org.plan, ctx.services.config);
+  const from = tierOf(org.plan, await effectiveCatalog(ctx.services, ctx.db));
   if (org.plan === target.id) return { changed: false, previous_tier: from.id, tier: target.id, subscription: await subscription(ctx) };
 
   const [sub] = await ctx.db.select().from(subscriptions).where(eq(subscriptions.orgId, org.id));

@@ -188,17 +188,24 @@ export function catalog(cfg: Config = processConfig()): Catalog {
   return c;
 }
 
-export function tierById(id: string, cfg?: Config): Tier | undefined {
-  return catalog(cfg).tiers.find((t) => t.id === id);
+/**
+ * Where a look-up reads: a catalog already in hand (the effective one, `catalog-store.ts`, with the admins' tiers
+ * and packs) or a configuration, whose defaults / file catalog is used.
+ */
+export type CatalogSource = Catalog | Config | undefined;
+const resolveCatalog = (s: CatalogSource): Catalog => (s && 'tiers' in s ? s : catalog(s));
+
+export function tierById(id: string, from?: CatalogSource): Tier | undefined {
+  return resolveCatalog(from).tiers.find((t) => t.id === id);
 }
 
-export function packById(id: string, cfg?: Config): Pack | undefined {
-  return catalog(cfg).packs.find((p) => p.id === id);
+export function packById(id: string, from?: CatalogSource): Pack | undefined {
+  return resolveCatalog(from).packs.find((p) => p.id === id);
 }
 
 /** An org's tier from its `orgs.plan`; a plan the catalog no longer lists counts as the default tier. */
-export function tierOf(plan: string | null | undefined, cfg?: Config): Tier {
-  const c = catalog(cfg);
+export function tierOf(plan: string | null | undefined, from?: CatalogSource): Tier {
+  const c = resolveCatalog(from);
   return c.tiers.find((t) => t.id === plan) ?? c.tiers.find((t) => t.id === DEFAULT_TIER)!;
 }
 

@@ -13,7 +13,8 @@ import { recordEvent } from '../events/record.ts';
 import { failCharge, settleCharge } from './auto-topup.ts';
 import { credit } from './ledger.ts';
 import { orgExists, rememberCustomer } from './payments.ts';
-import { catalog, DEFAULT_TIER, type Tier, tierById, tierOf } from './plans.ts';
+import { effectiveCatalog } from './catalog-store.ts';
+import { type Catalog, DEFAULT_TIER, type Tier, tierById, tierOf } from './plans.ts';
 import { type ProviderEvent, paymentProvider } from './providers.ts';
 
 type Obj = Record<string, unknown>;
@@ -38,7 +39,7 @@ const ENDED = new Set(['canceled', 'incomplete_expired']);
 async function applyPlan(ctx: Ctx, orgId: string, tier: string, eventId: string): Promise<boolean> {
   const [org] = await ctx.db.select({ plan: orgs.plan }).from(orgs).where(eq(orgs.id, orgId)).for('update');
   if (!org || org.plan === tier) return false;
-  const from = tierOf(org.plan, ctx.services.config).id;
+  const from = tierOf(org.plan, await effectiveCatalog(ctx.services, ctx.db)).id;
   await ctx.db.update(orgs).set({ plan: tier, updatedAt: new Date() }).where(eq(orgs.id, orgId));
   await recordEvent(ctx.db, { orgId, type: 'plan.changed', subject: orgId, data: { from, to: tier, provider: 'stripe', stripe_event: eventId } });
   await recordActivity(ctx, {
@@ -51,8 +52,8 @@ async function applyPlan(ctx: Ctx, orgId: string, tier: string, eventId: string)
   return true;
 }
 
-function tierByPrice(ctx: Ctx, priceId: string | null): Tier | undefined {
-  return priceId ? catalog(ctx.services.config).tiers.find((t) => t.stripe_price_id === priceId) : undefined;
+function tierByPrice(cat: Catalog, priceId: string | null): Tier | undefined {
+  return priceId ? cat.tiers.find((t) => t.stripe_price_id === priceId) : undefined;
 }
 
 async function subscriptionRow(ctx: Ctx, subscriptionId: string) {
@@ -93,7 +94,7 @@ async function checkoutCompleted(ctx: Ctx, event: ProviderEvent): Promise<Outcom
   const meta = metadataOf(s);
   const orgId = str(s.client_reference_id) ?? str(meta.org_id);
   if (!(await orgExists(ctx.db, orgId))) return ignored('names no org of this instance');
-  const tier = tierById(str(meta.tier) ?? '', ctx.services.config);
+  const tier = tierById(str(meta.tier) ?? '', await effectiveCatalog(ctx.services, ctx.db));
   if (!tier) return ignored(`names no tier of this catalog (${String(meta.tier)})`, orgId);
   const customerId = idOf(s.customer);
   const subscriptionId = idOf(s.subscription);
@@ -120,7 +121,7 @@ async function invoicePaid(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
     // The invoice came before the checkout event: the subscription's metadata (set at checkout) names org and tier.
     const meta = obj(details.metadata);
     orgId = str(meta.org_id) ?? (await orgOfCustomer(ctx, idOf(inv.customer)));
-    tierId = tierById(str(meta.tier) ?? '', ctx.services.config)?.id ?? null;
+    tierId = tierById(str(meta.tier) ?? '', await effectiveCatalog(ctx.services, ctx.db))?.id ?? null;
     if (!(await orgExists(ctx.db, orgId)) || !tierId) return ignored('names no subscription of this instance');
   }
   await upsertSubscription(ctx, { orgId: orgId!, tier: tierId!, status: 'active', customerId: idOf(inv.customer), subscriptionId, periodEnd });
@@ -143,10 +144,8 @@ async function subscriptionChanged(ctx: Ctx, event: ProviderEvent): Promise<Outc
     if (current?.subscriptionId && current.subscriptionId !== subscriptionId) return ignored('not the org’s current subscription', orgId);
   }
   const item = obj(Array.isArray(obj(sub.items).data) ? (obj(sub.items).data as unknown[])[0] : undefined);
-  const tier =
-    tierByPrice(ctx, idOf(obj(item.price).id)) ??
-    tierById(str(meta.tier) ?? '', ctx.services.config) ??
-    tierById(row?.tier ?? '', ctx.services.config);
+  const cat = await effectiveCatalog(ctx.services, ctx.db);
+  const tier = tierByPrice(cat, idOf(obj(item.price).id)) ?? tierById(str(meta.tier) ?? '', cat) ?? tierById(row?.tier ?? '', cat);
   if (!tier) return ignored('names no tier of this catalog', orgId);
   const status = event.type === 'customer.subscription.deleted' ? 'canceled' : (str(sub.status) ?? 'active');
   const periodEnd = unixDate(item.current_period_end) ?? unixDate(sub.current_period_end);

@@ -13,8 +13,11 @@ import { users } from '../../db/schema/users.ts';
 import { recordActivity } from '../activity/record.ts';
 import { recordEvent } from '../events/record.ts';
 import { credit } from '../billing/ledger.ts';
-import { catalog } from '../billing/plans.ts';
+import { effectiveCatalog } from '../billing/catalog-store.ts';
+import { grantMonthlyCredits } from '../billing/monthly-credits.ts';
+import { catalog, tierOf } from '../billing/plans.ts';
 import { queueEmail } from '../notifications/outbox.ts';
+import { assertSeatAvailable, lockOrg } from './seats.ts';
 
 type OrgRow = typeof orgs.$inferSelect;
 const INVITE_MS = 7 * 86_400_000;
@@ -83,6 +86,8 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug?: string |
       idempotencyKey: `signup:${org.id}`,
     });
   }
+  // This month's included credits now, rather than at the worker's next hourly run.
+  await grantMonthlyCredits(ctx, org.id, tierOf(org.plan, await effectiveCatalog(ctx.services, ctx.db)));
   await ctx.services.authCache.invalidate(ctx.db, `member:${ownerId}`);
   await recordActivity(ctx, { action: 'org.created', entityType: 'org', entityId: org.id, orgId: org.id, metadata: { name: org.name, slug } });
   return presentOrg(org, { member_count: 1, role: 'owner' });
@@ -215,6 +220,7 @@ export async function addMember(ctx: Ctx, input: { user_id: string; role: Role }
     .from(orgMembers)
     .where(and(eq(orgMembers.orgId, requireOrg(ctx)), eq(orgMembers.userId, user.id)));
   if (existing) throw conflict('This user is already a member of the org.');
+  await assertSeatAvailable(ctx, requireOrg(ctx), { for: 'add' });
   const [member] = await ctx.db
     .insert(orgMembers)
     .values({ id: newId('member'), orgId: requireOrg(ctx), userId: user.id, role: input.role })
@@ -279,6 +285,8 @@ function presentInvite(i: typeof orgInvites.$inferSelect) {
 export async function createInvite(ctx: Ctx, input: { email: string; role: Role }) {
   const org = await liveOrg(ctx);
   assertMayAssign(ctx, input.role);
+  // The org row before the invite row: accepts lock in the same order.
+  await lockOrg(ctx.db, org.id);
   const open = and(
     eq(orgInvites.orgId, org.id),
     sql`lower(${orgInvites.email}) = lower(${input.email})`,
@@ -287,6 +295,7 @@ export async function createInvite(ctx: Ctx, input: { email: string; role: Role 
   );
   const [existing] = await ctx.db.select().from(orgInvites).where(open).for('update');
   if (existing && existing.expiresAt > new Date()) throw conflict('An invite for this email is already pending.', { invite_id: existing.id });
+  await assertSeatAvailable(ctx, org.id, { for: 'invite' });
   // An expired invite gives way to the new one.
   if (existing) await ctx.db.update(orgInvites).set({ revokedAt: new Date() }).where(eq(orgInvites.id, existing.id));
   const token = newSecret('obi_');
@@ -341,6 +350,12 @@ export async function listInvites(ctx: Ctx, input: PageInput) {
 }
 
 export async function acceptInvite(ctx: Ctx, token: string) {
+  // Lock the org row before the invite's, in the order invites are created in, so the two never deadlock.
+  const [target] = await ctx.db
+    .select({ orgId: orgInvites.orgId })
+    .from(orgInvites)
+    .where(eq(orgInvites.tokenHash, sha256(token)));
+  if (target) await lockOrg(ctx.db, target.orgId);
   const [invite] = await ctx.db
     .select()
     .from(orgInvites)
@@ -358,6 +373,7 @@ export async function acceptInvite(ctx: Ctx, token: string) {
     .from(orgMembers)
     .where(and(eq(orgMembers.orgId, invite.orgId), eq(orgMembers.userId, user.id)));
   if (member) throw conflict('You are already a member of this org.');
+  await assertSeatAvailable(ctx, invite.orgId, { for: 'accept' });
   await ctx.db.insert(orgMembers).values({ id: newId('member'), orgId: invite.orgId, userId: user.id, role: invite.role });
   await ctx.db.update(orgInvites).set({ acceptedAt: new Date() }).where(eq(orgInvites.id, invite.id));
   await ctx.services.authCache.invalidate(ctx.db, `member:${user.id}`);

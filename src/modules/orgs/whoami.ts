@@ -7,6 +7,7 @@ import { requireOrg } from '../../core/context.ts';
 import { notFound } from '../../core/errors.ts';
 import { defineOperation } from '../../core/operation.ts';
 import { users } from '../../db/schema/users.ts';
+import { effectiveCatalog } from '../billing/catalog-store.ts';
 import { tierOf } from '../billing/plans.ts';
 
 interface OrgSummary {
@@ -61,7 +62,7 @@ export const whoami = defineOperation({
     const user = ctx.userId
       ? ((await ctx.db.select({ id: users.id, username: users.username, email: users.email }).from(users).where(eq(users.id, ctx.userId)))[0] ?? null)
       : null;
-    const plan = tierOf(org.plan, ctx.services.config).id;
+    const plan = tierOf(org.plan, await effectiveCatalog(ctx.services, ctx.db)).id;
     return { org: { id: org.id, name: org.name, slug: org.slug }, plan, credits: org.credits, key, user, role: ctx.role };
   },
 });

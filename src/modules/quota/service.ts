@@ -11,7 +11,9 @@ import type { DbOrTx } from '../../db/client.ts';
 import { quotaConsumptions, quotaUsage } from '../../db/schema/billing.ts';
 import { orgs } from '../../db/schema/orgs.ts';
 import { recordActivity } from '../activity/record.ts';
+import { effectiveCatalog } from '../billing/catalog-store.ts';
 import { type Tier, tierOf } from '../billing/plans.ts';
+import { memberCount } from '../orgs/seats.ts';
 import { monthOf, type Period } from './period.ts';
 
 export const RESOURCES = ['ai_calls', 'api_calls', 'storage_bytes', 'seats'] as const;
@@ -34,7 +36,7 @@ export function view(used: number, limit: number, period: Period): QuotaView {
 
 export async function tierOfOrg(ctx: Ctx, orgId = requireOrg(ctx)): Promise<Tier> {
   const [org] = await ctx.db.select({ plan: orgs.plan }).from(orgs).where(eq(orgs.id, orgId));
-  return tierOf(org?.plan, ctx.services.config);
+  return tierOf(org?.plan, await effectiveCatalog(ctx.services, ctx.db));
 }
 
 /** The org's totals this period, every resource present (0 when unused). */
@@ -51,7 +53,9 @@ export async function usedThisPeriod(db: DbOrTx, orgId: string, period: Period =
 export async function status(ctx: Ctx) {
   const orgId = requireOrg(ctx);
   const period = monthOf();
-  const [tier, used] = await Promise.all([tierOfOrg(ctx, orgId), usedThisPeriod(ctx.db, orgId, period)]);
+  const [tier, used, members] = await Promise.all([tierOfOrg(ctx, orgId), usedThisPeriod(ctx.db, orgId, period), memberCount(ctx.db, orgId)]);
+  // Seats are held, not counted per month: what the seat limit is enforced against is the org's members.
+  used.seats = members;
   const quotas = Object.fromEntries(RESOURCES.map((r) => [r, view(used[r], tier.limits[r], period)])) as Record<Resource, QuotaView>;
   return { org_id: orgId, plan: tier.id, quotas };
 }

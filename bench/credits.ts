@@ -156,6 +156,15 @@ async function standInTps(url: string, clients: number, seconds: number, warmup:
 /** Violations of DESIGN §6 for one org's credits, plus: every counted pair committed, no hold left open. */
 async function violations(database: Database, orgIds: string[], expectedCommits: number): Promise<string[]> {
   const v: string[] = [];
+  // Settlements are posted asynchronously (within ~100 ms of the last pair): let them land before counting.
+  for (let i = 0; i < 100; i++) {
+    const { rows } = await database.pool.query(
+      `select count(*)::int as n from holds where org_id = any($1) and status <> 'open' and posted_at is null`,
+      [orgIds],
+    );
+    if (rows[0].n === 0) break;
+    await sleep(50);
+  }
   let commits = 0;
   for (const orgId of orgIds) {
     const { rows } = await database.pool.query(
@@ -298,6 +307,27 @@ async function countRoundTrips<T>(
   }
 }
 
+/**
+ * With `--pg shared_preload_libraries=pg_stat_statements`: resets the statistics, and returns a function that reads
+ * the statements by total execution time since. Without the library: resolves to a function returning undefined.
+ */
+async function statementStats(database: Database): Promise<() => Promise<{ query: string; calls: number; ms: number }[] | undefined>> {
+  try {
+    await database.pool.query('create extension if not exists pg_stat_statements');
+    await database.pool.query('select pg_stat_statements_reset()');
+  } catch {
+    return async () => undefined;
+  }
+  return async () =>
+    (
+      await database.pool.query(
+        `select regexp_replace(left(query, 70), '\\s+', ' ', 'g') as query, calls::int, total_exec_time as ms
+           from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+          order by total_exec_time desc limit 10`,
+      )
+    ).rows;
+}
+
 /** CPU used between the call and the returned function's call: this process (cores) and the machine (fraction). */
 function cpuMeter(): () => { process: number; machine: number } {
   const machineTicks = () => {
@@ -388,8 +418,10 @@ export default async function (argv: string[]) {
     const before = Number(
       (await database.pool.query(`select count(*) from holds where org_id = $1 and status = 'committed'`, [orgId])).rows[0].count,
     );
+    const statements = await statementStats(database);
     const cpu = cpuMeter();
     const b = await pairs(database, [orgId], clients, seconds);
+    const topStatements = await statements();
     const bCpu = cpu();
     const waits = await stopSampling();
     const bViolations = await violations(database, [orgId], before + b.pairs);
@@ -445,6 +477,12 @@ export default async function (argv: string[]) {
           `  pgbench -N, 1 client: ${fmt(a.oneClient)} TPS = ${fmt(1000 / a.oneClient, 2)} ms per transaction (a durable commit included): ` +
             'a row lock held through COMMIT is held at least this long',
         );
+      }
+      if (topStatements) {
+        console.log(`  during (b), server time per pair by statement (pg_stat_statements):`);
+        for (const st of topStatements) {
+          console.log(`    ${fmt((st.ms * 1000) / b.pairs, 0).padStart(5)} µs  ${fmt(st.calls / b.pairs, 2)} calls  ${st.query}`);
+        }
       }
       console.log(`  during (b), mean backends (of ${clients}) by wait event (pg_stat_activity, sampled every 50 ms):`);
       for (const w of waits.slice(0, 8)) console.log(`    ${w.what.padEnd(34)} ${fmt(w.mean, 2)}`);

@@ -17,7 +17,7 @@ import { consume } from '../src/modules/billing/ledger.ts';
 import { operations } from '../src/operations.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 import { runProcess } from './helpers/run-process.ts';
-import { invariantViolations, ledgerState } from './helpers/ledger.ts';
+import { invariantViolations, ledgerState, waitForPosting } from './helpers/ledger.ts';
 import { PAID_COST, paidOp, slowGate, slowPaidOp } from './helpers/paid-op.ts';
 
 const CLI = fileURLToPath(new URL('./helpers/cli-with-paid.ts', import.meta.url));
@@ -66,6 +66,7 @@ async function rows(text: string, params: unknown[]) {
 
 /** What the test operation wrote (activity rows), its holds and its ledger entries, for one org. */
 async function footprint(orgId: string) {
+  await waitForPosting(database.pool, orgId);
   const [activity] = await rows(`select count(*)::int as n from activity_log where org_id = $1 and action = 'test.paid'`, [orgId]);
   const holds = await rows(`select id, status, amount, operation, idempotency_key from holds where org_id = $1 order by created_at, id`, [orgId]);
   const entries = await rows(

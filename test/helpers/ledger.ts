@@ -12,6 +12,20 @@ export async function makeOrg(pool: pg.Pool): Promise<string> {
   return id;
 }
 
+/**
+ * Waits until every settled hold of the org is posted to its balance and ledger. A paid operation answers once its
+ * charge is committed; the posting follows asynchronously (within about 100 ms, src/modules/billing/holds.ts).
+ */
+export async function waitForPosting(pool: pg.Pool, orgId: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await pool.query(`select count(*)::int as n from holds where org_id = $1 and status <> 'open' and posted_at is null`, [orgId]);
+    if (rows[0].n === 0) return;
+    if (Date.now() > deadline) throw new Error(`${rows[0].n} settled holds of ${orgId} still unposted after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export interface LedgerState {
   balance: number;
   held: number;

@@ -216,6 +216,32 @@ export async function postSettled(db: Db, orgId: string, currency: Currency): Pr
   await batcher.submit(`${orgId}:${currency}`, { orgId, currency });
 }
 
+/** How long a settlement may wait for a reservation batch to post it before a posting pass of its own runs. */
+const POST_DELAY_MS = 100;
+const postTimers = new WeakMap<Db, Set<string>>();
+
+/**
+ * Schedules the posting of a wallet's settlements without waiting for it. Every reservation batch posts first, so
+ * under load the settlements ride along with the reservations that follow them, and the pass scheduled here
+ * finds nothing left (and takes no lock). A quiet wallet is posted within POST_DELAY_MS; a process that stops
+ * before that leaves it to the sweeper. Reads never wait for it: balanceOf counts settled holds.
+ */
+export function postSoon(db: Db, orgId: string, currency: Currency): void {
+  let pending = postTimers.get(db);
+  if (!pending) {
+    pending = new Set();
+    postTimers.set(db, pending);
+  }
+  const key = `${orgId}:${currency}`;
+  if (pending.has(key)) return;
+  pending.add(key);
+  const wallets = pending;
+  setTimeout(() => {
+    wallets.delete(key);
+    postSettled(db, orgId, currency).catch(() => {});
+  }, POST_DELAY_MS).unref();
+}
+
 // ---- sweep -----------------------------------------------------------------------------------------------------
 
 /**

@@ -6,7 +6,7 @@
 import { AppError } from '../../core/errors.ts';
 import type { Operation } from '../../core/operation.ts';
 import type { Db, Tx } from '../../db/client.ts';
-import { type HoldRow, postSettled, reserve, settle } from './holds.ts';
+import { type HoldRow, postSoon, reserve, settle } from './holds.ts';
 
 export async function runPaid<T>(db: Db, op: Operation, orgId: string, holdKey: string, action: (tx: Tx) => Promise<T>): Promise<T> {
   const take = (key: string) => reserve(db, { orgId, amount: op.cost, operation: op.id, idempotencyKey: key, ttlSeconds: op.holdTtlSeconds });
@@ -37,8 +37,7 @@ export async function runPaid<T>(db: Db, op: Operation, orgId: string, holdKey: 
     throw err;
   }
   // The action and its charge are committed. Posting moves the charge into the balance row; nobody waits for it
-  // (balanceOf already counts settled holds), so the answer goes out now. If it fails (the database went away this
-  // instant), the sweeper posts it.
-  postSettled(db, orgId, hold.currency).catch(() => {});
+  // (balanceOf already counts settled holds), so the answer goes out now.
+  postSoon(db, orgId, hold.currency);
   return out;
 }

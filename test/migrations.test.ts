@@ -8,6 +8,9 @@ import pg from 'pg';
 import { type App, createApp } from '../src/app.ts';
 import { readConfig } from '../src/config.ts';
 import { migrationsFolder } from '../src/db/migrate.ts';
+import { reserve, settle } from '../src/modules/billing/holds.ts';
+import { balanceOf, credit } from '../src/modules/billing/ledger.ts';
+import { invariantViolations, ledgerState } from './helpers/ledger.ts';
 
 const config = () => readConfig({ ...process.env, LOG_LEVEL: 'silent', OPSBASE_ALLOW_PRIVATE_NETWORK: 'true' });
 const journal = JSON.parse(readFileSync(`${migrationsFolder}/meta/_journal.json`, 'utf8')) as { entries: { tag: string }[] };
@@ -163,4 +166,22 @@ test('the schema and an auth round trip work on PostgreSQL 15', async (t) => {
   // Revocation goes through LISTEN/NOTIFY on this server too.
   assert.equal((await call('POST', `/api/v1/keys/${key.body.id}/revoke`, {}, login.body.token)).status, 200);
   assert.equal((await call('GET', '/api/v1/whoami', undefined, key.body.secret)).status, 401);
+
+  // The ledger's SQL functions (reserve batches, posting) on this server: a batch of reservations, one committed
+  // and one released, then the wallet and the ledger agree.
+  const { db: money, pool } = app.services.database;
+  const orgId = org.body.id as string;
+  await money.transaction((tx) => credit(tx, { orgId, currency: 'credits', amount: 10, kind: 'grant' }));
+  const taken = await Promise.all(
+    [4, 4, 4].map((amount, i) =>
+      reserve(money, { orgId, amount, operation: 'test.pg15', idempotencyKey: `pg15-${i}`, ttlSeconds: 60 }).catch((e) => e),
+    ),
+  );
+  const holds = taken.filter((r) => r.hold).map((r) => r.hold);
+  assert.equal(holds.length, 2, 'two of three holds of 4 fit in 10 credits');
+  assert.equal(taken.find((r) => !r.hold)?.code, 'out_of_credits');
+  await settle(money, holds[0].id, 'commit');
+  await settle(money, holds[1].id, 'release');
+  assert.deepEqual(await balanceOf(money, orgId, 'credits'), { balance: 6, held: 0, available: 6 });
+  assert.deepEqual(invariantViolations(await ledgerState(pool, orgId)), []);
 });

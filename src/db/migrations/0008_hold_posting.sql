@@ -51,17 +51,22 @@ CREATE OR REPLACE FUNCTION opsbase_reserve_holds(
   p_operations text[], p_references text[], p_ttls int[]
 ) RETURNS TABLE (created json, existing json, balance bigint, held bigint) LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
+DECLARE
+  avail bigint;
 BEGIN
-  PERFORM 1 FROM balances b WHERE b.org_id = p_org AND b.currency = p_currency FOR UPDATE;
+  SELECT b.balance - b.held INTO avail FROM balances b WHERE b.org_id = p_org AND b.currency = p_currency FOR UPDATE;
   IF NOT FOUND THEN
     -- A wallet's first reservation: create its row (at zero) so there is a row to lock. Without the lock, a row
     -- created concurrently would be read below unlocked, and its figures could be stale by the time it is updated.
     INSERT INTO balances (org_id, currency) VALUES (p_org, p_currency) ON CONFLICT DO NOTHING;
-    PERFORM 1 FROM balances b WHERE b.org_id = p_org AND b.currency = p_currency FOR UPDATE;
+    SELECT b.balance - b.held INTO avail FROM balances b WHERE b.org_id = p_org AND b.currency = p_currency FOR UPDATE;
   END IF;
-  -- Settled holds not yet posted are posted first, under the same lock: credits a release gave back count, and
-  -- the figures below (and a refusal's) are a state of the ledger.
-  PERFORM opsbase_post_settled(p_org, p_currency);
+  -- Short of credits for the whole batch: post the settled holds first, under the same lock, so credits a release
+  -- gave back count (and a refusal's figures are a state of the ledger). Otherwise posting is left to its own
+  -- batched pass, which keeps this statement — and the wallet's lock — short.
+  IF avail < (SELECT sum(a) FROM unnest(p_amounts) a) THEN
+    PERFORM opsbase_post_settled(p_org, p_currency);
+  END IF;
   RETURN QUERY
   WITH req AS (
     SELECT * FROM unnest(p_hold_ids, p_entry_ids, p_keys, p_amounts, p_operations, p_references, p_ttls)

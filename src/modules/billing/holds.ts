@@ -217,7 +217,7 @@ export async function postSettled(db: Db, orgId: string, currency: Currency): Pr
 }
 
 /** How long a settlement may wait for a reservation batch to post it before a posting pass of its own runs. */
-const POST_DELAY_MS = 100;
+const POST_DELAY_MS = 50;
 const postTimers = new WeakMap<Db, Set<string>>();
 
 /**
@@ -251,7 +251,8 @@ export function postSoon(db: Db, orgId: string, currency: Currency): void {
 export async function expireHolds(db: Db, limit = 500): Promise<number> {
   const { rows: expired } = await db.execute<{ id: string }>(sql`
     update holds set status = 'expired', settled_at = now()
-     where id in (select id from holds where status = 'open' and expires_at < now() order by expires_at limit ${limit} for update skip locked)
+     where id in (select id from holds where posted_at is null and status = 'open' and expires_at < now() order by expires_at limit ${limit}
+                    for update skip locked)
     returning id`);
   const { rows: wallets } = await db.execute<{ org_id: string; currency: Currency }>(sql`
     select distinct org_id, currency from holds where status <> 'open' and posted_at is null`);

@@ -9,7 +9,9 @@ import { after, before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { isPrivateAddress } from '../src/core/net-guard.ts';
 import { dispatchEvents } from '../src/modules/events/dispatch.ts';
-import { deliverDue, RETRY_DELAYS_MS } from '../src/modules/webhooks/deliver.ts';
+import { DELIVERY_RETENTION_DAYS, deliverDue, RETRY_DELAYS_MS } from '../src/modules/webhooks/deliver.ts';
+import { pruneExpired } from '../src/jobs/maintenance.ts';
+import { idFloor } from '../src/core/ids.ts';
 import { closeDb, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
@@ -437,4 +439,30 @@ test("org isolation: B gets 404 on A's webhooks and deliveries, and sees none of
   await app.request('POST', '/api/v1/keys', { key: b.key, body: { name: 'b-event' } });
   await dispatchEvents(services());
   assert.equal((await deliveriesOf(a, hook.id)).length, 1);
+});
+
+test('retention: finished deliveries older than 30 days are pruned by the maintenance job; pending and recent ones stay', async () => {
+  const t = await app.tenant('WhPrune');
+  const hook = await createHook(t, { url: 'http://127.0.0.1:9/in', event_types: ['*'] });
+  const floor = idFloor('webhookDelivery', Date.now() - (DELIVERY_RETENTION_DAYS + 5) * 86_400_000);
+  const recent = idFloor('webhookDelivery', Date.now() - 2 * 86_400_000);
+  const rows: [string, string][] = [
+    [`${floor}${'a'.padEnd(16, '0')}`, 'succeeded'],
+    [`${floor}${'b'.padEnd(16, '0')}`, 'failed'],
+    [`${floor}${'c'.padEnd(16, '0')}`, 'pending'],
+    [`${recent}${'d'.padEnd(16, '0')}`, 'succeeded'],
+  ];
+  for (const [id, status] of rows) {
+    await sql(
+      app,
+      `insert into webhook_deliveries (id, org_id, webhook_id, event_type, payload, status) values ($1, $2, $3, 'test.ping', '{}', $4)`,
+      [id, t.orgId, hook.id, status],
+    );
+  }
+  const pruned = await pruneExpired(services());
+  assert.ok(pruned.webhook_deliveries >= 2, JSON.stringify(pruned));
+  const left = (
+    await sql<{ id: string; status: string }>(app, `select id, status from webhook_deliveries where org_id = $1 order by id`, [t.orgId])
+  ).map((r) => r.status);
+  assert.deepEqual(left, ['pending', 'succeeded']);
 });

@@ -1,6 +1,7 @@
 // Housekeeping, run by the worker every 10 minutes: expired idempotency records, finished rate-limit windows,
-// dead sessions and reset tokens, and request logs past their retention.
+// dead sessions and reset tokens, request logs and webhook deliveries past their retention.
 import type { AppServices } from '../core/services.ts';
+import { pruneDeliveries } from '../modules/webhooks/deliver.ts';
 
 const REQUEST_LOG_RETENTION_DAYS = 30;
 
@@ -13,5 +14,6 @@ export async function pruneExpired(services: AppServices): Promise<Record<string
     sessions: await run(`delete from sessions where refresh_expires_at < now() - interval '7 days' or revoked_at < now() - interval '7 days'`),
     password_resets: await run(`delete from password_resets where expires_at < now() - interval '1 day'`),
     api_requests: await run(`delete from api_requests where created_at < now() - interval '${REQUEST_LOG_RETENTION_DAYS} days'`),
+    webhook_deliveries: await pruneDeliveries(services.database.db),
   };
 }

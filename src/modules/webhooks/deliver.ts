@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { and, asc, eq, inArray, isNull, lte, type SQL, sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
-import { newId } from '../../core/ids.ts';
+import { idFloor, newId } from '../../core/ids.ts';
 import { checkOutboundUrl, isPrivateAddress } from '../../core/net-guard.ts';
 import type { AppServices } from '../../core/services.ts';
 import type { DbOrTx } from '../../db/client.ts';
@@ -340,4 +340,23 @@ export function startWebhookDeliverer(services: AppServices): Loop {
     const r = await deliverDue(services);
     if (r.attempted) services.log.debug(r, 'webhooks delivered');
   });
+}
+
+/** Finished deliveries (succeeded or failed) are kept this long for the log and replays, then pruned. */
+export const DELIVERY_RETENTION_DAYS = 30;
+
+/**
+ * Prunes finished deliveries older than the retention, at most 10,000 per call (the maintenance job runs every
+ * 10 minutes). Pending ones stay until they finish. Ids are time-ordered, so the primary key bounds the scan.
+ */
+export async function pruneDeliveries(db: DbOrTx, now = Date.now()): Promise<number> {
+  const floor = idFloor('webhookDelivery', now - DELIVERY_RETENTION_DAYS * 86_400_000);
+  const { rows } = await db.execute<{ n: number }>(
+    sql`with gone as (
+          delete from webhook_deliveries where id in (
+            select id from webhook_deliveries where id < ${floor} and status <> 'pending' limit 10000)
+          returning 1)
+        select count(*)::int as n from gone`,
+  );
+  return rows[0]?.n ?? 0;
 }

@@ -4,13 +4,15 @@
 //   (a) `pgbench -N` (the built-in simple-update script) with 16 clients — TPS;
 //   (b) hold+commit pairs per second through the service layer: 16 concurrent workers on ONE org's wallet, each
 //       pair = runPaid() of a paid no-op: reserve, the action's transaction committing the hold, the posting;
+//   (a) and (b) alternate for 3 rounds (on a shared machine both swing by ±20 % from one 10 s run to the next), and
+//       the ratio is of their medians;
 //   (c) the same through HTTP: a paid no-op operation (cost 1) on the real app (createApp, child process),
 //       16 concurrent connections.
 // The ledger invariant is checked after each phase (violations must be 0). Then diagnostics for the report: lock
 // waits sampled from pg_stat_activity during (b), one worker alone (latency and round trips per pair), and 16
-// workers on 16 orgs (no shared balance row). Last line: `ratio credits: <b/a>` (target >= 0.5).
+// workers on 16 orgs (no shared balance row). Last line: `ratio credits: <median b / median a>` (target >= 0.5).
 //
-// Options: --duration S (10), --warmup S (2), --clients N (16), --skip-http, --skip-diagnostics,
+// Options: --duration S (10), --warmup S (2), --clients N (16), --rounds N (3), --skip-http, --skip-diagnostics,
 // --pg name=value (a PostgreSQL setting, repeatable; for experiments such as --pg synchronous_commit=off).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -77,12 +79,16 @@ function runPgbench(bin: string, env: NodeJS.ProcessEnv, args: string[]): Promis
   });
 }
 
-async function pgbenchTps(
-  url: string,
-  clients: number,
-  seconds: number,
-  warmup: number,
-): Promise<{ tps: number; label: string; oneClient?: number }> {
+interface Baseline {
+  label: string;
+  /** TPS of one measured run (after its own uncounted warm-up). */
+  run: (seconds: number, warmup: number) => Promise<number>;
+  /** TPS of one client alone, for the diagnostics. */
+  oneClient?: () => Promise<number>;
+}
+
+/** (a): pgbench's built-in simple-update script (-N) on a scale-10 database of its own, or a stand-in without it. */
+async function prepareBaseline(url: string, clients: number): Promise<Baseline> {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   await admin.query('create database pgbench_bench');
@@ -90,66 +96,74 @@ async function pgbenchTps(
   const bin = findPgbench();
   if (!bin) {
     console.log('note: pgbench not found (apt-get install postgresql-client); (a) is a STAND-IN: single-row UPDATEs via `pg`');
-    return {
-      tps: await standInTps(url.replace(/\/postgres$/, '/pgbench_bench'), clients, seconds, warmup),
-      label: 'stand-in: pg single-row UPDATE loop',
-    };
+    return standIn(url.replace(/\/postgres$/, '/pgbench_bench'), clients);
   }
   const env = pgEnv(url, 'pgbench_bench');
   await runPgbench(bin, env, ['-i', '-q', '-s', '10']);
   const threads = String(Math.max(1, Math.min(clients, availableParallelism())));
-  if (warmup > 0) await runPgbench(bin, env, ['-N', '-c', String(clients), '-j', threads, '-T', String(warmup)]);
-  const out = await runPgbench(bin, env, ['-N', '-c', String(clients), '-j', threads, '-T', String(seconds)]);
   const tpsOf = (text: string) => {
     const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(text) ?? /tps = ([\d.]+)/.exec(text);
     if (!m) throw new Error(`could not read the TPS from pgbench's output:\n${text}`);
     return Number(m[1]);
   };
-  // For the diagnostics: one client alone, i.e. the latency of one durable single-row transaction.
-  const one = await runPgbench(bin, env, ['-N', '-c', '1', '-T', String(Math.min(seconds, 3))]);
-  return { tps: tpsOf(out), label: `${bin} -N -c ${clients} -j ${threads} -T ${seconds} (scale 10)`, oneClient: tpsOf(one) };
+  return {
+    label: `${bin} -N -c ${clients} -j ${threads} (scale 10)`,
+    run: async (seconds, warmup) => {
+      if (warmup > 0) await runPgbench(bin, env, ['-N', '-c', String(clients), '-j', threads, '-T', String(warmup)]);
+      return tpsOf(await runPgbench(bin, env, ['-N', '-c', String(clients), '-j', threads, '-T', String(seconds)]));
+    },
+    // One client alone: the latency of one durable single-row transaction.
+    oneClient: async () => tpsOf(await runPgbench(bin, env, ['-N', '-c', '1', '-T', '3'])),
+  };
 }
 
 /** When pgbench is missing: what -N does per transaction (one UPDATE of a random account + a history row). */
-async function standInTps(url: string, clients: number, seconds: number, warmup: number): Promise<number> {
+async function standIn(url: string, clients: number): Promise<Baseline> {
   const pool = new pg.Pool({ connectionString: url, max: clients });
-  try {
-    await pool.query('create table pgbench_accounts (aid int primary key, bid int, abalance int, filler char(84))');
-    await pool.query('create table pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22))');
-    await pool.query(`insert into pgbench_accounts select g, 1, 0, '' from generate_series(1, 1000000) g`);
-    await pool.query('vacuum analyze pgbench_accounts');
-    const loop = async (ms: number) => {
-      let n = 0;
-      const end = Date.now() + ms;
-      await Promise.all(
-        Array.from({ length: clients }, async () => {
-          const c = await pool.connect();
-          try {
-            while (Date.now() < end) {
-              const aid = 1 + Math.floor(Math.random() * 1_000_000);
-              const delta = Math.floor(Math.random() * 10001) - 5000;
-              await c.query('begin');
-              await c.query('update pgbench_accounts set abalance = abalance + $1 where aid = $2', [delta, aid]);
-              await c.query('select abalance from pgbench_accounts where aid = $1', [aid]);
-              await c.query('insert into pgbench_history (tid, bid, aid, delta, mtime) values (1, 1, $1, $2, current_timestamp)', [aid, delta]);
-              await c.query('commit');
-              n++;
-            }
-          } finally {
-            c.release();
+  onCleanup(() => pool.end());
+  await pool.query('create table pgbench_accounts (aid int primary key, bid int, abalance int, filler char(84))');
+  await pool.query('create table pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22))');
+  await pool.query(`insert into pgbench_accounts select g, 1, 0, '' from generate_series(1, 1000000) g`);
+  await pool.query('vacuum analyze pgbench_accounts');
+  const loop = async (ms: number) => {
+    let n = 0;
+    const end = Date.now() + ms;
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        const c = await pool.connect();
+        try {
+          while (Date.now() < end) {
+            const aid = 1 + Math.floor(Math.random() * 1_000_000);
+            const delta = Math.floor(Math.random() * 10001) - 5000;
+            await c.query('begin');
+            await c.query('update pgbench_accounts set abalance = abalance + $1 where aid = $2', [delta, aid]);
+            await c.query('select abalance from pgbench_accounts where aid = $1', [aid]);
+            await c.query('insert into pgbench_history (tid, bid, aid, delta, mtime) values (1, 1, $1, $2, current_timestamp)', [aid, delta]);
+            await c.query('commit');
+            n++;
           }
-        }),
-      );
-      return n;
-    };
-    if (warmup > 0) await loop(warmup * 1000);
-    const t0 = performance.now();
-    const n = await loop(seconds * 1000);
-    return n / ((performance.now() - t0) / 1000);
-  } finally {
-    await pool.end();
-  }
+        } finally {
+          c.release();
+        }
+      }),
+    );
+    return n;
+  };
+  return {
+    label: 'stand-in: pg single-row UPDATE loop',
+    run: async (seconds, warmup) => {
+      if (warmup > 0) await loop(warmup * 1000);
+      const t0 = performance.now();
+      const n = await loop(seconds * 1000);
+      return n / ((performance.now() - t0) / 1000);
+    },
+  };
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 // ---- the ledger invariant ------------------------------------------------------------------------------------
 
@@ -369,6 +383,7 @@ export default async function (argv: string[]) {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       clients: { type: 'string', default: '16' },
+      rounds: { type: 'string', default: '3' },
       'skip-http': { type: 'boolean', default: false },
       'skip-diagnostics': { type: 'boolean', default: false },
       pg: { type: 'string', multiple: true, default: [] },
@@ -377,6 +392,7 @@ export default async function (argv: string[]) {
   const seconds = Number(values.duration);
   const warmup = Number(values.warmup);
   const clients = Number(values.clients);
+  const rounds = Math.max(1, Number(values.rounds));
   cleanUpOnSignals();
 
   try {
@@ -407,33 +423,54 @@ export default async function (argv: string[]) {
         `${availableParallelism()} CPUs, ${clients} clients, ${seconds} s per phase after a ${warmup} s warm-up\n`,
     );
 
-    // (a)
-    const a = await pgbenchTps(cluster.url, clients, seconds, warmup);
-    console.log(`(a) pgbench simple-update (-N), ${clients} clients:             ${fmt(a.tps)} TPS   [${a.label}]`);
-
-    // (b) service layer, one org
+    // (a) and (b), interleaved for `rounds` rounds: whatever else the machine does during the run weighs on both
+    // alike, and the ratio is of the medians.
+    const baseline = await prepareBaseline(cluster.url, clients);
     const orgId = await newWallet(database, 1_000_000_000);
-    if (warmup > 0) await pairs(database, [orgId], clients, warmup);
-    const stopSampling = sampleWaits(url);
-    const before = Number(
-      (await database.pool.query(`select count(*) from holds where org_id = $1 and status = 'committed'`, [orgId])).rows[0].count,
-    );
-    const statements = await statementStats(database);
-    const cpu = cpuMeter();
-    const b = await pairs(database, [orgId], clients, seconds);
-    const topStatements = await statements();
-    const bCpu = cpu();
-    const waits = await stopSampling();
-    const bViolations = await violations(database, [orgId], before + b.pairs);
+    const aRuns: number[] = [];
+    const bRuns: PairRun[] = [];
+    const bViolations: string[] = [];
+    let waits: { what: string; mean: number }[] = [];
+    let topStatements: Awaited<ReturnType<Awaited<ReturnType<typeof statementStats>>>>;
+    for (let round = 1; round <= rounds; round++) {
+      const tps = await baseline.run(seconds, warmup);
+      aRuns.push(tps);
+      console.log(`(a) round ${round}: pgbench simple-update (-N), ${clients} clients:        ${fmt(tps)} TPS`);
+
+      if (warmup > 0) await pairs(database, [orgId], clients, warmup);
+      const stopSampling = sampleWaits(url);
+      const before = Number(
+        (await database.pool.query(`select count(*) from holds where org_id = $1 and status = 'committed'`, [orgId])).rows[0].count,
+      );
+      const statements = await statementStats(database);
+      const cpu = cpuMeter();
+      const b = await pairs(database, [orgId], clients, seconds);
+      const bCpu = cpu();
+      // The diagnostics below describe the last round.
+      topStatements = await statements();
+      waits = await stopSampling();
+      bRuns.push(b);
+      const found = await violations(database, [orgId], before + b.pairs);
+      bViolations.push(...found);
+      console.log(
+        `(b) round ${round}: hold+commit pairs, service layer, 1 org, ${clients} workers: ${fmt(b.perSecond)} pairs/s   ` +
+          `(${b.pairs} pairs, p50 ${fmt(b.p50, 2)} ms, p99 ${fmt(b.p99, 2)} ms, errors ${b.errors}, invariant violations ${found.length})`,
+      );
+      if (found.length) console.log(`      ${found.join('\n      ')}`);
+      console.log(
+        `    CPU: this process ${fmt(bCpu.process * 100, 0)}% of a core, whole machine ${fmt(bCpu.machine * 100, 0)}% of ${availableParallelism()} cores; ` +
+          `${fmt((bCpu.process * 1e6) / b.perSecond, 0)} µs of this process per pair`,
+      );
+    }
+    const a = { tps: median(aRuns) };
+    const b = { perSecond: median(bRuns.map((r) => r.perSecond)), pairs: bRuns[bRuns.length - 1].pairs };
     console.log(
-      `(b) hold+commit pairs, service layer, 1 org, ${clients} workers:  ${fmt(b.perSecond)} pairs/s   ` +
-        `(${b.pairs} pairs, p50 ${fmt(b.p50, 2)} ms, p99 ${fmt(b.p99, 2)} ms, errors ${b.errors})`,
+      `(a) pgbench simple-update (-N), ${clients} clients, median of ${rounds}: ${fmt(a.tps)} TPS   [${aRuns.map((x) => fmt(x, 0)).join(', ')}; ${baseline.label}, ${seconds} s each]`,
     );
-    console.log(`    invariant violations: ${bViolations.length}${bViolations.length ? `\n      ${bViolations.join('\n      ')}` : ''}`);
     console.log(
-      `    CPU during (b): this process ${fmt(bCpu.process * 100, 0)}% of a core, whole machine ${fmt(bCpu.machine * 100, 0)}% of ${availableParallelism()} cores; ` +
-        `${fmt((bCpu.process * 1e6) / b.perSecond, 0)} µs of this process per pair`,
+      `(b) hold+commit pairs, service layer, median of ${rounds}:            ${fmt(b.perSecond)} pairs/s   [${bRuns.map((r) => fmt(r.perSecond, 0)).join(', ')}]`,
     );
+    console.log(`    round ratios b/a: ${bRuns.map((r, i) => (r.perSecond / aRuns[i]).toFixed(2)).join(', ')}\n`);
 
     // (c) HTTP, one org
     let httpViolations: string[] = [];
@@ -472,19 +509,20 @@ export default async function (argv: string[]) {
 
     if (!values['skip-diagnostics']) {
       console.log('\ndiagnostics:');
-      if (a.oneClient) {
+      const oneClient = await baseline.oneClient?.();
+      if (oneClient) {
         console.log(
-          `  pgbench -N, 1 client: ${fmt(a.oneClient)} TPS = ${fmt(1000 / a.oneClient, 2)} ms per transaction (a durable commit included): ` +
+          `  pgbench -N, 1 client: ${fmt(oneClient)} TPS = ${fmt(1000 / oneClient, 2)} ms per transaction (a durable commit included): ` +
             'a row lock held through COMMIT is held at least this long',
         );
       }
       if (topStatements) {
-        console.log(`  during (b), server time per pair by statement (pg_stat_statements):`);
+        console.log(`  during the last round of (b), server time per pair by statement (pg_stat_statements):`);
         for (const st of topStatements) {
           console.log(`    ${fmt((st.ms * 1000) / b.pairs, 0).padStart(5)} µs  ${fmt(st.calls / b.pairs, 2)} calls  ${st.query}`);
         }
       }
-      console.log(`  during (b), mean backends (of ${clients}) by wait event (pg_stat_activity, sampled every 50 ms):`);
+      console.log(`  during the last round of (b), mean backends (of ${clients}) by wait event (pg_stat_activity, sampled every 50 ms):`);
       for (const w of waits.slice(0, 8)) console.log(`    ${w.what.padEnd(34)} ${fmt(w.mean, 2)}`);
       const soloOrg = await newWallet(database, 1_000_000_000);
       const solo = await countRoundTrips(() => pairs(database, [soloOrg], 1, Math.min(seconds, 3)));

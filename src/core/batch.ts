@@ -1,5 +1,7 @@
-// Coalesces look-ups made during one turn of the event loop into one query (the DataLoader pattern): under load,
-// dozens of concurrent requests for hot, tiny reads share one round trip instead of paying one each.
+// Coalesces concurrent look-ups into one query (the DataLoader pattern): under load, dozens of concurrent requests
+// for hot, tiny reads share one round trip instead of paying one each. One query is in flight at a time: what
+// arrives while it runs waits for it and goes into the next, so the batch grows with the load (and the database
+// sees one query per round trip, not one per event-loop turn). Alone, a look-up goes out after this turn.
 interface Waiter<V> {
   resolve: (value: V | undefined) => void;
   reject: (err: unknown) => void;
@@ -8,6 +10,7 @@ interface Waiter<V> {
 export class Batcher<K, V> {
   private pending = new Map<K, Waiter<V>[]>();
   private scheduled = false;
+  private inFlight = false;
   private readonly load: (keys: K[]) => Promise<Map<K, V>>;
 
   constructor(load: (keys: K[]) => Promise<Map<K, V>>) {
@@ -19,23 +22,30 @@ export class Batcher<K, V> {
       const waiters = this.pending.get(key);
       if (waiters) waiters.push({ resolve, reject });
       else this.pending.set(key, [{ resolve, reject }]);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // After this turn's I/O callbacks: every request parsed in this turn joins the batch.
-        setImmediate(() => void this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight || this.pending.size === 0) return;
+    this.scheduled = true;
+    // After this turn's I/O callbacks: every request parsed in this turn joins the batch.
+    setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
     const batch = this.pending;
     this.pending = new Map();
     this.scheduled = false;
+    this.inFlight = true;
     try {
       const values = await this.load([...batch.keys()]);
       for (const [key, waiters] of batch) for (const w of waiters) w.resolve(values.get(key));
     } catch (err) {
       for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
+    } finally {
+      this.inFlight = false;
+      this.schedule();
     }
   }
 }

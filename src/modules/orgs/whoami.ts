@@ -19,7 +19,7 @@ interface OrgSummary {
 }
 
 // whoami is the API's hottest read (and the HTTP benchmark's subject): concurrent calls share one prepared
-// statement per event-loop turn. Credits stay live: they are read in that same statement.
+// statement, one in flight at a time (core/batch.ts). Credits stay live: they are read in that same statement.
 const summaries = new WeakMap<pg.Pool, Batcher<string, OrgSummary>>();
 function orgSummaries(pool: pg.Pool): Batcher<string, OrgSummary> {
   let batcher = summaries.get(pool);

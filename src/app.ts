@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import type { AppServices } from './core/services.ts';
 import type { Operation } from './core/operation.ts';
 import { openDatabase, connect, type Database } from './db/client.ts';
+import { PgListener } from './db/listener.ts';
 import { runMigrations } from './db/migrate.ts';
 import { loadMasterKey } from './core/master-key.ts';
 import { AuthCache } from './http/auth-cache.ts';
@@ -39,22 +40,35 @@ export async function openServices(config: Config, log: Logger, databaseUrl?: st
   catalog(config);
   const database: Database = databaseUrl ? connect(databaseUrl) : await openDatabase(config, log);
   await runMigrations(database);
-  const authCache = new AuthCache(database.url, log);
+  const listener = new PgListener(database.url, log);
+  const authCache = new AuthCache(listener);
   await authCache.start();
+  await listener.start();
   const counters = config.REDIS_URL ? await redisCounterStore(config.REDIS_URL) : postgresCounterStore(database.pool);
   const rateLimiter = new RateLimiter(counters, log);
   rateLimiter.start();
   const requestLog = new RequestLog(database, log);
   requestLog.start();
-  const queueWakeups = new QueueWakeups(database.url, log);
-  return { config, database, log, authCache, rateLimiter, requestLog, queueWakeups, startedAt: Date.now(), masterKey: loadMasterKey(config) };
+  const queueWakeups = new QueueWakeups(listener, log);
+  return {
+    config,
+    database,
+    log,
+    listener,
+    authCache,
+    rateLimiter,
+    requestLog,
+    queueWakeups,
+    startedAt: Date.now(),
+    masterKey: loadMasterKey(config),
+  };
 }
 
 export async function closeServices(services: AppServices): Promise<void> {
-  await services.queueWakeups.close();
+  services.queueWakeups.close();
   await services.requestLog.close();
   await services.rateLimiter.close();
-  await services.authCache.close();
+  await services.listener.close();
   await services.database.close();
 }
 

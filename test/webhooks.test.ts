@@ -11,6 +11,7 @@ import { isPrivateAddress } from '../src/core/net-guard.ts';
 import { dispatchEvents } from '../src/modules/events/dispatch.ts';
 import { DELIVERY_RETENTION_DAYS, deliverDue, RETRY_DELAYS_MS } from '../src/modules/webhooks/deliver.ts';
 import { pruneExpired } from '../src/jobs/maintenance.ts';
+import { startWorker } from '../src/jobs/worker.ts';
 import { idFloor } from '../src/core/ids.ts';
 import { closeDb, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
@@ -465,4 +466,26 @@ test('retention: finished deliveries older than 30 days are pruned by the mainte
     await sql<{ id: string; status: string }>(app, `select id, status from webhook_deliveries where org_id = $1 order by id`, [t.orgId])
   ).map((r) => r.status);
   assert.deepEqual(left, ['pending', 'succeeded']);
+});
+
+test('the worker is woken by NOTIFY: an event reaches its webhook without waiting for a poll', async () => {
+  const t = await app.tenant('WhWake');
+  const rx = await startReceiver();
+  // Polls an hour apart: a delivery within the wait below can only come from the wake-ups (event recorded →
+  // dispatcher; deliveries written → deliverer).
+  const worker = await startWorker(services(), { pollMs: 3_600_000 });
+  try {
+    const hook = await createHook(t, { url: rx.url, event_types: ['key.created'] });
+    const key = await app.request('POST', '/api/v1/keys', { key: t.key, body: { name: 'woken' } });
+    assert.equal(key.status, 201);
+    const deadline = Date.now() + 20_000;
+    while (rx.received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(rx.received.length, 1, 'delivered on the wake-ups alone');
+    const payload = verify(hook.secret, rx.received[0]);
+    assert.equal(payload.type, 'key.created');
+    assert.equal(payload.data.key_id, key.body.id);
+  } finally {
+    await worker.stop();
+    await rx.close();
+  }
 });

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
+import type { PgListener } from '../db/listener.ts';
 import type { AuthCache } from '../http/auth-cache.ts';
 import type { RateLimiter } from '../http/rate-limit.ts';
 import type { RequestLog } from '../http/request-log.ts';
@@ -11,6 +12,8 @@ export interface AppServices {
   config: Config;
   database: Database;
   log: Logger;
+  /** The instance's one LISTEN connection (auth cache, queue long polls, worker wake-ups). */
+  listener: PgListener;
   authCache: AuthCache;
   rateLimiter: RateLimiter;
   requestLog: RequestLog;

@@ -1,8 +1,12 @@
 // A pass repeated every `everyMs` by each worker process, for background work that needs second resolution
 // (pg-boss schedules have minute resolution). Passes never overlap; a failed pass is logged and the next one runs.
+// `wake()` runs a pass now (or right after the one in progress) — for work announced by a NOTIFY — so the
+// interval is only the fallback for a missed notification.
 import type { Logger } from 'pino';
 
 export interface Loop {
+  /** Runs a pass as soon as possible: now when idle, or again right after the pass in progress. */
+  wake: () => void;
   /** Stops scheduling passes and waits for one in progress. */
   stop: () => Promise<void>;
 }
@@ -10,18 +14,31 @@ export interface Loop {
 export function startLoop(name: string, log: Logger, everyMs: number, pass: () => Promise<unknown>): Loop {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let inPass = false;
+  let again = false;
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
+    clearTimeout(timer);
+    inPass = true;
+    again = false;
     running = pass().then(
       () => {},
       (err: unknown) => log.warn({ err: (err as Error).message, loop: name }, `${name} failed; retrying`),
     );
     void running.then(() => {
-      if (!stopped) timer = setTimeout(tick, everyMs);
+      inPass = false;
+      if (stopped) return;
+      if (again) tick();
+      else timer = setTimeout(tick, everyMs);
     });
   };
   timer = setTimeout(tick, everyMs);
   return {
+    wake: () => {
+      if (stopped) return;
+      if (inPass) again = true;
+      else tick();
+    },
     stop: async () => {
       stopped = true;
       clearTimeout(timer);

@@ -7,6 +7,7 @@ import { expireHolds } from '../modules/billing/holds.ts';
 import { grantDueMonthlyCredits } from '../modules/billing/monthly-credits.ts';
 import { startQueueTicker } from '../modules/queue/jobs.ts';
 import { startEventDispatcher } from '../modules/events/dispatch.ts';
+import { EVENTS_CHANNEL, WEBHOOKS_CHANNEL } from '../modules/events/record.ts';
 import { startWebhookDeliverer } from '../modules/webhooks/deliver.ts';
 import { type Fleet, type FleetOptions, joinFleet } from '../modules/workers/fleet.ts';
 import { pruneExpired } from './maintenance.ts';
@@ -24,7 +25,12 @@ export interface Worker {
   stop: () => Promise<void>;
 }
 
-export async function startWorker(services: AppServices, opts: FleetOptions = {}): Promise<Worker> {
+export interface WorkerOptions extends FleetOptions {
+  /** How often the event dispatcher and webhook deliverer look without being woken (1 s; tests set it long). */
+  pollMs?: number;
+}
+
+export async function startWorker(services: AppServices, opts: WorkerOptions = {}): Promise<Worker> {
   const boss = createQueue(services.database.url);
   boss.on('error', (err) => services.log.error({ err: err.message }, 'job queue error'));
   // Register in the fleet first: every handler registered below is counted and gated by its max_concurrent.
@@ -65,10 +71,13 @@ export async function startWorker(services: AppServices, opts: FleetOptions = {}
   });
   // The public queue: due schedules fire, lapsed leases return their jobs (every second; see modules/queue/jobs.ts).
   const queueTicker = startQueueTicker(services);
-  // Domain events fan out to notifications (every second; see modules/events/dispatch.ts).
-  const eventDispatcher = startEventDispatcher(services);
-  // Webhook deliveries due go out, signed, with retries (every second; see modules/webhooks/deliver.ts).
-  const webhookDeliverer = startWebhookDeliverer(services);
+  // Domain events fan out to notifications and webhooks (see modules/events/dispatch.ts), and webhook deliveries
+  // go out, signed, with retries (modules/webhooks/deliver.ts): each woken by the NOTIFY of new work, and every
+  // second regardless (retries coming due, a notification missed while the listener reconnected).
+  const eventDispatcher = startEventDispatcher(services, opts.pollMs);
+  const webhookDeliverer = startWebhookDeliverer(services, opts.pollMs);
+  await services.listener.on(EVENTS_CHANNEL, () => eventDispatcher.wake());
+  await services.listener.on(WEBHOOKS_CHANNEL, () => webhookDeliverer.wake());
   services.log.info('worker started');
   return {
     boss,

@@ -135,8 +135,8 @@ export async function dispatchEvents(
 const TICK_MS = 1000;
 
 /** The worker's loop: a pass every second (pg-boss cron has minute resolution). */
-export function startEventDispatcher(services: AppServices): Loop {
-  return startLoop('event dispatch', services.log, TICK_MS, async () => {
+export function startEventDispatcher(services: AppServices, everyMs = TICK_MS): Loop {
+  return startLoop('event dispatch', services.log, everyMs, async () => {
     const r = await dispatchEvents(services);
     if (r.dispatched) services.log.debug(r, 'events dispatched');
   });

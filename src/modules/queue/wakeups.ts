@@ -1,11 +1,11 @@
 // Long-polling claims: a claim that found nothing waits for a NOTIFY on `opsbase_queue` (sent by every submit,
 // schedule firing and requeue, with `<org id>:<queue>` as payload) instead of polling the table. One listening
-// connection per server instance, opened on the first long poll. Claims still re-check on a short timer, so a
+// connection per server instance (db/listener.ts, shared). Claims still re-check on a short timer, so a
 // missed notification (listener reconnecting) or a delayed job coming due costs at most that much latency.
-import pg from 'pg';
 import type { Logger } from 'pino';
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.ts';
+import type { PgListener } from '../../db/listener.ts';
 
 export const QUEUE_CHANNEL = 'opsbase_queue';
 
@@ -25,16 +25,14 @@ export interface Waiter {
 }
 
 export class QueueWakeups {
-  private readonly url: string;
+  private readonly listener: PgListener;
   private readonly log: Logger;
   private readonly waiters = new Map<string, Set<() => void>>();
-  private client?: pg.Client;
-  private starting?: Promise<void>;
-  private retry?: NodeJS.Timeout;
+  private subscribed?: Promise<void>;
   private stopped = false;
 
-  constructor(url: string, log: Logger) {
-    this.url = url;
+  constructor(listener: PgListener, log: Logger) {
+    this.listener = listener;
     this.log = log;
   }
 
@@ -43,44 +41,13 @@ export class QueueWakeups {
     return this.stopped;
   }
 
+  /** Subscribes on the first long poll; after a reconnect every waiter looks again (notifications were lost). */
   private listen(): Promise<void> {
-    if (this.client || this.stopped) return Promise.resolve();
-    this.starting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });
-      client.on('notification', (msg) => this.wake(msg.payload ?? ''));
-      client.on('error', (err) => {
-        this.log.warn({ err: err.message }, 'queue listener lost its connection; reconnecting');
-        if (this.client === client) this.client = undefined;
-        client.end().catch(() => {});
-        this.scheduleReconnect();
-      });
-      try {
-        await client.connect();
-        await client.query(`listen ${QUEUE_CHANNEL}`);
-      } catch (err) {
-        await client.end().catch(() => {});
-        throw err;
-      }
-      if (this.stopped) {
-        await client.end().catch(() => {});
-        return;
-      }
-      this.client = client;
-      // Whatever was sent while no one listened is lost: let every waiter look again.
-      this.wakeAll();
-    })().finally(() => {
-      this.starting = undefined;
-    });
-    return this.starting;
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stopped || this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      this.listen().catch(() => this.scheduleReconnect());
-    }, 500);
-    this.retry.unref();
+    this.subscribed ??= (async () => {
+      await this.listener.on(QUEUE_CHANNEL, (payload) => this.wake(payload));
+      this.listener.onConnect(() => this.wakeAll());
+    })();
+    return this.subscribed.then(() => this.listener.start());
   }
 
   private wake(key: string): void {
@@ -105,7 +72,7 @@ export class QueueWakeups {
       await this.listen();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'queue listener unavailable; long polls fall back to polling');
-      this.scheduleReconnect();
+      this.listener.reconnect();
     }
     let fired = false;
     let resolveWait: (() => void) | undefined;
@@ -149,11 +116,8 @@ export class QueueWakeups {
     this.wakeAll();
   }
 
-  async close(): Promise<void> {
+  /** The listener itself is closed with the services. */
+  close(): void {
     this.shutdown();
-    clearTimeout(this.retry);
-    await this.starting?.catch(() => {});
-    await this.client?.end().catch(() => {});
-    this.client = undefined;
   }
 }

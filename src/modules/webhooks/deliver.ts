@@ -18,6 +18,7 @@ import type { events } from '../../db/schema/billing.ts';
 import { notifications } from '../../db/schema/notifications.ts';
 import { webhookDeliveries, webhooks } from '../../db/schema/webhooks.ts';
 import { webhookSecret } from './service.ts';
+import { notifyWorkers, WEBHOOKS_CHANNEL } from '../events/record.ts';
 import { type Loop, startLoop } from '../../jobs/loop.ts';
 
 type EventRow = typeof events.$inferSelect;
@@ -73,6 +74,7 @@ export async function fanOutToWebhooks(tx: DbOrTx, batch: EventRow[]): Promise<n
   );
   if (!rows.length) return 0;
   const made = await tx.insert(webhookDeliveries).values(rows).onConflictDoNothing().returning({ id: webhookDeliveries.id });
+  if (made.length) await notifyWorkers(tx, WEBHOOKS_CHANNEL);
   return made.length;
 }
 
@@ -335,8 +337,8 @@ export async function deliverDue(services: AppServices, opts: { now?: Date; limi
 const TICK_MS = 1000;
 
 /** The worker's loop: a pass every second (a pass itself goes on while it keeps finding full batches). */
-export function startWebhookDeliverer(services: AppServices): Loop {
-  return startLoop('webhook delivery', services.log, TICK_MS, async () => {
+export function startWebhookDeliverer(services: AppServices, everyMs = TICK_MS): Loop {
+  return startLoop('webhook delivery', services.log, everyMs, async () => {
     const r = await deliverDue(services);
     if (r.attempted) services.log.debug(r, 'webhooks delivered');
   });

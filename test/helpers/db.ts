@@ -11,6 +11,9 @@ export async function sql<T extends pg.QueryResultRow = any>(app: TestApp, text:
   let pool = pools.get(app);
   if (!pool) {
     pool = new pg.Pool({ connectionString: app.databaseUrl, max: 2 });
+    // An idle client whose server goes away (the app's database dropped at the end of a file) emits 'error' on the
+    // pool; without a listener that is an uncaught exception in whichever test made the connection.
+    pool.on('error', () => {});
     pools.set(app, pool);
   }
   const { rows } = await pool.query<T>(text, params);

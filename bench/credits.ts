@@ -170,7 +170,7 @@ const median = (xs: number[]) => {
 /** Violations of DESIGN §6 for one org's credits, plus: every counted pair committed, no hold left open. */
 async function violations(database: Database, orgIds: string[], expectedCommits: number): Promise<string[]> {
   const v: string[] = [];
-  // Settlements are posted asynchronously (within ~100 ms of the last pair): let them land before counting.
+  // Settlements are posted asynchronously (within ~50 ms of the last pair): let them land before counting.
   for (let i = 0; i < 100; i++) {
     const { rows } = await database.pool.query(
       `select count(*)::int as n from holds where org_id = any($1) and status <> 'open' and posted_at is null`,

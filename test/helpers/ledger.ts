@@ -14,7 +14,7 @@ export async function makeOrg(pool: pg.Pool): Promise<string> {
 
 /**
  * Waits until every settled hold of the org is posted to its balance and ledger. A paid operation answers once its
- * charge is committed; the posting follows asynchronously (within about 100 ms, src/modules/billing/holds.ts).
+ * charge is committed; the posting follows asynchronously (within about 50 ms, src/modules/billing/holds.ts).
  */
 export async function waitForPosting(pool: pg.Pool, orgId: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,13 +1,15 @@
 // Holds (DESIGN §6): a paid action reserves its cost before it runs, commits it with its effect, or releases it.
 // The life of a hold, and why it is shaped for one hot wallet under many concurrent actions:
-//   reserve — one statement checks the available balance under the balance row's lock and takes the credits.
-//             Outside a transaction, the reservations of one wallet that arrive while a statement runs go together
-//             into the next one (SerialBatcher): the row is locked once per batch, not once per action.
-//   settle  — touches only the hold row, so it commits inside the action's transaction without locking the wallet.
-//   post    — moves settled holds into the balance and the ledger, again batched per wallet.
+//   reserve — the reservations of one wallet that arrive while one is running go together into the next call of
+//             opsbase_reserve_holds (SerialBatcher): the balance row is locked once per batch, not once per
+//             action. It commits on its own, at once, so the hold is visible while the action runs.
+//   settle  — touches only the hold row (a HOT update), so it commits inside the action's transaction without
+//             locking the wallet.
+//   post    — moves settled holds into the balance and the ledger, batched per wallet: shortly after the action
+//             (postSoon), before a reservation batch that is short of credits, and by the sweeper.
 // available = balance − held is exact throughout: a commit not yet posted leaves both balance and held higher by
-// the same amount; a release not yet posted only understates available, and a refused reservation posts first.
-// The hot statements are named prepared statements: parsed and planned once per connection.
+// the same amount; a release not yet posted only understates available, and a short batch posts first. Reads
+// (ledger.ts balanceOf) count settled holds at once.
 import { eq, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { SerialBatcher } from '../../core/batch.ts';
@@ -44,8 +46,9 @@ const ASYNC_COMMIT = ", set_config('synchronous_commit', 'off', true) as async_c
 
 // ---- reserve ---------------------------------------------------------------------------------------------------
 
-// The two hot statements are SQL functions (migration 0008_hold_posting): each locks the wallet's balance row in a
-// statement of its own, so what follows runs on a snapshot taken after the lock. See the migration for why.
+// The two hot statements are SQL functions (migration 0008_hold_posting), called as named prepared statements: each
+// locks the wallet's balance row in a statement of its own, so what follows runs on a snapshot taken after the
+// lock. See the migration for why.
 const RESERVE_BATCH = 'select * from opsbase_reserve_holds($1, $2, $3, $4, $5, $6, $7, $8, $9)';
 
 interface ReserveRequest {

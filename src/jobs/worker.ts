@@ -37,34 +37,32 @@ export async function startWorker(services: AppServices, opts: WorkerOptions = {
   const fleet = await joinFleet(services, opts);
   fleet.track(boss);
   await boss.start();
-  await boss.createQueue(MAINTENANCE_QUEUE, { policy: 'singleton', retryLimit: 2 });
-  await boss.schedule(MAINTENANCE_QUEUE, '*/10 * * * *', {}, { tz: 'UTC' });
-  await boss.work(MAINTENANCE_QUEUE, async () => {
+  // Periodic housekeeping, one pg-boss singleton job each (whichever worker takes it, never two at once).
+  const periodic = async (queue: string, cron: string, run: () => Promise<unknown>) => {
+    await boss.createQueue(queue, { policy: 'singleton', retryLimit: 2 });
+    await boss.schedule(queue, cron, {}, { tz: 'UTC' });
+    await boss.work(queue, run);
+  };
+  await periodic(MAINTENANCE_QUEUE, '*/10 * * * *', async () => {
     const pruned = await pruneExpired(services);
     services.log.info({ pruned }, 'maintenance done');
     return pruned;
   });
   // Holds whose paid action never settled (the process died) go back to the wallet (DESIGN §6).
-  await boss.createQueue(HOLD_SWEEP_QUEUE, { policy: 'singleton', retryLimit: 2 });
-  await boss.schedule(HOLD_SWEEP_QUEUE, '* * * * *', {}, { tz: 'UTC' });
-  await boss.work(HOLD_SWEEP_QUEUE, async () => {
+  await periodic(HOLD_SWEEP_QUEUE, '* * * * *', async () => {
     const expired = await expireHolds(services.database.db);
     if (expired) services.log.info({ expired }, 'expired holds released');
     return { expired };
   });
   // Auto top-up: balances below their threshold are charged off-session (the credit lands with Stripe's webhook).
-  await boss.createQueue(AUTO_TOPUP_QUEUE, { policy: 'singleton', retryLimit: 2 });
-  await boss.schedule(AUTO_TOPUP_QUEUE, '* * * * *', {}, { tz: 'UTC' });
-  await boss.work(AUTO_TOPUP_QUEUE, async () => {
+  await periodic(AUTO_TOPUP_QUEUE, '* * * * *', async () => {
     const result = await scanAutoTopups(services);
     if (result.checked) services.log.info(result, 'auto top-up scan');
     return result;
   });
   // Each tier's credits_per_month, once per org and UTC month (new orgs get theirs at creation; hourly catches
   // the new month and orgs that just moved to a granting tier).
-  await boss.createQueue(MONTHLY_CREDITS_QUEUE, { policy: 'singleton', retryLimit: 2 });
-  await boss.schedule(MONTHLY_CREDITS_QUEUE, '7 * * * *', {}, { tz: 'UTC' });
-  await boss.work(MONTHLY_CREDITS_QUEUE, async () => {
+  await periodic(MONTHLY_CREDITS_QUEUE, '7 * * * *', async () => {
     const result = await grantDueMonthlyCredits(services);
     if (result.granted) services.log.info(result, 'monthly credits granted');
     return result;

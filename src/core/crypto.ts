@@ -1,12 +1,13 @@
 // Secrets: high-entropy tokens are stored as SHA-256; passwords with scrypt (node:crypto, no native addon).
-import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: object) => Promise<Buffer>;
 const SCRYPT = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
+/** Hex SHA-256 (the one-shot `crypto.hash`: a credential is hashed on every request, and it is 2.5× cheaper). */
 export function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+  return hash('sha256', value, 'hex');
 }
 
 /** A random token with a readable prefix, e.g. `obk_live_…` (base64url, 32 bytes of entropy). */

@@ -81,7 +81,9 @@ const holdFromRaw = (r: RawHold): HoldRow => ({
 
 async function reserveBatch(db: Db, orgId: string, currency: Currency, requests: ReserveRequest[]): Promise<ReserveOutcome[]> {
   // One hold per key: a key asked for twice in a batch is created by its first request and replayed to the next.
-  const distinct = [...new Map(requests.toReversed().map((r) => [r.key, r])).values()].toReversed();
+  // Smallest first: the function takes requests while their running sum fits, so every request it refuses is
+  // larger than what the ones before it left — a refusal is exact, and as many requests as possible are served.
+  const distinct = [...new Map(requests.toReversed().map((r) => [r.key, r])).values()].sort((a, b) => a.amount - b.amount);
   const { rows } = await clientOf(db).query<{ created: RawHold[]; existing: RawHold[]; balance: number | null; held: number | null }>({
     name: 'ledger_reserve',
     text: RESERVE_BATCH + ASYNC_COMMIT,
@@ -102,7 +104,7 @@ async function reserveBatch(db: Db, orgId: string, currency: Currency, requests:
   const balance = Number(row.balance ?? 0);
   let held = Number(row.held ?? 0);
   for (const h of row.existing.map(holdFromRaw)) byKey.set(h.idempotencyKey, { hold: h, replayed: true, availableBefore: 0, availableAfter: 0 });
-  // Created in request order: each one's available before and after follows from the running sum.
+  // Created in the order sent: each one's available before and after follows from the running sum.
   const created = new Map(row.created.map((r) => [r.idempotency_key as string, holdFromRaw(r)]));
   for (const r of distinct) {
     const hold = created.get(r.key);
@@ -149,9 +151,10 @@ export async function reserve(db: Db, input: HoldInput): Promise<{ hold: HoldRow
       if (!out.replayed) await noteLowBalance(db, input.orgId, currency, out.availableBefore, out.availableAfter);
       return { hold: out.hold, replayed: out.replayed };
     }
-    // Refused with the wallet's figures after the batch (a state of the ledger). A batch takes requests in
-    // order, so a larger one ahead may have crowded this one out although it fits: then it tries again.
-    if (out.available < input.amount || attempt >= 3) throw outOfCredits(currency, input.amount, out.available);
+    // Refused with the wallet's figures after its batch (a state of the ledger). That is short of this amount,
+    // unless the batch held another request with the same key and a larger amount, refused in its place: then
+    // this one is asked on its own, as if it had come after.
+    if (out.available < input.amount || attempt >= 2) throw outOfCredits(currency, input.amount, out.available);
   }
 }
 

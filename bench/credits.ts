@@ -535,12 +535,20 @@ export default async function (argv: string[]) {
         console.log(`    ${fmt(q.n / Math.max(1, solo.result.pairs))} × ${fmt(q.ms, 3).padStart(7)} ms  ${q.sql}`);
       }
       const orgs = await Promise.all(Array.from({ length: clients }, () => newWallet(database, 1_000_000_000)));
+      const spreadStatements = await statementStats(database);
+      const spreadCpu = cpuMeter();
       const spread = await pairs(database, orgs, clients, Math.min(seconds, 5));
+      const spreadUse = spreadCpu();
+      const spreadTop = await spreadStatements();
       const spreadViolations = await violations(database, orgs, spread.pairs);
       console.log(
         `  ${clients} workers, ${clients} orgs (no shared balance row): ${fmt(spread.perSecond)} pairs/s ` +
-          `(p50 ${fmt(spread.p50, 2)} ms, p99 ${fmt(spread.p99, 2)} ms), invariant violations ${spreadViolations.length}`,
+          `(p50 ${fmt(spread.p50, 2)} ms, p99 ${fmt(spread.p99, 2)} ms), invariant violations ${spreadViolations.length}; ` +
+          `CPU: this process ${fmt(spreadUse.process * 100, 0)}% of a core, machine ${fmt(spreadUse.machine * 100, 0)}%`,
       );
+      for (const st of spreadTop?.slice(0, 6) ?? []) {
+        console.log(`    ${fmt((st.ms * 1000) / spread.pairs, 0).padStart(5)} µs  ${fmt(st.calls / spread.pairs, 2)} calls  ${st.query}`);
+      }
       bViolations.push(...spreadViolations);
     }
 

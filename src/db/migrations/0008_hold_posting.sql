@@ -43,13 +43,13 @@ BEGIN
   RETURN posted;
 END
 $$;--> statement-breakpoint
--- Reserves a batch of one wallet's requests: requests whose key already has a hold get that hold (`existing`);
--- the new ones are taken in order while their running sum fits the available balance (`created`); the rest are
--- refused. p_keys must be distinct.
+-- Reserves a batch of one wallet's requests: requests whose key already has a hold get that hold (`existing`, as
+-- rows); the new ones are taken in order while their running sum fits the available balance (`created`: their
+-- keys; the caller knows the rest, and `at` is their created_at); the rest are refused. p_keys must be distinct.
 CREATE OR REPLACE FUNCTION opsbase_reserve_holds(
   p_org text, p_currency text, p_hold_ids text[], p_entry_ids text[], p_keys text[], p_amounts bigint[],
   p_operations text[], p_references text[], p_ttls int[]
-) RETURNS TABLE (created json, existing json, balance bigint, held bigint) LANGUAGE plpgsql VOLATILE AS $$
+) RETURNS TABLE (created text[], existing json, balance bigint, held bigint, at timestamptz) LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
   avail bigint;
@@ -86,12 +86,12 @@ BEGIN
   ), h AS (
     INSERT INTO holds (id, org_id, currency, amount, operation, idempotency_key, reference, expires_at)
     SELECT ok.hold_id, p_org, p_currency, ok.amount, ok.operation, ok.key, ok.reference, now() + make_interval(secs => ok.ttl) FROM ok
-    RETURNING *
+    RETURNING idempotency_key
   ), e AS (
     INSERT INTO ledger_entries (id, org_id, currency, kind, amount, held_delta, balance_after, held_after, reference, hold_id)
     SELECT ok.entry_id, p_org, p_currency, 'hold', 0, ok.amount, cur.balance, cur.held + ok.cum, ok.operation, ok.hold_id FROM ok, cur
   )
-  SELECT (SELECT coalesce(json_agg(h), '[]') FROM h), (SELECT coalesce(json_agg(known), '[]') FROM known),
-         (SELECT cur.balance FROM cur), (SELECT cur.held FROM cur);
+  SELECT (SELECT coalesce(array_agg(h.idempotency_key), '{}') FROM h), (SELECT coalesce(json_agg(known), '[]') FROM known),
+         (SELECT cur.balance FROM cur), (SELECT cur.held FROM cur), now();
 END
 $$;

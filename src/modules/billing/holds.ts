@@ -84,13 +84,14 @@ async function reserveBatch(db: Db, orgId: string, currency: Currency, requests:
   // Smallest first: the function takes requests while their running sum fits, so every request it refuses is
   // larger than what the ones before it left — a refusal is exact, and as many requests as possible are served.
   const distinct = [...new Map(requests.toReversed().map((r) => [r.key, r])).values()].sort((a, b) => a.amount - b.amount);
-  const { rows } = await clientOf(db).query<{ created: RawHold[]; existing: RawHold[]; balance: number | null; held: number | null }>({
+  const holdIds = distinct.map(() => newId('hold'));
+  const { rows } = await clientOf(db).query<{ created: string[]; existing: RawHold[]; balance: number | null; held: number | null; at: Date }>({
     name: 'ledger_reserve',
     text: RESERVE_BATCH + ASYNC_COMMIT,
     values: [
       orgId,
       currency,
-      distinct.map(() => newId('hold')),
+      holdIds,
       distinct.map(() => newId('ledger')),
       distinct.map((r) => r.key),
       distinct.map((r) => r.amount),
@@ -104,11 +105,25 @@ async function reserveBatch(db: Db, orgId: string, currency: Currency, requests:
   const balance = Number(row.balance ?? 0);
   let held = Number(row.held ?? 0);
   for (const h of row.existing.map(holdFromRaw)) byKey.set(h.idempotencyKey, { hold: h, replayed: true, availableBefore: 0, availableAfter: 0 });
-  // Created in the order sent: each one's available before and after follows from the running sum.
-  const created = new Map(row.created.map((r) => [r.idempotency_key as string, holdFromRaw(r)]));
-  for (const r of distinct) {
-    const hold = created.get(r.key);
-    if (!hold) continue;
+  // Created in the order sent: each one's available before and after follows from the running sum. The function
+  // returns only their keys: every other field is what was sent, and `at` is the statement's now().
+  const created = new Set(row.created);
+  for (const [i, r] of distinct.entries()) {
+    if (!created.has(r.key)) continue;
+    const hold: HoldRow = {
+      id: holdIds[i],
+      orgId,
+      currency,
+      amount: r.amount,
+      status: 'open',
+      operation: r.operation,
+      idempotencyKey: r.key,
+      reference: r.reference,
+      expiresAt: new Date(row.at.getTime() + r.ttlSeconds * 1000),
+      settledAt: null,
+      postedAt: null,
+      createdAt: row.at,
+    };
     byKey.set(r.key, { hold, replayed: false, availableBefore: balance - held, availableAfter: balance - held - hold.amount });
     held += hold.amount;
   }

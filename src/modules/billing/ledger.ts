@@ -21,7 +21,7 @@ interface Locked {
 }
 
 /** Locks the balance row (creating it at zero) and reads it: the posted figures, a state the ledger went through. */
-export async function lockBalance(db: DbOrTx, orgId: string, currency: Currency): Promise<Locked> {
+async function lockBalance(db: DbOrTx, orgId: string, currency: Currency): Promise<Locked> {
   await db.insert(balances).values({ orgId, currency }).onConflictDoNothing();
   const [row] = await db
     .select({ balance: balances.balance, held: balances.held })

@@ -1,8 +1,9 @@
 // Lists: `{ data, meta: { limit, next_cursor, has_more } }`, `?limit=` (default 50, max 200), `?cursor=` or `?offset=`.
 // Cursors are opaque base64url of the last row's sort key (its id: ids are time-sortable).
 import { z } from 'zod';
-import { lt, type SQL } from 'drizzle-orm';
-import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { and, desc, type InferSelectModel, lt, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
+import type { DbOrTx } from '../db/client.ts';
 import { invalid } from './errors.ts';
 
 export const PageInput = z.object({
@@ -63,4 +64,33 @@ export async function paginate<R, T>(
   const rows = await fetch({ after: cursor ? lt(idColumn, cursor) : undefined, limit: input.limit + 1, offset: cursor ? 0 : (input.offset ?? 0) });
   const page = toPage(rows, input.limit, key);
   return { data: page.data.map(present), meta: page.meta };
+}
+
+type TableWithId = PgTable & { id: AnyPgColumn };
+
+/**
+ * The common list: a table's rows matching `where` (conditions ANDed; undefined ones skipped), newest first by
+ * id, through `paginate`. Lists with joins or their own SQL call `paginate` directly.
+ */
+export function listNewestFirst<TTable extends TableWithId, T>(
+  db: DbOrTx,
+  table: TTable,
+  input: PageInput,
+  where: (SQL | undefined)[],
+  present: (row: InferSelectModel<TTable>) => T,
+) {
+  return paginate(
+    input,
+    table.id,
+    (w) =>
+      db
+        .select()
+        .from(table as PgTable)
+        .where(and(...where, w.after))
+        .orderBy(desc(table.id))
+        .limit(w.limit)
+        .offset(w.offset) as unknown as Promise<InferSelectModel<TTable>[]>,
+    (r) => (r as { id: string }).id,
+    present,
+  );
 }

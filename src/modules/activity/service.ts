@@ -1,7 +1,7 @@
 // The org's audit trail: read it, filter it, add to it, count it.
 import { and, count, desc, eq, gte, type SQL, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
-import { paginate, type PageInput } from '../../core/pagination.ts';
+import { listNewestFirst, type PageInput } from '../../core/pagination.ts';
 import { activityLog } from '../../db/schema/activity.ts';
 import { recordActivity } from './record.ts';
 
@@ -31,28 +31,18 @@ export interface ActivityFilter {
 }
 
 export async function listActivity(ctx: Ctx, input: PageInput & ActivityFilter) {
-  return paginate(
+  return listNewestFirst(
+    ctx.db,
+    activityLog,
     input,
-    activityLog.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(activityLog)
-        .where(
-          and(
-            eq(activityLog.orgId, requireOrg(ctx)),
-            input.actor_type ? eq(activityLog.actorType, input.actor_type) : undefined,
-            input.actor_id ? eq(activityLog.actorId, input.actor_id) : undefined,
-            input.action ? eq(activityLog.action, input.action) : undefined,
-            input.entity_type ? eq(activityLog.entityType, input.entity_type) : undefined,
-            input.entity_id ? eq(activityLog.entityId, input.entity_id) : undefined,
-            w.after,
-          ),
-        )
-        .orderBy(desc(activityLog.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
+    [
+      eq(activityLog.orgId, requireOrg(ctx)),
+      input.actor_type ? eq(activityLog.actorType, input.actor_type) : undefined,
+      input.actor_id ? eq(activityLog.actorId, input.actor_id) : undefined,
+      input.action ? eq(activityLog.action, input.action) : undefined,
+      input.entity_type ? eq(activityLog.entityType, input.entity_type) : undefined,
+      input.entity_id ? eq(activityLog.entityId, input.entity_id) : undefined,
+    ],
     presentActivity,
   );
 }

@@ -1,8 +1,8 @@
 // Reading the wallet and the token ledger, spending tokens, and instance-admin grants.
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { invalid, notFound } from '../../core/errors.ts';
-import { type PageInput, paginate } from '../../core/pagination.ts';
+import { type PageInput, listNewestFirst } from '../../core/pagination.ts';
 import { autoTopups, type Currency, type LedgerKind, ledgerEntries } from '../../db/schema/billing.ts';
 import { orgs } from '../../db/schema/orgs.ts';
 import { recordActivity } from '../activity/record.ts';
@@ -53,25 +53,11 @@ export async function tokenBalance(ctx: Ctx) {
 }
 
 export async function tokenTransactions(ctx: Ctx, input: PageInput & { type?: LedgerKind }) {
-  return paginate(
+  return listNewestFirst(
+    ctx.db,
+    ledgerEntries,
     input,
-    ledgerEntries.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(ledgerEntries)
-        .where(
-          and(
-            eq(ledgerEntries.orgId, requireOrg(ctx)),
-            eq(ledgerEntries.currency, 'tokens'),
-            input.type ? eq(ledgerEntries.kind, input.type) : undefined,
-            w.after,
-          ),
-        )
-        .orderBy(desc(ledgerEntries.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
+    [eq(ledgerEntries.orgId, requireOrg(ctx)), eq(ledgerEntries.currency, 'tokens'), input.type ? eq(ledgerEntries.kind, input.type) : undefined],
     presentEntry,
   );
 }

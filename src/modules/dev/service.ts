@@ -1,7 +1,7 @@
 // The org's API request log (written in batches by http/request-log.ts), read by `dev.api_requests` and `keys.usage`.
-import { and, desc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
-import { type PageInput, paginate } from '../../core/pagination.ts';
+import { type PageInput, listNewestFirst } from '../../core/pagination.ts';
 import { apiRequests } from '../../db/schema/activity.ts';
 
 export function presentRequest(r: typeof apiRequests.$inferSelect) {
@@ -29,26 +29,16 @@ export interface RequestFilter {
 export async function listApiRequests(ctx: Ctx, input: PageInput & RequestFilter) {
   // The log is written in batches; flush this instance's buffer so a caller sees its own requests.
   await ctx.services.requestLog.flush();
-  return paginate(
+  return listNewestFirst(
+    ctx.db,
+    apiRequests,
     input,
-    apiRequests.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(apiRequests)
-        .where(
-          and(
-            eq(apiRequests.orgId, requireOrg(ctx)),
-            input.status ? eq(apiRequests.status, input.status) : undefined,
-            input.method ? eq(apiRequests.method, input.method) : undefined,
-            input.key_id ? eq(apiRequests.keyId, input.key_id) : undefined,
-            w.after,
-          ),
-        )
-        .orderBy(desc(apiRequests.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
+    [
+      eq(apiRequests.orgId, requireOrg(ctx)),
+      input.status ? eq(apiRequests.status, input.status) : undefined,
+      input.method ? eq(apiRequests.method, input.method) : undefined,
+      input.key_id ? eq(apiRequests.keyId, input.key_id) : undefined,
+    ],
     presentRequest,
   );
 }

@@ -1,7 +1,7 @@
 // Reading the org's domain events and the catalog of their types.
-import { and, desc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
-import { paginate, type PageInput } from '../../core/pagination.ts';
+import { listNewestFirst, type PageInput } from '../../core/pagination.ts';
 import { iso } from '../../core/schemas.ts';
 import { events } from '../../db/schema/billing.ts';
 import { EVENT_CATALOG, EVENT_TYPES } from './record.ts';
@@ -25,25 +25,15 @@ export function listEventTypes() {
 }
 
 export async function listEvents(ctx: Ctx, input: PageInput & { type?: string; subject?: string }) {
-  return paginate(
+  return listNewestFirst(
+    ctx.db,
+    events,
     input,
-    events.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(events)
-        .where(
-          and(
-            eq(events.orgId, requireOrg(ctx)),
-            input.type ? eq(events.type, input.type) : undefined,
-            input.subject ? eq(events.subject, input.subject) : undefined,
-            w.after,
-          ),
-        )
-        .orderBy(desc(events.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
+    [
+      eq(events.orgId, requireOrg(ctx)),
+      input.type ? eq(events.type, input.type) : undefined,
+      input.subject ? eq(events.subject, input.subject) : undefined,
+    ],
     presentEvent,
   );
 }

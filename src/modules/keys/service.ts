@@ -1,10 +1,10 @@
 // API keys: org-scoped, secret shown once and stored as SHA-256; rotation keeps the old secret for a grace period.
-import { and, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { newSecret, sha256 } from '../../core/crypto.ts';
 import { forbidden, notFound } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { paginate, type PageInput } from '../../core/pagination.ts';
+import { listNewestFirst, type PageInput } from '../../core/pagination.ts';
 import { iso } from '../../core/schemas.ts';
 import { callerAllows } from '../../core/scopes.ts';
 import { apiKeys, apiKeySecrets } from '../../db/schema/keys.ts';
@@ -101,20 +101,7 @@ export async function createKey(ctx: Ctx, input: CreateKeyInput) {
 }
 
 export async function listKeys(ctx: Ctx, input: PageInput) {
-  return paginate(
-    input,
-    apiKeys.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(apiKeys)
-        .where(and(eq(apiKeys.orgId, requireOrg(ctx)), isNull(apiKeys.deletedAt), w.after))
-        .orderBy(desc(apiKeys.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
-    presentKey,
-  );
+  return listNewestFirst(ctx.db, apiKeys, input, [eq(apiKeys.orgId, requireOrg(ctx)), isNull(apiKeys.deletedAt)], presentKey);
 }
 
 export async function getKey(ctx: Ctx, id: string) {

@@ -1,11 +1,11 @@
 // Notifications (issue 4, scope 6). Who sees what: a session (a person) sees the org-wide notifications
 // (`user_id` null) and its own; an API key (an integration, no person) sees the org-wide ones only. Read state is
 // kept on the notification itself, so marking an org-wide notification read marks it read for the whole org.
-import { and, count, desc, eq, isNotNull, isNull, or, type SQL } from 'drizzle-orm';
+import { and, count, eq, isNotNull, isNull, or, type SQL } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { notFound, unprocessable } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { paginate, type PageInput } from '../../core/pagination.ts';
+import { listNewestFirst, type PageInput } from '../../core/pagination.ts';
 import { iso } from '../../core/schemas.ts';
 import { notifications } from '../../db/schema/notifications.ts';
 import { orgMembers } from '../../db/schema/orgs.ts';
@@ -50,25 +50,15 @@ export interface ListInput extends PageInput {
 }
 
 export async function listNotifications(ctx: Ctx, input: ListInput) {
-  const page = await paginate(
+  const page = await listNewestFirst(
+    ctx.db,
+    notifications,
     input,
-    notifications.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(notifications)
-        .where(
-          and(
-            visible(ctx),
-            input.read === undefined ? undefined : input.read ? isNotNull(notifications.readAt) : isNull(notifications.readAt),
-            input.type ? eq(notifications.type, input.type) : undefined,
-            w.after,
-          ),
-        )
-        .orderBy(desc(notifications.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
+    [
+      visible(ctx),
+      input.read === undefined ? undefined : input.read ? isNotNull(notifications.readAt) : isNull(notifications.readAt),
+      input.type ? eq(notifications.type, input.type) : undefined,
+    ],
     presentNotification,
   );
   return { ...page, ...(await unreadCount(ctx)) };

@@ -6,7 +6,7 @@ import { type Ctx, requireOrg } from '../../core/context.ts';
 import { newSecret, sha256 } from '../../core/crypto.ts';
 import { conflict, forbidden, notFound, unprocessable } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { paginate, type PageInput } from '../../core/pagination.ts';
+import { listNewestFirst, type PageInput, paginate } from '../../core/pagination.ts';
 import { iso } from '../../core/schemas.ts';
 import { orgInvites, orgMembers, orgs, type Role } from '../../db/schema/orgs.ts';
 import { users } from '../../db/schema/users.ts';
@@ -325,26 +325,11 @@ export async function createInvite(ctx: Ctx, input: { email: string; role: Role 
 }
 
 export async function listInvites(ctx: Ctx, input: PageInput) {
-  return paginate(
+  return listNewestFirst(
+    ctx.db,
+    orgInvites,
     input,
-    orgInvites.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(orgInvites)
-        .where(
-          and(
-            eq(orgInvites.orgId, requireOrg(ctx)),
-            isNull(orgInvites.acceptedAt),
-            isNull(orgInvites.revokedAt),
-            sql`${orgInvites.expiresAt} > now()`,
-            w.after,
-          ),
-        )
-        .orderBy(desc(orgInvites.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
+    [eq(orgInvites.orgId, requireOrg(ctx)), isNull(orgInvites.acceptedAt), isNull(orgInvites.revokedAt), sql`${orgInvites.expiresAt} > now()`],
     presentInvite,
   );
 }

@@ -1,10 +1,10 @@
 // Users: accounts of the instance. The first user to register is the instance admin.
-import { and, asc, desc, eq, ilike, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, ilike, ne, or, sql } from 'drizzle-orm';
 import type { Ctx } from '../../core/context.ts';
 import { conflict, forbidden, notFound, unprocessable } from '../../core/errors.ts';
 import { hashPassword, verifyPassword } from '../../core/crypto.ts';
 import { newId } from '../../core/ids.ts';
-import { paginate, type PageInput } from '../../core/pagination.ts';
+import { listNewestFirst, type PageInput } from '../../core/pagination.ts';
 import { orgMembers, orgs } from '../../db/schema/orgs.ts';
 import { users } from '../../db/schema/users.ts';
 import { recordActivity } from '../activity/record.ts';
@@ -115,24 +115,14 @@ export async function deleteMe(ctx: Ctx, password: string) {
 }
 
 export async function listUsers(ctx: Ctx, input: PageInput & { q?: string; role?: 'admin' | 'user' }) {
-  return paginate(
+  return listNewestFirst(
+    ctx.db,
+    users,
     input,
-    users.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(users)
-        .where(
-          and(
-            w.after,
-            input.role ? eq(users.role, input.role) : undefined,
-            input.q ? or(ilike(users.email, `%${input.q}%`), ilike(users.username, `%${input.q}%`)) : undefined,
-          ),
-        )
-        .orderBy(desc(users.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
+    [
+      input.role ? eq(users.role, input.role) : undefined,
+      input.q ? or(ilike(users.email, `%${input.q}%`), ilike(users.username, `%${input.q}%`)) : undefined,
+    ],
     presentUser,
   );
 }

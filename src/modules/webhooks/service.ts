@@ -1,13 +1,13 @@
 // Outbound webhooks (issue 4, scope 5): endpoints, their signing secrets (shown once, stored encrypted), and the
 // delivery log (status, attempts, latency, response code and the first 1 KiB of the body; replays).
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { decrypt, encrypt } from '../../core/crypto.ts';
 import { notFound, unprocessable } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { checkOutboundUrl } from '../../core/net-guard.ts';
-import { paginate, type PageInput } from '../../core/pagination.ts';
+import { listNewestFirst, type PageInput } from '../../core/pagination.ts';
 import { notifyWorkers, WEBHOOKS_CHANNEL } from '../events/record.ts';
 import { iso } from '../../core/schemas.ts';
 import type { DbOrTx } from '../../db/client.ts';
@@ -115,20 +115,7 @@ export async function createWebhook(ctx: Ctx, input: CreateWebhookInput) {
 }
 
 export async function listWebhooks(ctx: Ctx, input: PageInput) {
-  return paginate(
-    input,
-    webhooks.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(webhooks)
-        .where(and(eq(webhooks.orgId, requireOrg(ctx)), isNull(webhooks.deletedAt), w.after))
-        .orderBy(desc(webhooks.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
-    presentWebhook,
-  );
+  return listNewestFirst(ctx.db, webhooks, input, [eq(webhooks.orgId, requireOrg(ctx)), isNull(webhooks.deletedAt)], presentWebhook);
 }
 
 export async function getWebhook(ctx: Ctx, id: string) {
@@ -229,26 +216,16 @@ export interface DeliveryFilters extends PageInput {
 }
 
 async function listDeliveriesWhere(ctx: Ctx, input: DeliveryFilters) {
-  return paginate(
+  return listNewestFirst(
+    ctx.db,
+    webhookDeliveries,
     input,
-    webhookDeliveries.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(webhookDeliveries)
-        .where(
-          and(
-            eq(webhookDeliveries.orgId, requireOrg(ctx)),
-            input.webhook_id ? eq(webhookDeliveries.webhookId, input.webhook_id) : undefined,
-            input.status ? eq(webhookDeliveries.status, input.status) : undefined,
-            input.event_type ? eq(webhookDeliveries.eventType, input.event_type) : undefined,
-            w.after,
-          ),
-        )
-        .orderBy(desc(webhookDeliveries.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
+    [
+      eq(webhookDeliveries.orgId, requireOrg(ctx)),
+      input.webhook_id ? eq(webhookDeliveries.webhookId, input.webhook_id) : undefined,
+      input.status ? eq(webhookDeliveries.status, input.status) : undefined,
+      input.event_type ? eq(webhookDeliveries.eventType, input.event_type) : undefined,
+    ],
     presentDelivery,
   );
 }

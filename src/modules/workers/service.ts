@@ -2,7 +2,7 @@
 // health summary (stale workers, fewer workers than configured, backlogs) and the live fleet configuration.
 import { and, desc, eq, isNotNull, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Ctx } from '../../core/context.ts';
-import { type PageInput, paginate } from '../../core/pagination.ts';
+import { type PageInput, listNewestFirst } from '../../core/pagination.ts';
 import { iso } from '../../core/schemas.ts';
 import { workerConfig, workers } from '../../db/schema/workers.ts';
 import { recordActivity } from '../activity/record.ts';
@@ -52,20 +52,7 @@ async function dbNow(ctx: Ctx): Promise<number> {
 
 export async function listWorkers(ctx: Ctx, input: PageInput & { state?: WorkerState }) {
   const now = await dbNow(ctx);
-  return paginate(
-    input,
-    workers.id,
-    (w) =>
-      ctx.db
-        .select()
-        .from(workers)
-        .where(and(w.after, input.state ? stateCondition[input.state] : undefined))
-        .orderBy(desc(workers.id))
-        .limit(w.limit)
-        .offset(w.offset),
-    (r) => r.id,
-    (r) => presentWorker(r, now),
-  );
+  return listNewestFirst(ctx.db, workers, input, [input.state ? stateCondition[input.state] : undefined], (r) => presentWorker(r, now));
 }
 
 export async function getConfig(ctx: Ctx) {

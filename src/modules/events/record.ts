@@ -1,20 +1,16 @@
 // Domain events, written in the transaction of the change that caused them (a transactional outbox): the
 // dispatcher (dispatch.ts) fans them out to notifications (and webhooks, pilot triggers as those arrive).
 // EVENT_TYPES is the one catalog: a capability that records a new type adds it here, with its description.
-import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.ts';
 import { events } from '../../db/schema/billing.ts';
 import { newId } from '../../core/ids.ts';
 
-/** NOTIFY channel of newly recorded events (no payload): the worker wakes its dispatcher on it. */
+/**
+ * NOTIFY channels of new events and new webhook deliveries (no payload): insert triggers send them (migration
+ * 0011), whoever writes the rows; the worker wakes its dispatcher and deliverer on them.
+ */
 export const EVENTS_CHANNEL = 'opsbase_events';
-/** NOTIFY channel of new webhook deliveries (no payload): the worker wakes its deliverer on it. */
 export const WEBHOOKS_CHANNEL = 'opsbase_webhooks';
-
-/** Wakes the workers listening on `channel` once the caller's transaction commits. */
-export async function notifyWorkers(db: DbOrTx, channel: typeof EVENTS_CHANNEL | typeof WEBHOOKS_CHANNEL): Promise<void> {
-  await db.execute(sql`select pg_notify(${channel}, '')`);
-}
 
 export const EVENT_CATALOG = {
   'org.member_added': 'A user joined the org (added by an admin or by accepting an invite). Subject: the user id.',
@@ -36,7 +32,5 @@ export async function recordEvent(db: DbOrTx, e: { orgId: string; type: EventTyp
     .insert(events)
     .values({ id: newId('event'), orgId: e.orgId, type: e.type, subject: e.subject ?? null, data: e.data ?? {} })
     .returning();
-  // Wakes the workers' event dispatchers when this commits (PostgreSQL folds repeats within a transaction).
-  await notifyWorkers(db, EVENTS_CHANNEL);
   return row;
 }

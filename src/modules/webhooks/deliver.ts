@@ -18,7 +18,6 @@ import type { events } from '../../db/schema/billing.ts';
 import { notifications } from '../../db/schema/notifications.ts';
 import { webhookDeliveries, webhooks } from '../../db/schema/webhooks.ts';
 import { webhookSecret } from './service.ts';
-import { notifyWorkers, WEBHOOKS_CHANNEL } from '../events/record.ts';
 import { type Loop, startLoop } from '../../jobs/loop.ts';
 
 type EventRow = typeof events.$inferSelect;
@@ -74,7 +73,6 @@ export async function fanOutToWebhooks(tx: DbOrTx, batch: EventRow[]): Promise<n
   );
   if (!rows.length) return 0;
   const made = await tx.insert(webhookDeliveries).values(rows).onConflictDoNothing().returning({ id: webhookDeliveries.id });
-  if (made.length) await notifyWorkers(tx, WEBHOOKS_CHANNEL);
   return made.length;
 }
 

@@ -8,7 +8,6 @@ import { notFound, unprocessable } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { checkOutboundUrl } from '../../core/net-guard.ts';
 import { listNewestFirst, type PageInput } from '../../core/pagination.ts';
-import { notifyWorkers, WEBHOOKS_CHANNEL } from '../events/record.ts';
 import { iso } from '../../core/schemas.ts';
 import type { DbOrTx } from '../../db/client.ts';
 import { type WebhookDeliveryStatus, webhookDeliveries, webhooks } from '../../db/schema/webhooks.ts';
@@ -186,7 +185,6 @@ async function enqueue(db: DbOrTx, w: WebhookRow, e: { eventId: string | null; t
       nextAttemptAt: new Date(),
     })
     .returning();
-  await notifyWorkers(db, WEBHOOKS_CHANNEL);
   return row;
 }
 

@@ -14,6 +14,8 @@ import { postgresCounterStore, redisCounterStore } from './http/counter-store.ts
 import { RateLimiter } from './http/rate-limit.ts';
 import { RequestLog } from './http/request-log.ts';
 import { buildServer } from './http/server.ts';
+import { dashboardPlugin } from './http/static.ts';
+import { streamsPlugin } from './http/streams.ts';
 import { mcpHttpPlugin } from './mcp/http.ts';
 import { QueueWakeups } from './modules/queue/wakeups.ts';
 import { catalog } from './modules/billing/plans.ts';
@@ -76,7 +78,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const log = opts.log ?? createLogger(opts.config.LOG_LEVEL);
   const services = await openServices(opts.config, log, opts.databaseUrl);
   const operations = opts.operations ?? allOperations;
-  const server = await buildServer({ services, operations, plugins: [mcpHttpPlugin(services, operations)] });
+  const server = await buildServer({ services, operations, plugins: [mcpHttpPlugin(services, operations), streamsPlugin(services), dashboardPlugin(services)] });
   // Long-polling queue claims return at once when shutdown begins, so closing does not wait out their timers.
   server.addHook('preClose', async () => services.queueWakeups.shutdown());
   let closing: Promise<void> | undefined;

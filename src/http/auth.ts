@@ -33,12 +33,11 @@ function credentialOf(req: FastifyRequest): { token: string | undefined; fromCoo
   return { token, fromCookie: token !== undefined };
 }
 
+// Parsed by @fastify/cookie (registered on the app): a value that is not valid percent-encoding stays as sent, so a
+// malformed cookie is simply no credential (it starts with neither prefix), never an error.
 function sessionCookie(req: FastifyRequest): string | undefined {
-  for (const part of req.headers.cookie?.split(';') ?? []) {
-    const [name, ...rest] = part.trim().split('=');
-    if (name === SESSION_COOKIE) return decodeURIComponent(rest.join('='));
-  }
-  return undefined;
+  const value = req.cookies?.[SESSION_COOKIE];
+  return value ? value : undefined;
 }
 
 /**

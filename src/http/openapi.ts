@@ -3,8 +3,22 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import type { Operation } from '../core/operation.ts';
 import type { AppServices } from '../core/services.ts';
 import { VERSION } from '../version.ts';
+
+/**
+ * `x-opsbase` on each operation: what the contract alone does not say but a generic client needs — the CLI's
+ * table columns and positional args, the credits a call reserves, who may call it. The dashboard builds its
+ * generic pages from these.
+ */
+const withOperationHints: typeof jsonSchemaTransform = (input) => {
+  const out = jsonSchemaTransform(input);
+  const op = (input.route.config as { op?: Operation } | undefined)?.op;
+  if (!op) return out;
+  const hints = { cli: op.cli, cost: op.cost, auth: op.auth, instance_admin: op.instanceAdmin, destructive: op.destructive };
+  return { ...out, schema: { ...out.schema, 'x-opsbase': hints } };
+};
 
 export async function registerOpenApi(app: FastifyInstance, services: AppServices) {
   await app.register(swagger, {
@@ -25,7 +39,7 @@ export async function registerOpenApi(app: FastifyInstance, services: AppService
       },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: withOperationHints,
     transformObject: jsonSchemaTransformObject,
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -14,6 +14,8 @@ import { authenticate, type Auth } from './auth.ts';
 import { sendError } from './errors.ts';
 import { claim, complete, release, requestHash, type IdempotencyClaim } from './idempotency.ts';
 import { registerOpenApi } from './openapi.ts';
+import { registerSessionCookies } from './session-cookie.ts';
+import { cspFor } from './static.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -63,7 +65,8 @@ function securityHeaders(reply: FastifyReply, url: string) {
   reply.header('referrer-policy', 'no-referrer');
   reply.header('cross-origin-resource-policy', 'same-origin');
   reply.header('x-frame-options', 'DENY');
-  if (!url.startsWith('/api/docs')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+  const csp = cspFor(url);
+  if (csp) reply.header('content-security-policy', csp);
 }
 
 function rateLimit(services: AppServices, req: FastifyRequest, reply: FastifyReply, auth: Auth) {
@@ -271,6 +274,7 @@ export async function buildServer({ services, operations, plugins = [] }: Server
     });
   });
 
+  await registerSessionCookies(app);
   await registerOpenApi(app, services);
   for (const op of operations) {
     if (op.rawBody) await app.register(async (scope) => registerRawBodyOperation(scope, services, op));

@@ -1,0 +1,123 @@
+// Live views (DESIGN §7): Server-Sent Events fed by PostgreSQL LISTEN/NOTIFY, so a dashboard connected to any
+// instance hears what happened on every instance. A stream carries "this changed" signals, never data: the page
+// then reads through the ordinary, scoped API, so a stream can never show what its caller may not read.
+//   GET /api/v1/streams/queue          `queue` when a job of the caller's org is submitted, scheduled or requeued;
+//                                      `events` when domain events were recorded (job failures, deliveries, …)
+//   GET /api/v1/streams/notifications  `notifications` after new events were fanned out to notifications
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { defineOperation, type Operation } from '../core/operation.ts';
+import type { AppServices } from '../core/services.ts';
+import { EVENTS_CHANNEL } from '../modules/events/record.ts';
+import { QUEUE_CHANNEL } from '../modules/queue/wakeups.ts';
+import { authenticate } from './auth.ts';
+
+interface Client {
+  orgId: string;
+  send: (event: string, data: unknown) => void;
+}
+
+type Topic = 'queue' | 'notifications';
+
+/** The operations a stream is authorised as: not in the registry (no CLI command, MCP tool or OpenAPI entry). */
+const streamOp = (topic: Topic, scope: string): Operation =>
+  defineOperation({
+    id: `streams.${topic}`,
+    method: 'GET',
+    path: `/streams/${topic}`,
+    summary: `Live ${topic} changes (Server-Sent Events)`,
+    scopes: [scope],
+    input: z.object({}),
+    output: z.object({}),
+    handler: async () => ({}),
+  }) as unknown as Operation;
+
+const OPS: Record<Topic, Operation> = { queue: streamOp('queue', 'queue:read'), notifications: streamOp('notifications', 'notifications:read') };
+/** Events are fanned out to notifications by the worker's dispatcher shortly after they are recorded. */
+const FANOUT_DELAY_MS = 750;
+const KEEPALIVE_MS = 25_000;
+
+class Hub {
+  readonly clients: Record<Topic, Set<Client>> = { queue: new Set(), notifications: new Set() };
+  private pendingFanout?: NodeJS.Timeout;
+
+  async start(services: AppServices) {
+    // Payload `<org id>:<queue>`: only that org's clients hear it.
+    await services.listener.on(QUEUE_CHANNEL, (payload) => {
+      const [orgId, queue] = payload.split(':');
+      for (const c of this.clients.queue) if (c.orgId === orgId) c.send('queue', { queue });
+    });
+    // The events trigger names no org: every client looks again, through its own scoped API calls.
+    await services.listener.on(EVENTS_CHANNEL, () => {
+      for (const c of this.clients.queue) c.send('events', {});
+      if (this.pendingFanout) return;
+      this.pendingFanout = setTimeout(() => {
+        this.pendingFanout = undefined;
+        for (const c of this.clients.notifications) c.send('notifications', {});
+      }, FANOUT_DELAY_MS);
+      this.pendingFanout.unref();
+    });
+    await services.listener.start().catch(() => services.listener.reconnect());
+  }
+}
+
+async function open(services: AppServices, hub: Hub, topic: Topic, req: FastifyRequest, reply: FastifyReply) {
+  // A browser's EventSource cannot send headers: a session picks its org with `?org=` here instead of X-Org-Id.
+  const org = (req.query as { org?: unknown }).org;
+  if (typeof org === 'string' && !req.headers['x-org-id']) req.headers['x-org-id'] = org;
+  const auth = await authenticate(services, req, OPS[topic]);
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    // A buffering reverse proxy (nginx) would hold the events back.
+    'x-accel-buffering': 'no',
+  });
+  // Several signals in a burst (a batch submit) become one: pages refetch once per animation-sized window.
+  let queued = new Map<string, unknown>();
+  let flush: NodeJS.Timeout | undefined;
+  const client: Client = {
+    orgId: auth.orgId!,
+    send: (event, data) => {
+      queued.set(event, data);
+      flush ??= setTimeout(() => {
+        flush = undefined;
+        for (const [name, payload] of queued) res.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
+        queued = new Map();
+      }, 100);
+    },
+  };
+  res.write(`retry: 2000\nevent: ready\ndata: {}\n\n`);
+  const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+  hub.clients[topic].add(client);
+  const close = () => {
+    clearInterval(keepalive);
+    clearTimeout(flush);
+    hub.clients[topic].delete(client);
+  };
+  res.on('close', close);
+}
+
+export function streamsPlugin(services: AppServices) {
+  return async (app: FastifyInstance) => {
+    const hub = new Hub();
+    await hub.start(services);
+    const ends = new Set<() => void>();
+    for (const topic of ['queue', 'notifications'] as const) {
+      app.get(`/api/v1/streams/${topic}`, { schema: { hide: true } }, async (req, reply) => {
+        await open(services, hub, topic, req, reply);
+        const res = reply.raw;
+        const end = () => res.end();
+        ends.add(end);
+        res.on('close', () => ends.delete(end));
+      });
+    }
+    // Shutdown: end the streams so server.close() does not wait for browsers to hang up.
+    app.addHook('preClose', async () => {
+      for (const end of ends) end();
+    });
+  };
+}

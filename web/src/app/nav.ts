@@ -1,0 +1,31 @@
+// The designed pages, in sidebar order, and the operations each one covers: those operations still have their
+// generic page (/ops/<id>), but the palette and the operations index point people to the designed one first.
+export interface NavItem {
+  path: string;
+  label: string;
+  keywords: string;
+  /** Operation ids (or `prefix.*`) this page is the designed face of. */
+  covers: string[];
+}
+
+export const NAV: NavItem[] = [
+  { path: '/', label: 'Overview', keywords: 'home dashboard credits usage', covers: ['whoami', 'billing.plan_summary'] },
+  { path: '/keys', label: 'API keys', keywords: 'tokens secrets credentials', covers: ['keys.*'] },
+  { path: '/members', label: 'Members', keywords: 'team users invites roles owner', covers: ['orgs.members.*', 'orgs.invites.create', 'orgs.invites.list'] },
+  {
+    path: '/billing',
+    label: 'Billing',
+    keywords: 'credits wallet plan ledger top-up quota',
+    covers: ['wallet.get', 'tokens.*', 'billing.get', 'billing.tiers', 'billing.validate_downgrade', 'billing.change_plan', 'billing.checkout', 'billing.auto_topup.*', 'quota.status'],
+  },
+  { path: '/webhooks', label: 'Webhooks', keywords: 'endpoints deliveries events', covers: ['webhooks.*', 'webhook_deliveries.replay', 'dev.webhook_deliveries'] },
+  { path: '/queue', label: 'Queue & workers', keywords: 'jobs schedules fleet workers', covers: ['queue.jobs.list', 'queue.jobs.get', 'queue.stats', 'queue.retry', 'queue.cancel', 'queue.schedules.*', 'workers.*'] },
+  { path: '/notifications', label: 'Notifications', keywords: 'inbox alerts unread', covers: ['notifications.*'] },
+  { path: '/activity', label: 'Activity log', keywords: 'audit history', covers: ['activity.list'] },
+  { path: '/settings', label: 'Settings', keywords: 'org name slug avatar account password sessions', covers: ['orgs.get', 'orgs.update', 'users.delete_me'] },
+  { path: '/ops', label: 'All operations', keywords: 'api generic every operation', covers: [] },
+];
+
+export function designedPageFor(opId: string): NavItem | undefined {
+  return NAV.find((n) => n.covers.some((c) => (c.endsWith('.*') ? opId.startsWith(c.slice(0, -1)) : c === opId)));
+}

@@ -1,0 +1,5 @@
+import { PageHeader } from '../ui/kit';
+
+export default function Page() {
+  return <PageHeader title="webhooks" description="Coming next; every operation already has its page under All operations." />;
+}

@@ -1,5 +1,6 @@
 // The dashboard (web/, built into web/dist) served by the API's own server at `/`: hashed assets cached for good,
-// index.html never cached, and every other non-API GET answers index.html so client-side routes survive a reload.
+// index.html never cached, and every other page a browser asks for (Accept: text/html) outside /api answers
+// index.html, so client-side routes survive a reload. Anything else keeps the JSON 404 envelope.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -57,8 +58,10 @@ async function serveDist(app: FastifyInstance, dist: string) {
   app.get('/', { schema: { hide: true } }, index as never);
   app.get('/*', { schema: { hide: true } }, (req, reply) => {
     const path = req.url.split('?')[0];
-    // API paths keep their JSON 404; a missing hashed asset is a 404 too, not a page that would break as a script.
-    if (isApi(path) || path.startsWith('/assets/')) return reply.callNotFound();
+    // API paths keep their JSON 404; a missing hashed asset is a 404 too, not a page that would break as a script;
+    // and a client that did not ask for a page (curl, an SDK, a typo'd API call) gets the 404 it can parse.
+    const wantsPage = req.headers.accept?.includes('text/html') ?? false;
+    if (isApi(path) || path.startsWith('/assets/') || !wantsPage) return reply.callNotFound();
     return index(req, reply);
   });
 }

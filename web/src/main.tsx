@@ -6,6 +6,7 @@ import { createBrowserRouter, Navigate, Outlet, RouterProvider, useLocation } fr
 import { ApiError, whenSignedOut } from './api/client';
 import { SessionProvider, useMe } from './app/session';
 import { Shell } from './app/shell';
+import { prefetchOverview } from './pages/overview-queries';
 import { SignIn } from './pages/sign-in';
 import { ErrorNote, Loading } from './ui/kit';
 import './index.css';
@@ -48,7 +49,7 @@ const router = createBrowserRouter([
   {
     element: <RequireSession needsOrg />,
     children: [
-      { index: true, lazy: page(() => import('./pages/overview')) },
+      { index: true, loader: () => prefetchOverview(qc), lazy: page(() => import('./pages/overview')) },
       { path: '/keys', lazy: page(() => import('./pages/keys')) },
       { path: '/keys/:id', lazy: page(() => import('./pages/key-detail')) },
       { path: '/members', lazy: page(() => import('./pages/members')) },

@@ -89,8 +89,9 @@ export function operationsOf(doc: Doc): OperationInfo[] {
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-export function useOperations() {
+export function useOperations(enabled = true) {
   return useQuery({
+    enabled,
     queryKey: ['openapi'],
     queryFn: async () => operationsOf(await (await fetch('/api/openapi.json')).json()),
     staleTime: Number.POSITIVE_INFINITY,

@@ -25,7 +25,8 @@ export function usePaletteShortcut(setOpen: (fn: (open: boolean) => boolean) => 
 
 export function Palette({ open, onOpenChange }: { open: boolean; onOpenChange: (open: boolean) => void }) {
   const navigate = useNavigate();
-  const ops = useOperations();
+  // The OpenAPI document is large: read it when the palette first opens, not with every page.
+  const ops = useOperations(open);
   const [search, setSearch] = useState('');
   const go = (to: string) => {
     onOpenChange(false);

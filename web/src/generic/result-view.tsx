@@ -2,7 +2,7 @@
 // one object as a detail view.
 import type { OperationInfo } from '../api/spec';
 import { cell } from '../ui/format';
-import { Button, Card } from '../ui/kit';
+import { Button, Card, Pre } from '../ui/kit';
 import { Table } from '../ui/table';
 
 export function ResultView({ op, outcome, onMore, busy }: { op: OperationInfo; outcome: { value: unknown; rows?: unknown[] }; onMore?: () => void; busy: boolean }) {
@@ -29,7 +29,7 @@ export function ResultView({ op, outcome, onMore, busy }: { op: OperationInfo; o
 
 export function Detail({ value }: { value: unknown }) {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return <pre className="overflow-x-auto whitespace-pre-wrap text-sm">{JSON.stringify(value, null, 2)}</pre>;
+    return <Pre className="whitespace-pre-wrap text-sm">{JSON.stringify(value, null, 2)}</Pre>;
   }
   return (
     <dl className="grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[12rem_1fr]">
@@ -37,7 +37,7 @@ export function Detail({ value }: { value: unknown }) {
         <div key={k} className="contents">
           <dt className="font-medium text-zinc-600 dark:text-zinc-400">{k}</dt>
           <dd className="min-w-0 break-words">
-            {v !== null && typeof v === 'object' ? <pre className="overflow-x-auto whitespace-pre-wrap text-xs">{JSON.stringify(v, null, 2)}</pre> : cell(v)}
+            {v !== null && typeof v === 'object' ? <Pre className="whitespace-pre-wrap text-xs">{JSON.stringify(v, null, 2)}</Pre> : cell(v)}
           </dd>
         </div>
       ))}

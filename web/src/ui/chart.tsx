@@ -23,7 +23,8 @@ export function Chart({ x, series, label, height = 160, bars }: { x: number[]; s
         height,
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true } },
+        // Half a day either side, so the first and last bars are drawn whole.
+        scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] } },
         axes: [axis, { ...axis, size: 48 }],
         series: [
           {},

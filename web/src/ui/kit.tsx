@@ -1,5 +1,6 @@
 // The dashboard's small building blocks; colours chosen for WCAG AA contrast in both themes (axe checks them).
 import type { ButtonHTMLAttributes, ReactNode } from 'react';
+import { Link } from 'react-router';
 import { ApiError } from '../api/client';
 
 type Variant = 'primary' | 'secondary' | 'danger' | 'ghost';
@@ -123,5 +124,26 @@ export function UsageBar({ label, used, limit }: { label: string; used: number; 
         <div className={`h-2 rounded ${color}`} style={{ width: `${pct}%` }} />
       </div>
     </div>
+  );
+}
+
+/** Preformatted text (JSON, commands) that may scroll: focusable so keyboard users can scroll it too (WCAG 2.1.1). */
+export function Pre({ children, className = '' }: { children: ReactNode; className?: string }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard (axe scrollable-region-focusable).
+    <pre tabIndex={0} className={`overflow-auto rounded bg-zinc-100 p-2 text-xs dark:bg-zinc-800 ${className}`}>
+      {children}
+    </pre>
+  );
+}
+
+/** "All jobs", "All endpoints": the way back from a detail page to its list. */
+export function BackLink({ to, children }: { to: string; children: ReactNode }) {
+  return (
+    <p className="mt-6 text-sm">
+      <Link to={to} className="underline">
+        {children}
+      </Link>
+    </p>
   );
 }

@@ -1,8 +1,9 @@
 // Lists: the first page comes from one request; "Load more" (or scrolling to the end) follows `meta.next_cursor`.
 import { type InfiniteData, useInfiniteQuery } from '@tanstack/react-query';
-import { type ReactNode, useEffect, useRef } from 'react';
+import type { ReactNode } from 'react';
 import { cell } from './format';
 import { Button, ErrorNote, Loading } from './kit';
+import { useInfiniteScroll } from './scroll';
 
 export interface Page<T> {
   data: T[];
@@ -33,7 +34,7 @@ export function Table<T>({ rows, columns, caption, rowKey }: { rows: T[]; column
           {rows.map((row, i) => (
             <tr key={rowKey ? rowKey(row) : ((row as { id?: string }).id ?? i)} className="hover:bg-zinc-50 dark:hover:bg-zinc-900/60">
               {columns.map((c) => (
-                <td key={c.key} className="max-w-[28rem] truncate px-3 py-2 align-top">
+                <td key={c.key} className="max-w-[28rem] truncate px-3 py-2 align-middle">
                   {c.render ? c.render(row) : cell((row as Record<string, unknown>)[c.key])}
                 </td>
               ))}
@@ -76,22 +77,14 @@ export function PagedTable<T>({
   /** Load the next page when the end of the list scrolls into view (infinite scroll). */
   autoLoad?: boolean;
 }) {
-  const end = useRef<HTMLDivElement>(null);
+  const scrollEnd = useInfiniteScroll(autoLoad ? query : { hasNextPage: false, isFetchingNextPage: false, fetchNextPage: () => {} });
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = query;
-  useEffect(() => {
-    if (!autoLoad || !end.current) return;
-    const io = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting) && hasNextPage && !isFetchingNextPage) fetchNextPage();
-    });
-    io.observe(end.current);
-    return () => io.disconnect();
-  }, [autoLoad, hasNextPage, isFetchingNextPage, fetchNextPage]);
   if (query.isPending) return <Loading />;
   if (query.error) return <ErrorNote error={query.error} />;
   return (
     <div className="space-y-3">
       <Table rows={query.rows} columns={columns} caption={caption} />
-      <div ref={end} className="flex justify-center">
+      <div ref={scrollEnd} className="flex justify-center">
         {hasNextPage && (
           <Button variant="secondary" disabled={isFetchingNextPage} onClick={() => fetchNextPage()}>
             {isFetchingNextPage ? 'Loading…' : 'Load more'}

@@ -1,0 +1,287 @@
+// The dashboard in a real Chromium against a real server (API + worker, as `npm start` runs) on a fresh database:
+// first account, org, keys, invites in a second browser, roles, credits, webhooks, a live queue, a generic
+// operation page's field errors, the keyboard-only palette, and axe on every designed page in both themes.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startWorker, type Worker } from '../src/jobs/worker.ts';
+import { axeProblems, launch, SKIP_BROWSER, screenshot, settled } from './helpers/browser.ts';
+import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+
+const skip = SKIP_BROWSER;
+let app: TestApp;
+let worker: Worker;
+let browser: Browser;
+let owner: BrowserContext;
+let page: Page;
+let apiKey = '';
+const OWNER = { username: 'owner', email: 'owner@example.com', password: 'correct-horse-battery' };
+
+before(async () => {
+  if (skip) return;
+  // No admin tenant: the instance starts empty, so the browser creates its first account.
+  app = await startTestApp({ admin: {} as Tenant });
+  worker = await startWorker(app.app.services);
+  browser = await launch();
+  owner = await browser.newContext({ baseURL: app.url, viewport: { width: 1280, height: 860 } });
+  await owner.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.url });
+  page = await owner.newPage();
+});
+after(async () => {
+  await browser?.close();
+  await worker?.stop();
+  await app?.close();
+});
+
+const field = (p: Page, label: string) => p.getByLabel(label, { exact: true });
+
+test('the first account is created on the empty instance, then its org; the overview loads in under a second', { skip }, async () => {
+  await page.goto('/');
+  await page.waitForURL(/\/sign-in\?next=%2F/);
+  await page.getByRole('heading', { name: 'Create the first account' }).waitFor();
+  await field(page, 'Username').fill(OWNER.username);
+  await field(page, 'Email').fill(OWNER.email);
+  await field(page, 'Password').fill(OWNER.password);
+  await page.getByLabel(/I accept the terms/).check();
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(/\/welcome/);
+  await field(page, 'Organization name').fill('Acme');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await page.locator('[data-ready="overview"]').waitFor();
+
+  // In-page time from navigation start to balances and plan on screen (performance mark set by the page): the
+  // first load after sign-up is cold (nothing cached, code compiled for the first time), the next ones warm.
+  const samples: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    if (i > 0) await page.goto('/');
+    await page.locator('[data-ready="overview"]').waitFor();
+    samples.push(Math.round(await page.evaluate(() => (globalThis as any).performance.getEntriesByName('overview-ready')[0].startTime)));
+  }
+  const warm = samples.slice(1).sort((a, b) => a - b)[1];
+  console.log(`# overview load: cold ${samples[0]} ms, warm ${samples.slice(1).join(' / ')} ms (median ${warm} ms)`);
+  assert.ok(warm < 1000, `overview took ${warm} ms`);
+  assert.match(await page.getByRole('button', { name: /^Organization: Acme/ }).innerText(), /Acme/);
+});
+
+test('a key is created, its secret shown once and copied, then listed masked', { skip }, async () => {
+  await page.goto('/keys');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await field(page, 'Name').fill('ci');
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  const secret = await page.getByTestId('secret').inputValue();
+  assert.match(secret, /^obk_live_/);
+  await page.getByRole('button', { name: 'Copy' }).click();
+  await page.getByRole('button', { name: 'Copied' }).waitFor();
+  assert.equal(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText()), secret);
+  await page.getByRole('button', { name: 'I have stored it' }).click();
+  const row = page.getByRole('row', { name: /ci/ });
+  await row.waitFor();
+  const masked = await row.locator('code').innerText();
+  assert.ok(masked.endsWith(secret.slice(-4)), `${masked} ends like the secret`);
+  assert.ok(!(await page.content()).includes(secret), 'the secret is nowhere on the page after closing');
+  apiKey = secret;
+  // The key works: what the dashboard showed is the real thing.
+  assert.equal((await app.request('GET', '/api/v1/whoami', { key: secret })).status, 200);
+});
+
+test('an invite is accepted in a second browser by a new account, and the owner changes its role', { skip }, async () => {
+  await page.goto('/members');
+  await field(page, 'Email').fill('invitee@example.com');
+  await page.getByRole('button', { name: 'Invite' }).click();
+  const link = await page.getByTestId('secret').inputValue();
+  assert.match(link, /\/accept-invite\?token=/);
+  await page.getByRole('button', { name: 'I have stored it' }).click();
+  await page.getByRole('cell', { name: 'invitee@example.com' }).waitFor();
+
+  const other = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  try {
+    const guest = await other.newPage();
+    await guest.goto(link);
+    await guest.waitForURL(/\/sign-in\?next=/);
+    await guest.getByRole('button', { name: 'Create one' }).click();
+    await field(guest, 'Username').fill('invitee');
+    await field(guest, 'Email').fill('invitee@example.com');
+    await field(guest, 'Password').fill('invitee-password-1');
+    await guest.getByLabel(/I accept the terms/).check();
+    await guest.getByRole('button', { name: 'Create account' }).click();
+    await guest.waitForURL(/\/accept-invite\?token=/);
+    await guest.getByRole('button', { name: 'Accept invite' }).click();
+    await guest.locator('[data-ready="overview"]').waitFor();
+    assert.match(await guest.getByRole('button', { name: /^Organization:/ }).innerText(), /Acme/);
+  } finally {
+    await other.close();
+  }
+
+  await page.goto('/members');
+  const role = page.getByLabel('Role of invitee');
+  assert.equal(await role.inputValue(), 'member');
+  const saved = page.waitForResponse((r) => r.url().includes('/api/v1/org/members/') && r.request().method() === 'PATCH');
+  await role.selectOption('admin');
+  assert.equal((await saved).status(), 200);
+  await page.reload();
+  assert.equal(await page.getByLabel('Role of invitee').inputValue(), 'admin');
+});
+
+test('the instance admin grants credits and tokens: the wallets and the 30-day chart change', { skip }, async () => {
+  await page.goto('/billing');
+  await settled(page);
+  /** The first number of a stat block or chart caption. */
+  const first = (testId: string, css: string) => page.getByTestId(testId).locator(css).first();
+  const number = async (testId: string, css: string) => Number((await first(testId, css).innerText()).replace(/\D/g, ''));
+  const becomes = (testId: string, css: string, value: number) =>
+    page.waitForFunction(
+      ([t, c, v]) => Number((globalThis as any).document.querySelector(`[data-testid="${t}"] ${c}`)?.textContent?.replace(/\D/g, '')) === v,
+      [testId, css, value] as const,
+    );
+  const grant = async (currency: string, amount: number) => {
+    await field(page, 'Currency').selectOption(currency);
+    await field(page, 'Amount').fill(String(amount));
+    await page.getByRole('button', { name: 'Grant', exact: true }).click();
+    await page.getByText(/Granted\. New balance/).waitFor();
+  };
+  const credits = await number('credits', 'div.text-2xl');
+  await grant('credits', 500);
+  await becomes('credits', 'div.text-2xl', credits + 500);
+
+  const tokens = await number('tokens', 'div.text-2xl');
+  const added = await number('tokens-summary', 'span');
+  await grant('tokens', 300);
+  await becomes('tokens', 'div.text-2xl', tokens + 300);
+  await becomes('tokens-summary', 'span', added + 300);
+  assert.match(await page.getByRole('img', { name: /Last 30 days/ }).getAttribute('aria-label') ?? '', new RegExp(`${(added + 300).toLocaleString('en-US')} tokens added`));
+});
+
+test('a webhook delivery is seen with its response and latency, and replayed', { skip }, async () => {
+  let received = 0;
+  const rx = createServer((req, res) => {
+    req.resume();
+    received++;
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks');
+  });
+  await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook`;
+  try {
+    await page.goto('/webhooks');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await field(page, 'URL').fill(url);
+    await page.getByRole('checkbox', { name: 'key.created' }).check();
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    assert.match(await page.getByTestId('secret').inputValue(), /^whsec_/);
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    await page.getByRole('link', { name: url }).click();
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    for (let i = 0; i < 100 && received < 1; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(received, 1, 'the worker delivered the test event');
+    const row = page.getByRole('row', { name: /succeeded/ });
+    await page.reload();
+    await row.waitFor();
+    assert.match(await row.innerText(), /200/);
+    assert.match(await row.innerText(), /\d+ ms/);
+    await row.getByRole('button', { name: /^Replay/ }).click();
+    for (let i = 0; i < 100 && received < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(received, 2, 'the replay was delivered again');
+  } finally {
+    rx.close();
+  }
+});
+
+test('a submitted job appears on the queue page without a reload', { skip }, async () => {
+  await page.goto('/queue');
+  await settled(page);
+  await page.evaluate(() => ((globalThis as any).marker = 42));
+  const job = await app.request('POST', '/api/v1/queue/jobs', { key: apiKey, body: { queue: 'live-emails', task_type: 'send_digest' } });
+  assert.equal(job.status, 201);
+  await page.getByRole('link', { name: job.body.id }).waitFor({ timeout: 5000 });
+  assert.equal(await page.evaluate(() => (globalThis as any).marker), 42, 'same page: no reload happened');
+});
+
+test("a generic operation page shows the server's validation message beside the field", { skip }, async () => {
+  await page.goto('/ops/orgs.create');
+  await page.getByRole('textbox', { name: /^name/ }).fill('Second org');
+  const slug = page.getByRole('textbox', { name: /^slug/ });
+  await slug.fill('Not A Slug!');
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await page.locator('.field-error').first().waitFor();
+  assert.equal(await slug.getAttribute('aria-invalid'), 'true');
+  const describedBy = (await slug.getAttribute('aria-describedby'))!.split(' ');
+  const messages = await Promise.all(describedBy.map((id) => page.locator(`[id="${id}"]`).innerText()));
+  assert.ok(
+    messages.some((m) => m.includes('lowercase letters')),
+    `the slug field carries the server's message: ${messages}`,
+  );
+  assert.equal(await page.locator('.field-error').count(), 1, 'only the slug is marked');
+});
+
+test('keyboard only: the palette opens a page, then runs a read operation', { skip }, async () => {
+  await page.goto('/');
+  await settled(page);
+  await page.keyboard.press('Control+k');
+  await page.keyboard.type('API keys');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/keys$/);
+  await page.keyboard.press('Control+k');
+  await page.keyboard.type('run whoami');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/ops\/whoami\?run=1/);
+  await page.getByRole('heading', { name: 'Result' }).waitFor();
+  assert.match(await page.locator('dl').innerText(), /Acme/);
+});
+
+const AREAS = [
+  { path: '/', label: 'Overview' },
+  { path: '/keys', label: 'API keys' },
+  { path: '/members', label: 'Members' },
+  { path: '/billing', label: 'Billing' },
+  { path: '/webhooks', label: 'Webhooks' },
+  { path: '/queue', label: 'Queue & workers' },
+  { path: '/notifications', label: 'Notifications' },
+  { path: '/activity', label: 'Activity log' },
+  { path: '/settings', label: 'Settings' },
+  { path: '/ops', label: 'All operations' },
+];
+
+test('no serious or critical accessibility violations on the designed pages, in both themes', { skip }, async () => {
+  // Detail pages of things made above.
+  await page.goto('/keys');
+  const keyPath = await page.getByRole('link', { name: 'ci' }).getAttribute('href');
+  await page.goto('/webhooks');
+  const hookPath = await page.locator('a[href^="/webhooks/"]').first().getAttribute('href');
+  await page.goto('/queue');
+  const jobPath = await page.locator('a[href^="/queue/jobs/"]').first().getAttribute('href');
+  const details = [keyPath!, hookPath!, jobPath!, '/ops/whoami'];
+  const problems: string[] = [];
+  const check = async (theme: string, path: string) => {
+    const started = Date.now();
+    await settled(page);
+    // The dark theme changes colours only: there, contrast is what can newly fail.
+    for (const p of await axeProblems(page, theme === 'dark' ? ['color-contrast'] : undefined)) problems.push(`${theme} ${path}: ${p}`);
+    const name = path === '/' ? 'overview' : path.slice(1).replace(/\/(key|whk|job)_[^/]+$/, '-detail').replaceAll('/', '-');
+    await screenshot(page, `${name}-${theme}`);
+    if (process.env.OPSBASE_TEST_TIMING) console.log(`# axe ${theme} ${path}: ${Date.now() - started} ms`);
+  };
+  for (const theme of ['light', 'dark']) {
+    await page.goto('/');
+    const toggle = page.getByRole('button', { name: `Switch to ${theme} theme` });
+    if (await toggle.count()) await toggle.click();
+    // Sidebar pages by the sidebar (client-side, as a user moves), detail pages by their address.
+    for (const item of AREAS) {
+      await page.getByRole('navigation', { name: 'Areas' }).getByRole('link', { name: new RegExp(`^${item.label}`) }).click();
+      await page.waitForURL((u) => u.pathname === item.path);
+      await check(theme, item.path);
+    }
+    for (const path of details) {
+      await page.goto(path);
+      await check(theme, path);
+    }
+    const signedOut = await browser.newContext({ baseURL: app.url, colorScheme: theme as 'light' | 'dark' });
+    const p = await signedOut.newPage();
+    await p.goto('/sign-in');
+    await p.getByRole('heading', { name: 'Sign in' }).waitFor();
+    for (const x of await axeProblems(p, theme === 'dark' ? ['color-contrast'] : undefined)) problems.push(`${theme} /sign-in: ${x}`);
+    await screenshot(p, `sign-in-${theme}`);
+    await signedOut.close();
+  }
+  assert.deepEqual(problems, []);
+});

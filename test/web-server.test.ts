@@ -3,6 +3,7 @@
 // dashboard's static files and client-route fallback with its CSP, the CLI hints in OpenAPI, and the Server-Sent Event streams.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { startWorker } from '../src/jobs/worker.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 
 let app: TestApp;
@@ -151,6 +152,29 @@ test('the queue stream tells the submitting org, and only it, that a job arrived
   assert.equal(job.status, 201, JSON.stringify(job.body));
   assert.deepEqual((await mineEvents).filter((e) => e === 'queue'), ['queue']);
   assert.deepEqual((await theirEvents).filter((e) => e === 'queue'), []);
+});
+
+test('the notifications stream signals after events were recorded (for the dispatcher to fan out)', async () => {
+  const res = await fetch(`${app.url}/api/v1/streams/notifications`, { headers: { authorization: `Bearer ${t.key}` } });
+  const events = readEvents(res, (e) => e === 'notifications');
+  await new Promise((r) => setTimeout(r, 200));
+  // Creating a key records a `key.created` event (the events table's insert trigger NOTIFYs opsbase_events).
+  assert.equal((await app.request('POST', '/api/v1/keys', { key: t.key, body: { name: 'stream-probe' } })).status, 201);
+  assert.deepEqual((await events).filter((e) => e === 'notifications'), ['notifications']);
+});
+
+test('instance admins hear `fleet` on the queue stream when a worker joins; org members do not', async () => {
+  const member = await app.tenant('Member');
+  const open = (token: string) => fetch(`${app.url}/api/v1/streams/queue`, { headers: { authorization: `Bearer ${token}` } });
+  const adminEvents = readEvents(await open(app.admin.sessionToken), (e) => e === 'fleet', 15_000);
+  const memberEvents = readEvents(await open(member.sessionToken), (e) => e === 'fleet', 8_000);
+  const worker = await startWorker(app.app.services);
+  try {
+    assert.ok((await adminEvents).includes('fleet'), 'the admin heard the new worker');
+    assert.ok(!(await memberEvents).includes('fleet'), 'a member is not told about the fleet');
+  } finally {
+    await worker.stop();
+  }
 });
 
 test('streams are authenticated like any route', async () => {

@@ -3,6 +3,7 @@
 // then reads through the ordinary, scoped API, so a stream can never show what its caller may not read.
 //   GET /api/v1/streams/queue          `queue` when a job of the caller's org is submitted, scheduled or requeued;
 //                                      `events` when domain events were recorded (job failures, deliveries, …)
+//                                      `fleet` (instance admins) when a worker's counters or liveness changed
 //   GET /api/v1/streams/notifications  `notifications` after new events were fanned out to notifications
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -14,6 +15,8 @@ import { authenticate } from './auth.ts';
 
 interface Client {
   orgId: string;
+  /** An instance admin: also hears about the worker fleet. */
+  admin: boolean;
   send: (event: string, data: unknown) => void;
 }
 
@@ -36,10 +39,51 @@ const OPS: Record<Topic, Operation> = { queue: streamOp('queue', 'queue:read'), 
 /** Events are fanned out to notifications by the worker's dispatcher shortly after they are recorded. */
 const FANOUT_DELAY_MS = 750;
 const KEEPALIVE_MS = 25_000;
+/**
+ * Workers heartbeat into their row without a NOTIFY (src/modules/workers), so the fleet is the one thing looked at on
+ * a timer: one small query per instance every few seconds, and only while an admin watches; a `fleet` signal goes
+ * out only when something a person would see changed (counters, stopped, or a heartbeat going quiet).
+ */
+const FLEET_CHECK_MS = 3_000;
+const FLEET_FINGERPRINT = `select coalesce(string_agg(id || ':' || in_flight || ':' || processed || ':' || failed || ':' || (stopped_at is null)
+    || ':' || (last_heartbeat_at > now() - interval '15 seconds'), ',' order by id), '') as f
+  from workers where stopped_at is null or stopped_at > now() - interval '1 day'`;
 
 class Hub {
   readonly clients: Record<Topic, Set<Client>> = { queue: new Set(), notifications: new Set() };
   private pendingFanout?: NodeJS.Timeout;
+  private fleetTimer?: NodeJS.Timeout;
+  private fleetPrint = '';
+
+  /** Runs the fleet check while at least one admin has a queue stream open. */
+  watchFleet(services: AppServices) {
+    const admins = () => [...this.clients.queue].filter((c) => c.admin);
+    if (this.fleetTimer || admins().length === 0) return;
+    const tick = async () => {
+      if (admins().length === 0) {
+        this.fleetTimer = undefined;
+        return;
+      }
+      try {
+        const { rows } = await services.database.pool.query(FLEET_FINGERPRINT);
+        if (rows[0].f !== this.fleetPrint) {
+          this.fleetPrint = rows[0].f;
+          for (const c of admins()) c.send('fleet', {});
+        }
+      } catch {
+        // The database is away: the page shows its own errors on its next read; look again next tick.
+      }
+      this.fleetTimer = setTimeout(tick, FLEET_CHECK_MS);
+      this.fleetTimer.unref();
+    };
+    this.fleetTimer = setTimeout(tick, FLEET_CHECK_MS);
+    this.fleetTimer.unref();
+  }
+
+  stop() {
+    clearTimeout(this.fleetTimer);
+    clearTimeout(this.pendingFanout);
+  }
 
   async start(services: AppServices) {
     // Payload `<org id>:<queue>`: only that org's clients hear it.
@@ -81,6 +125,7 @@ async function open(services: AppServices, hub: Hub, topic: Topic, req: FastifyR
   let flush: NodeJS.Timeout | undefined;
   const client: Client = {
     orgId: auth.orgId!,
+    admin: auth.principal?.kind === 'session' && auth.principal.instanceAdmin,
     send: (event, data) => {
       queued.set(event, data);
       flush ??= setTimeout(() => {
@@ -93,6 +138,7 @@ async function open(services: AppServices, hub: Hub, topic: Topic, req: FastifyR
   res.write(`retry: 2000\nevent: ready\ndata: {}\n\n`);
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
   hub.clients[topic].add(client);
+  if (topic === 'queue') hub.watchFleet(services);
   const close = () => {
     clearInterval(keepalive);
     clearTimeout(flush);
@@ -117,6 +163,7 @@ export function streamsPlugin(services: AppServices) {
     }
     // Shutdown: end the streams so server.close() does not wait for browsers to hang up.
     app.addHook('preClose', async () => {
+      hub.stop();
       for (const end of ends) end();
     });
   };

@@ -48,7 +48,7 @@ function UnreadBadge() {
   useStream('notifications', ['notifications'], [['notifications']]);
   const n = unread.data?.unread ?? 0;
   return n > 0 ? (
-    <span className="ml-auto rounded-full bg-indigo-600 px-1.5 text-xs font-semibold text-white">
+    <span className="ml-auto rounded-full bg-indigo-600 px-1.5 text-xs font-semibold text-white group-aria-[current=page]:bg-white group-aria-[current=page]:text-indigo-800">
       {n}
       <span className="sr-only"> unread</span>
     </span>
@@ -61,20 +61,24 @@ export function Shell() {
   const [palette, setPalette] = useState(false);
   usePaletteShortcut(setPalette);
   return (
-    <div className="flex min-h-screen">
+    <div className="flex min-h-screen flex-col md:flex-row">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2 dark:focus:bg-zinc-900">
         Skip to content
       </a>
-      <nav aria-label="Areas" className="hidden w-56 shrink-0 border-r border-zinc-200 bg-zinc-50 p-3 md:block dark:border-zinc-800 dark:bg-zinc-900">
-        <div className="mb-4 px-2 text-lg font-bold tracking-tight">Opsbase</div>
-        <ul className="space-y-0.5">
+      {/* One navigation landmark: a sidebar on wide screens, a scrolling strip above the page on narrow ones. */}
+      <nav
+        aria-label="Areas"
+        className="shrink-0 border-b border-zinc-200 bg-zinc-50 p-2 md:w-56 md:border-b-0 md:border-r md:p-3 dark:border-zinc-800 dark:bg-zinc-900"
+      >
+        <div className="mb-4 hidden px-2 text-lg font-bold tracking-tight md:block">Opsbase</div>
+        <ul className="flex gap-1 overflow-x-auto md:block md:space-y-0.5">
           {NAV.map((n) => (
-            <li key={n.path}>
+            <li key={n.path} className="shrink-0">
               <NavLink
                 to={n.path}
                 end={n.path === '/'}
                 className={({ isActive }) =>
-                  `flex items-center rounded-md px-2 py-1.5 text-sm ${isActive ? 'bg-indigo-600 text-white' : 'text-zinc-800 hover:bg-zinc-200 dark:text-zinc-200 dark:hover:bg-zinc-800'}`
+                  `group flex items-center gap-2 whitespace-nowrap rounded-md px-2 py-1.5 text-sm ${isActive ? 'bg-indigo-600 text-white' : 'text-zinc-800 hover:bg-zinc-200 dark:text-zinc-200 dark:hover:bg-zinc-800'}`
                 }
               >
                 {n.label}

@@ -48,7 +48,7 @@ export default function Queue() {
   const [state, setState] = useState<'' | State>('');
   const [queue, setQueue] = useState('');
   const [taskType, setTaskType] = useState('');
-  useStream('queue', ['queue', 'events'], [['queue']]);
+  useStream('queue', ['queue', 'events', 'fleet'], [['queue']]);
   const stats = useQuery({ queryKey: ['queue', 'stats'], queryFn: () => ok(api.GET('/api/v1/queue/stats')) });
   const jobs = usePaged<Job>(['queue', 'jobs', state, queue, taskType], (cursor) =>
     ok(

@@ -1,5 +1,5 @@
-// The worker fleet (instance admins): health with its alerts and each worker's heartbeat. Workers heartbeat every
-// few seconds without a NOTIFY of their own, so the fleet is read again when the queue stream signals activity.
+// The worker fleet (instance admins): health with its alerts and each worker's heartbeat, read again whenever the
+// queue stream signals `fleet` (a worker's counters or liveness changed) or queue activity.
 import { useQuery } from '@tanstack/react-query';
 import { api, ok } from '../../api/client';
 import { when } from '../../ui/format';

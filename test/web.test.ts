@@ -7,8 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startWorker, type Worker } from '../src/jobs/worker.ts';
+import { operations } from '../src/operations.ts';
 import { axeProblems, launch, SKIP_BROWSER, screenshot, settled } from './helpers/browser.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import { PAID_COST, paidOp } from './helpers/paid-op.ts';
 
 const skip = SKIP_BROWSER;
 let app: TestApp;
@@ -22,7 +24,8 @@ const OWNER = { username: 'owner', email: 'owner@example.com', password: 'correc
 before(async () => {
   if (skip) return;
   // No admin tenant: the instance starts empty, so the browser creates its first account.
-  app = await startTestApp({ admin: {} as Tenant });
+  // Plus the tests' paid operation, until the registry has real ones: its generic page must ask before paying.
+  app = await startTestApp({ admin: {} as Tenant, operations: [...operations, paidOp] });
   worker = await startWorker(app.app.services);
   browser = await launch();
   owner = await browser.newContext({ baseURL: app.url, viewport: { width: 1280, height: 860 } });
@@ -165,6 +168,22 @@ test('the instance admin grants credits and tokens: the wallets and the 30-day c
   await becomes('tokens', 'div.text-2xl', tokens + 300);
   await becomes('tokens-summary', 'span', added + 300);
   assert.match(await page.getByRole('img', { name: /Last 30 days/ }).getAttribute('aria-label') ?? '', new RegExp(`${(added + 300).toLocaleString('en-US')} tokens added`));
+});
+
+test("a paid operation's page asks first, showing the cost; cancelling charges nothing, confirming charges it", { skip }, async () => {
+  const available = async () => (await app.request('GET', '/api/v1/wallet', { key: apiKey })).body.available as number;
+  const start = await available();
+  await page.goto('/ops/test.paid');
+  await page.getByRole('button', { name: `Run (${PAID_COST} credits)` }).click();
+  const dialog = page.getByRole('dialog', { name: `This costs ${PAID_COST} credits` });
+  await dialog.waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await available(), start, 'cancelled: nothing reserved or charged');
+  await page.getByRole('button', { name: `Run (${PAID_COST} credits)` }).click();
+  await page.getByRole('button', { name: `Pay ${PAID_COST} credits` }).click();
+  await page.getByRole('heading', { name: 'Result' }).waitFor();
+  assert.match(await page.locator('dl').innerText(), /activity_id/);
+  assert.equal(await available(), start - PAID_COST);
 });
 
 test('a webhook delivery is seen with its response and latency, and replayed', { skip }, async () => {

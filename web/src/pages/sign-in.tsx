@@ -8,8 +8,11 @@ import { Button, ErrorNote } from '../ui/kit';
 
 function nextPath(): string {
   const next = new URLSearchParams(window.location.search).get('next');
-  // Only paths of this site: an open redirect would let a link send a fresh session elsewhere.
-  return next?.startsWith('/') && !next.startsWith('//') ? next : '/';
+  if (!next) return '/';
+  // Only this site: an open redirect would let a crafted link send a freshly signed-in user elsewhere. Resolving
+  // it as a URL catches `//host` and `/\\host` (which browsers read as another host) as well as absolute URLs.
+  const url = new URL(next, window.location.origin);
+  return url.origin === window.location.origin ? url.pathname + url.search + url.hash : '/';
 }
 
 export function SignIn() {

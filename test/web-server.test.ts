@@ -92,9 +92,12 @@ test('the dashboard is served at / with its own CSP; client routes fall back to 
   assert.equal(notPage.body.error, 'not_found');
 
   const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1];
-  const js = await fetch(app.url + asset);
+  const js = await fetch(app.url + asset, { headers: { 'accept-encoding': 'br, gzip' } });
   assert.equal(js.status, 200);
   assert.match(js.headers.get('cache-control')!, /immutable/);
+  // Sent precompressed to a browser that takes brotli (fetch decompresses it: the body is still the script).
+  assert.equal(js.headers.get('content-encoding'), 'br');
+  assert.match(await js.text(), /createRoot|react/i);
   assert.equal((await fetch(`${app.url}/assets/missing-0000.js`, page)).status, 404);
 
   const api = await app.request('GET', '/api/v1/no-such-thing', { headers: page.headers });

@@ -46,6 +46,8 @@ async function serveDist(app: FastifyInstance, dist: string) {
     // One route per built file (listed at start), so the catch-all below decides what an unknown path is.
     wildcard: false,
     index: false,
+    // web/scripts/build-if-stale.mjs writes .br and .gz copies of the text assets.
+    preCompressed: true,
     setHeaders: (res, path) => {
       const immutable = path.includes('/assets/');
       res.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');

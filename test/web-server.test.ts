@@ -106,6 +106,12 @@ test('the dashboard is served at / with its own CSP; client routes fall back to 
   assert.equal(api.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'");
 });
 
+test('the setup probe says whether the instance is empty and whether it sends email', async () => {
+  const res = await app.request('GET', '/api/dashboard/setup');
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body, { first_account: false, email: false });
+});
+
 test('OpenAPI carries each operation\'s CLI hints, cost and caller kind (x-opsbase) for generic clients', async () => {
   const doc = (await app.request('GET', '/api/openapi.json')).body;
   const list = doc.paths['/api/v1/keys'].get['x-opsbase'];

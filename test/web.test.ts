@@ -110,6 +110,7 @@ test('an invite is accepted in a second browser by a new account, and the owner 
   await page.getByRole('button', { name: 'Invite' }).click();
   const link = await page.getByTestId('secret').inputValue();
   assert.match(link, /\/accept-invite\?token=/);
+  await page.getByText(/This server sends no email/).waitFor();
   await page.getByRole('button', { name: 'I have stored it' }).click();
   await page.getByRole('cell', { name: 'invitee@example.com' }).waitFor();
 

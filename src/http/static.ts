@@ -21,11 +21,12 @@ const isApi = (url: string) => url === '/api' || url.startsWith('/api/') || url 
 
 export function dashboardPlugin(services: AppServices, dist = DASHBOARD_DIST) {
   return async (app: FastifyInstance) => {
-    // What the sign-in page needs before anyone is signed in: on an empty instance it offers "create the first
-    // account" (which becomes the instance admin) instead of a sign-in form nobody could use.
+    // What the dashboard needs to know of the instance: on an empty one the sign-in page offers "create the first
+    // account" (which becomes the instance admin) instead of a sign-in form nobody could use; without outgoing
+    // email, the invite dialog says the link must be passed on by hand.
     app.get('/api/dashboard/setup', { schema: { hide: true } }, async () => {
       const { rows } = await services.database.pool.query('select exists(select 1 from users) as any');
-      return { first_account: !rows[0].any };
+      return { first_account: !rows[0].any, email: Boolean(services.config.OPSBASE_SMTP_URL) };
     });
     await serveDist(app, dist);
   };

@@ -4,6 +4,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, ok } from '../api/client';
 import { type Schemas, isAdmin, useSession } from '../app/session';
+import { useSetup } from '../app/setup';
 import { Confirm, Modal } from '../ui/dialog';
 import { SelectInput, TextInput, controlClass, fieldError } from '../ui/field';
 import { when } from '../ui/format';
@@ -52,6 +53,7 @@ export default function Members() {
   const qc = useQueryClient();
   const admin = isAdmin(org);
   const [link, setLink] = useState<string | null>(null);
+  const setup = useSetup();
   const [removing, setRemoving] = useState<Member | null>(null);
   const [transferOpen, setTransferOpen] = useState(false);
   const [heir, setHeir] = useState('');
@@ -148,7 +150,11 @@ export default function Members() {
       <SecretReveal
         secret={link}
         title="Invite created"
-        note="The invite is emailed when this server has SMTP configured; otherwise send this link yourself. It works once, for 7 days, for that email address."
+        note={
+          setup.data?.email
+            ? 'An email with this link is on its way. The link works once, for 7 days, for that email address.'
+            : 'This server sends no email (OPSBASE_SMTP_URL is not set): send this link yourself. It works once, for 7 days, for that email address.'
+        }
         onClose={() => setLink(null)}
       />
       <Confirm

@@ -1,8 +1,9 @@
 // Sign in, or create an account — "create the first account" on an empty instance (it becomes the instance admin).
 // Afterwards the user goes back where a 401 took them from (`?next=`).
-import { useMutation, useQuery } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, ok } from '../api/client';
+import { useSetup } from '../app/setup';
 import { TextInput, fieldError } from '../ui/field';
 import { Button, ErrorNote } from '../ui/kit';
 
@@ -16,7 +17,7 @@ function nextPath(): string {
 }
 
 export function SignIn() {
-  const setup = useQuery({ queryKey: ['setup'], queryFn: async () => (await (await fetch('/api/dashboard/setup')).json()) as { first_account: boolean } });
+  const setup = useSetup();
   const [mode, setMode] = useState<'sign-in' | 'sign-up' | null>(null);
   const first = setup.data?.first_account ?? false;
   const shown = mode ?? (first ? 'sign-up' : 'sign-in');

@@ -5,6 +5,7 @@ import type { Schemas } from '../app/session';
 import { SelectInput, TextInput } from '../ui/field';
 import { when } from '../ui/format';
 import { Badge, PageHeader } from '../ui/kit';
+import { useDebounced } from '../ui/debounce';
 import { PagedTable, usePaged } from '../ui/table';
 
 type Row = Schemas['Activity'];
@@ -13,11 +14,13 @@ export default function Activity() {
   const [actorType, setActorType] = useState<'' | Row['actor_type']>('');
   const [action, setAction] = useState('');
   const [entityType, setEntityType] = useState('');
-  const list = usePaged<Row>(['activity', 'log', actorType, action, entityType], (cursor) =>
+  const actionQ = useDebounced(action);
+  const entityQ = useDebounced(entityType);
+  const list = usePaged<Row>(['activity', 'log', actorType, actionQ, entityQ], (cursor) =>
     ok(
       api.GET('/api/v1/activity-log', {
         params: {
-          query: { cursor, limit: 50, ...(actorType ? { actor_type: actorType } : {}), ...(action ? { action } : {}), ...(entityType ? { entity_type: entityType } : {}) },
+          query: { cursor, limit: 50, ...(actorType ? { actor_type: actorType } : {}), ...(actionQ ? { action: actionQ } : {}), ...(entityQ ? { entity_type: entityQ } : {}) },
         },
       }),
     ),

@@ -7,6 +7,7 @@ import { useStream } from '../app/stream';
 import { SelectInput, TextInput } from '../ui/field';
 import { when } from '../ui/format';
 import { Button, ErrorNote, Loading, PageHeader } from '../ui/kit';
+import { useDebounced } from '../ui/debounce';
 import { usePaged } from '../ui/table';
 import { useInfiniteScroll } from '../ui/scroll';
 
@@ -17,8 +18,9 @@ export default function Notifications() {
   const [read, setRead] = useState('');
   const [type, setType] = useState('');
   useStream('notifications', ['notifications'], [['notifications']]);
-  const list = usePaged<Note>(['notifications', 'list', read, type], (cursor) =>
-    ok(api.GET('/api/v1/notifications', { params: { query: { cursor, limit: 30, ...(read ? { read } : {}), ...(type ? { type } : {}) } } })),
+  const typeQ = useDebounced(type);
+  const list = usePaged<Note>(['notifications', 'list', read, typeQ], (cursor) =>
+    ok(api.GET('/api/v1/notifications', { params: { query: { cursor, limit: 30, ...(read ? { read } : {}), ...(typeQ ? { type: typeQ } : {}) } } })),
   );
   const end = useInfiniteScroll(list);
   const done = () => qc.invalidateQueries({ queryKey: ['notifications'] });

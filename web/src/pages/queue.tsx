@@ -9,6 +9,7 @@ import { useStream } from '../app/stream';
 import { SelectInput, TextInput } from '../ui/field';
 import { when } from '../ui/format';
 import { Badge, Button, Card, ErrorNote, PageHeader, toneOf } from '../ui/kit';
+import { useDebounced } from '../ui/debounce';
 import { PagedTable, Table, usePaged } from '../ui/table';
 import { Fleet } from './queue/fleet';
 
@@ -50,10 +51,12 @@ export default function Queue() {
   const [taskType, setTaskType] = useState('');
   useStream('queue', ['queue', 'events', 'fleet'], [['queue']]);
   const stats = useQuery({ queryKey: ['queue', 'stats'], queryFn: () => ok(api.GET('/api/v1/queue/stats')) });
-  const jobs = usePaged<Job>(['queue', 'jobs', state, queue, taskType], (cursor) =>
+  const queueQ = useDebounced(queue);
+  const taskQ = useDebounced(taskType);
+  const jobs = usePaged<Job>(['queue', 'jobs', state, queueQ, taskQ], (cursor) =>
     ok(
       api.GET('/api/v1/queue/jobs', {
-        params: { query: { cursor, limit: 50, ...(state ? { state } : {}), ...(queue ? { queue } : {}), ...(taskType ? { task_type: taskType } : {}) } },
+        params: { query: { cursor, limit: 50, ...(state ? { state } : {}), ...(queueQ ? { queue: queueQ } : {}), ...(taskQ ? { task_type: taskQ } : {}) } },
       }),
     ),
   );

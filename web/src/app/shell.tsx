@@ -21,7 +21,7 @@ function OrgSwitcher() {
     <Menu.Root>
       <Menu.Trigger asChild>
         <Button variant="secondary" aria-label={`Organization: ${org?.name ?? 'none'}. Switch organization`}>
-          <span className="max-w-40 truncate">{org?.name ?? 'No org'}</span>
+          <span className="max-w-28 truncate sm:max-w-40">{org?.name ?? 'No org'}</span>
           <span aria-hidden="true">▾</span>
         </Button>
       </Menu.Trigger>
@@ -89,10 +89,10 @@ export function Shell() {
         </ul>
       </nav>
       <div className="flex min-w-0 flex-1 flex-col">
-        <header className="flex items-center gap-2 border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
+        <header className="flex items-center gap-1 border-b border-zinc-200 px-2 py-2 md:gap-2 md:px-4 dark:border-zinc-800">
           <OrgSwitcher />
           <Button variant="secondary" className="ml-auto" onClick={() => setPalette(true)} aria-keyshortcuts="Control+K">
-            Search <kbd className="rounded border border-zinc-300 px-1 text-xs dark:border-zinc-600">Ctrl K</kbd>
+            Search <kbd className="hidden rounded border border-zinc-300 px-1 text-xs sm:inline dark:border-zinc-600">Ctrl K</kbd>
           </Button>
           <Button variant="ghost" onClick={toggleTheme} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}>
             {theme === 'dark' ? '☀' : '☾'}
@@ -100,7 +100,7 @@ export function Shell() {
           <Menu.Root>
             <Menu.Trigger asChild>
               <Button variant="ghost" aria-label={`Account: ${me.email}`}>
-                {me.username}
+                <span className="max-w-24 truncate">{me.username}</span>
               </Button>
             </Menu.Trigger>
             <Menu.Portal>
@@ -113,7 +113,7 @@ export function Shell() {
             </Menu.Portal>
           </Menu.Root>
         </header>
-        <main id="main" className="mx-auto w-full max-w-6xl flex-1 p-6" key={org?.id ?? 'none'}>
+        <main id="main" className="mx-auto w-full max-w-6xl flex-1 p-4 md:p-6" key={org?.id ?? 'none'}>
           <Suspense fallback={<Loading />}>
             <Outlet />
           </Suspense>

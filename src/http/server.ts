@@ -11,8 +11,9 @@ import type { AppServices } from '../core/services.ts';
 import type { DbOrTx } from '../db/client.ts';
 import { runPaid } from '../modules/billing/paid.ts';
 import { authenticate, type Auth } from './auth.ts';
-import { sendError } from './errors.ts';
+import { clientErrorHandler, sendError } from './errors.ts';
 import { claim, complete, release, requestHash, type IdempotencyClaim } from './idempotency.ts';
+import { refusingNul } from './nul-guard.ts';
 import { registerOpenApi } from './openapi.ts';
 
 declare module 'fastify' {
@@ -213,10 +214,13 @@ export async function buildServer({ services, operations, plugins = [] }: Server
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId('request');
     },
     requestIdHeader: false,
+    clientErrorHandler,
+    // Router refusals (a bad URL, an over-long path parameter) leave in the envelope like every other error.
+    frameworkErrors: (err, req, reply) => sendError(req, reply, err),
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorate('inflight', new Inflight());
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(refusingNul(validatorCompiler));
   app.setSerializerCompiler(serializerCompiler);
   // JSON in (DESIGN §4): without this, Fastify's default text/plain parser turns a wrong content type into a
   // confusing schema error instead of 415 unsupported_media_type.

@@ -31,6 +31,8 @@ const ConfigSchema = z.object({
   /** Set when a reverse proxy sits in front: then X-Forwarded-For names the client. */
   OPSBASE_TRUST_PROXY: bool,
   OPSBASE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** Requests with an unknown, expired or malformed credential allowed per client IP and minute; then 429. */
+  OPSBASE_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(30),
   OPSBASE_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

@@ -12,7 +12,7 @@ import { startTestApp, type Response, type Tenant, type TestApp } from './helper
 let app: TestApp;
 before(async () => {
   // A high default limit: these tests send hundreds of requests with a few credentials.
-  app = await startTestApp({ env: { OPSBASE_RATE_LIMIT_PER_MINUTE: '100000' } });
+  app = await startTestApp({ env: { OPSBASE_RATE_LIMIT_PER_MINUTE: '100000', OPSBASE_AUTH_FAILURES_PER_MINUTE: '100000' } });
 });
 after(() => app.close());
 

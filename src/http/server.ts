@@ -9,7 +9,9 @@ import type { Operation } from '../core/operation.ts';
 import { routePath, takesBody } from '../core/http-request.ts';
 import type { AppServices } from '../core/services.ts';
 import type { DbOrTx } from '../db/client.ts';
+import { effectiveCatalog } from '../modules/billing/catalog-store.ts';
 import { runPaid } from '../modules/billing/paid.ts';
+import { tierOf } from '../modules/billing/plans.ts';
 import { authenticate, type Auth } from './auth.ts';
 import { clientErrorHandler, sendError } from './errors.ts';
 import { claim, complete, release, requestHash, type IdempotencyClaim } from './idempotency.ts';
@@ -67,10 +69,25 @@ function securityHeaders(reply: FastifyReply, url: string) {
   if (!url.startsWith('/api/docs')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
 }
 
-function rateLimit(services: AppServices, req: FastifyRequest, reply: FastifyReply, auth: Auth) {
+/**
+ * The limit in force is the smallest of the instance's, the org's plan's (when its tier sets one) and the key's
+ * own (DESIGN §5): a key may lower its own limit, never raise it past what the plan and the instance allow.
+ */
+async function limitFor(services: AppServices, auth: Auth): Promise<number> {
+  const p = auth.principal;
+  let limit = services.config.OPSBASE_RATE_LIMIT_PER_MINUTE;
+  if (p?.kind === 'key' && p.rateLimit) limit = Math.min(limit, p.rateLimit);
+  if (auth.plan) {
+    const tierLimit = tierOf(auth.plan, await effectiveCatalog(services)).rate_limit_per_minute;
+    if (tierLimit) limit = Math.min(limit, tierLimit);
+  }
+  return limit;
+}
+
+async function rateLimit(services: AppServices, req: FastifyRequest, reply: FastifyReply, auth: Auth) {
   const p = auth.principal;
   const bucket = p ? (p.kind === 'key' ? `key:${p.keyId}` : `user:${p.userId}`) : `ip:${req.ip}`;
-  const limit = (p?.kind === 'key' && p.rateLimit) || services.config.OPSBASE_RATE_LIMIT_PER_MINUTE;
+  const limit = await limitFor(services, auth);
   const v = services.rateLimiter.hit(bucket, limit);
   reply.header('ratelimit-limit', v.limit);
   reply.header('ratelimit-remaining', v.remaining);
@@ -135,7 +152,7 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
     },
     onRequest: async (req, reply) => {
       req.auth = await authenticate(services, req, op);
-      rateLimit(services, req, reply, req.auth);
+      await rateLimit(services, req, reply, req.auth);
     },
     preHandler: async (req, reply) => {
       const key = req.headers['idempotency-key'];

@@ -41,6 +41,8 @@ async function applyPlan(ctx: Ctx, orgId: string, tier: string, eventId: string)
   if (!org || org.plan === tier) return false;
   const from = tierOf(org.plan, await effectiveCatalog(ctx.services, ctx.db)).id;
   await ctx.db.update(orgs).set({ plan: tier, updatedAt: new Date() }).where(eq(orgs.id, orgId));
+  // Credentials cache their org's plan (its tier caps their rate limit): every instance reads it again.
+  await ctx.services.authCache.invalidate(ctx.db, `plan:${orgId}`);
   await recordEvent(ctx.db, { orgId, type: 'plan.changed', subject: orgId, data: { from, to: tier, provider: 'stripe', stripe_event: eventId } });
   await recordActivity(ctx, {
     action: 'billing.plan_changed',

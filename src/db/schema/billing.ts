@@ -133,6 +133,8 @@ export const subscriptions = pgTable('subscriptions', {
   customerId: text('customer_id'),
   subscriptionId: text('subscription_id'),
   currentPeriodEnd: ts('current_period_end'),
+  /** When the provider created the event whose state this row holds: an older event arriving late is ignored. */
+  stateAt: ts('state_at'),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 

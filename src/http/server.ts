@@ -157,8 +157,11 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
     preHandler: async (req, reply) => {
       const key = req.headers['idempotency-key'];
       if (op.method !== 'POST' || typeof key !== 'string') return;
+      // Stored responses belong to one credential acting in one org: a user's key sent to org B must not replay
+      // what the same key stored for org A.
       const p = req.auth?.principal;
-      const scope = p ? (p.kind === 'key' ? p.keyId : p.userId) : `anon:${req.ip}`;
+      const who = p ? (p.kind === 'key' ? p.keyId : p.userId) : `anon:${req.ip}`;
+      const scope = `${who}@${req.auth?.orgId ?? '-'}`;
       const result = await claim(services.database.pool, services.masterKey, scope, key, requestHash(req.method, req.url, req.body));
       if (result.kind === 'claimed') {
         req.idem = result.claim;

@@ -12,6 +12,7 @@ import type { DbOrTx } from '../db/client.ts';
 import { effectiveCatalog } from '../modules/billing/catalog-store.ts';
 import { runPaid } from '../modules/billing/paid.ts';
 import { tierOf } from '../modules/billing/plans.ts';
+import { exemptFromApiQuota } from './api-quota.ts';
 import { authenticate, type Auth } from './auth.ts';
 import { clientErrorHandler, sendError } from './errors.ts';
 import { claim, complete, release, requestHash, type IdempotencyClaim } from './idempotency.ts';
@@ -84,6 +85,13 @@ async function limitFor(services: AppServices, auth: Auth): Promise<number> {
   return limit;
 }
 
+/** 402 `quota_exceeded` once the org has used its plan's monthly API calls (billing and quota stay reachable). */
+async function enforceApiQuota(services: AppServices, op: Operation, auth: Auth) {
+  if (!auth.orgId || !auth.plan || exemptFromApiQuota(op.id)) return;
+  const tier = tierOf(auth.plan, await effectiveCatalog(services));
+  services.apiQuota.check(auth.orgId, tier.limits.api_calls, tier.id);
+}
+
 async function rateLimit(services: AppServices, req: FastifyRequest, reply: FastifyReply, auth: Auth) {
   const p = auth.principal;
   const bucket = p ? (p.kind === 'key' ? `key:${p.keyId}` : `user:${p.userId}`) : `ip:${req.ip}`;
@@ -153,6 +161,7 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
     onRequest: async (req, reply) => {
       req.auth = await authenticate(services, req, op);
       await rateLimit(services, req, reply, req.auth);
+      await enforceApiQuota(services, op, req.auth);
     },
     preHandler: async (req, reply) => {
       const key = req.headers['idempotency-key'];

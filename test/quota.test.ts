@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { closeDb, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
-import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import { type Response, startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 
 const LIMITS = { tasks_per_day: 10, agents: 1, seats: 3, storage_bytes: 5000, credits_per_month: 0, ai_calls: 20, api_calls: 100_000 };
 
@@ -249,7 +249,7 @@ test('api_calls is enforced: past the monthly limit every org operation is 402 q
   await app.request('GET', '/api/v1/dev/api-requests', { key: t.key }); // flush: the count so far is known
   const used = (await status(t)).quotas.api_calls.used;
   assert.ok(used < 8, `used ${used}`);
-  let refused: Awaited<ReturnType<typeof app.request>> | undefined;
+  let refused: Response | undefined;
   for (let i = 0; i < 12 && !refused; i++) {
     const res = await app.request('GET', '/api/v1/activity-log', { key: t.key });
     if (res.status === 402) refused = res;

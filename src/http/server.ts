@@ -139,7 +139,8 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
 function registerRoute(app: FastifyInstance, services: AppServices, op: Operation, url: string, alias: boolean) {
   const pathParams = [...url.matchAll(/:([a-z_]+)/g)].map((m) => m[1]);
   const pathKeys = Object.fromEntries(pathParams.map((p) => [p, true as const])) as Record<string, true>;
-  const rest = op.input.omit(pathKeys);
+  // `omit` drops the schema's metadata (e.g. an `anyOf` of required fields that OpenAPI must show): carry it over.
+  const rest = pathParams.length ? op.input.omit(pathKeys).meta(op.input.meta() ?? {}) : op.input;
   const hasRest = Object.keys(rest.shape).length > 0;
   const body = takesBody(op);
   const z = app.withTypeProvider<ZodTypeProvider>();

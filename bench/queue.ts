@@ -1,7 +1,9 @@
 // `npm run bench -- queue` (issue 4): on one embedded PostgreSQL (fresh temp dir, `opsbase serve` in a child
 // process), in one run:
-//   (a) raw pg-boss 12: insert 20,000 jobs (batches of 1,000), then fetch + complete them in batches of 100 with
-//       4 concurrent loops — jobs/s over both phases;
+//   (a) the baseline, a minimal job queue in raw SQL on `pg` (no HTTP, no Opsbase code): a table shaped like
+//       pg-boss 12's job table (the baseline until pg-boss left the stack) with its partial index on ready jobs;
+//       insert 20,000 jobs (batches of 1,000), then claim (`UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED)`) +
+//       complete (`UPDATE … WHERE id = ANY(…)`) them in batches of 100 with 4 concurrent loops — jobs/s over both phases;
 //   (b) the same 20,000 jobs through the HTTP API: POST /queue/jobs (batches of 1,000), then 4 concurrent claimers
 //       POST /queue/claim (batch_size 100) + POST /queue/complete — jobs/s over both phases;
 //   (c) submit → claim latency, p50 / p99, with one idle claimer long-polling (wait_seconds 20) and one job at a time;
@@ -20,7 +22,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { and, eq, sql } from 'drizzle-orm';
-import { PgBoss } from 'pg-boss';
+import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { closeServices, openServices } from '../src/app.ts';
 import { readConfig } from '../src/config.ts';
@@ -49,7 +51,7 @@ interface Throughput {
   jobs: number;
   submitMs: number;
   drainMs: number;
-  /** CPU per job in µs: the Opsbase server process, the PostgreSQL under it, and this process (client / pg-boss). */
+  /** CPU per job in µs: the Opsbase server process, the PostgreSQL under it, and this process (HTTP or SQL client). */
   cpu?: { server: number; pg: number; bench: number };
 }
 
@@ -81,14 +83,23 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return performance.now() - start;
 }
 
-// ---- (a) raw pg-boss ---------------------------------------------------------------------------------------
+// ---- (a) raw SQL on pg --------------------------------------------------------------------------------------
 
-async function rawPgBoss(boss: PgBoss, queue: string, jobs: number): Promise<Throughput> {
-  await boss.createQueue(queue);
+const BASELINE_TABLE = `create table if not exists bench_baseline_jobs (
+  id bigint generated always as identity primary key, queue text not null, state text not null default 'created',
+  priority int not null default 0, data jsonb, output jsonb, retry_count int not null default 0,
+  start_after timestamptz not null default now(), started_on timestamptz, completed_on timestamptz,
+  created_on timestamptz not null default now());
+create index if not exists bench_baseline_ready on bench_baseline_jobs (queue, priority desc, start_after, id) where state = 'created'`;
+
+async function rawSql(pool: pg.Pool, queue: string, jobs: number): Promise<Throughput> {
   const submitMs = await timed(async () => {
     for (let i = 0; i < jobs; i += INSERT_BATCH) {
-      const batch = Array.from({ length: Math.min(INSERT_BATCH, jobs - i) }, (_, k) => ({ data: payloadOf(i + k) }));
-      await boss.insert(queue, batch);
+      const batch = Array.from({ length: Math.min(INSERT_BATCH, jobs - i) }, (_, k) => payloadOf(i + k));
+      await pool.query('insert into bench_baseline_jobs (queue, data) select $1, x from jsonb_array_elements($2::jsonb) as x', [
+        queue,
+        JSON.stringify(batch),
+      ]);
     }
   });
   let done = 0;
@@ -96,19 +107,24 @@ async function rawPgBoss(boss: PgBoss, queue: string, jobs: number): Promise<Thr
     await Promise.all(
       Array.from({ length: CLAIMERS }, async () => {
         for (;;) {
-          const got = await boss.fetch(queue, { batchSize: CLAIM_BATCH });
-          if (got.length === 0) return;
-          await boss.complete(
-            queue,
-            got.map((j) => j.id),
+          const { rows } = await pool.query<{ id: string }>(
+            `update bench_baseline_jobs j set state = 'active', started_on = now(), retry_count = j.retry_count + 1
+             from (select id from bench_baseline_jobs where queue = $1 and state = 'created' and start_after <= now()
+                   order by priority desc, start_after, id limit $2 for update skip locked) p
+             where j.id = p.id returning j.id, j.data`,
+            [queue, CLAIM_BATCH],
           );
-          done += got.length;
+          if (rows.length === 0) return;
+          await pool.query(`update bench_baseline_jobs set state = 'completed', completed_on = now() where id = any($1::bigint[])`, [
+            rows.map((r) => r.id),
+          ]);
+          done += rows.length;
         }
       }),
     );
   });
-  if (done !== jobs) throw new Error(`pg-boss: ${done} of ${jobs} jobs completed`);
-  return { label: '(a) raw pg-boss', jobs, submitMs, drainMs };
+  if (done !== jobs) throw new Error(`raw SQL: ${done} of ${jobs} jobs completed`);
+  return { label: '(a) raw SQL on pg', jobs, submitMs, drainMs };
 }
 
 // ---- (b) the HTTP API ----------------------------------------------------------------------------------------
@@ -334,7 +350,7 @@ function report(t: Throughput) {
   if (t.cpu) {
     console.log(
       `${''.padEnd(18)} CPU per job: PostgreSQL ${t.cpu.pg.toFixed(0)} µs, Opsbase server ${t.cpu.server.toFixed(0)} µs, ` +
-        `this process (${t.label.includes('pg-boss') ? 'pg-boss' : 'HTTP client'}) ${t.cpu.bench.toFixed(0)} µs`,
+        `this process (${t.label.includes('raw SQL') ? 'SQL client' : 'HTTP client'}) ${t.cpu.bench.toFixed(0)} µs`,
     );
   }
 }
@@ -373,15 +389,14 @@ export default async function queueBench(argv: string[]): Promise<void> {
     // Private network allowed: (d)'s receiver is on 127.0.0.1.
     const o = await startOpsbase({ logLevel: values['log-level'], env: { OPSBASE_ALLOW_PRIVATE_NETWORK: 'true' } });
     const headers = { authorization: `Bearer ${(await createTenant(o.base)).key}` };
-    const boss = new PgBoss({ connectionString: o.databaseUrl(), schema: 'pgboss' });
-    boss.on('error', (err) => console.error(`pg-boss: ${err.message}`));
-    await boss.start();
+    const pool = new pg.Pool({ connectionString: o.databaseUrl(), max: CLAIMERS + 1 });
     try {
-      await rawPgBoss(boss, 'warmup-a', 1000);
+      await pool.query(BASELINE_TABLE);
+      await rawSql(pool, 'warmup-a', 1000);
       await throughHttp(o.base, headers, 'warmup-b', 1000);
       for (let r = 0; r < rounds; r++) {
         const pid = o.child.proc.pid ?? -1;
-        const ra = await withCpu(pid, () => rawPgBoss(boss, `bench-a-${r}`, jobs));
+        const ra = await withCpu(pid, () => rawSql(pool, `bench-a-${r}`, jobs));
         const rb = await withCpu(pid, () => throughHttp(o.base, headers, `bench-b-${r}`, jobs));
         if (rounds > 1)
           console.log(`round ${r + 1}: a ${n0(rate(jobs, ra.submitMs + ra.drainMs))} jobs/s, b ${n0(rate(jobs, rb.submitMs + rb.drainMs))} jobs/s`);
@@ -389,7 +404,7 @@ export default async function queueBench(argv: string[]): Promise<void> {
         if (!b || rb.submitMs + rb.drainMs < b.submitMs + b.drainMs) b = rb;
       }
     } finally {
-      await boss.stop({ graceful: false, close: true });
+      await pool.end();
     }
     lat = await latency(o.base, headers, samples);
     d = await webhookDeliveryRate(o, deliveries, values['log-level']);

@@ -22,7 +22,7 @@ const ConfigSchema = z.object({
   OPSBASE_AI_API_KEY: z.string().optional(),
   OPSBASE_AI_MODEL: z.string().optional(),
   /** `smtp://user:pass@host:587` (or `smtps://…:465`): the worker sends the email outbox through it. Unset: mail waits in the outbox. */
-  OPSBASE_SMTP_URL: z.string().url().optional(),
+  OPSBASE_SMTP_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
   /** The From of outgoing mail, e.g. `Opsbase <ops@example.com>`. */
   OPSBASE_MAIL_FROM: z.string().min(3).default('Opsbase <opsbase@localhost>'),
   OPSBASE_SMTP_INBOUND_PORT: z.coerce.number().int().optional(),

@@ -1,7 +1,6 @@
 // Sending one outbox message over SMTP with nodemailer. The row's status is the lock: only a transition from
-// queued (or from a `sending` an earlier attempt left behind when its worker died) to sending takes the message, and
-// the `mail.send` job of a message is unique (its idempotency key is the message id), so two workers never both
-// send it. A worker that dies after the server accepted the mail but before `sent` was written leaves `sending`;
+// queued (or from a `sending` that an attempt which died left behind) to sending takes the message, so two workers
+// never both send it, and the `mail.send` job of a message is unique anyway (its idempotency key is the message id). A worker that dies after the server accepted the mail but before `sent` was written leaves `sending`;
 // the retry sends it again with the same Message-ID, which mail systems recognise as the same message.
 import { createTransport, type Transporter } from 'nodemailer';
 import { sql } from 'drizzle-orm';
@@ -37,14 +36,23 @@ type OutboxRow = {
   attempts: number;
 };
 
-/** queued / sending → sending, one more attempt; undefined when the message is sent or failed already. */
+/** An attempt that has been `sending` this long died (SMTP steps time out after 20 s; a job after 90 s). */
+const STALE_SENDING = sql`interval '2 minutes'`;
+
+/**
+ * queued → sending, or a `sending` left by a dead attempt → sending; one more attempt. Undefined when the message
+ * is sent or failed already; throws (the job retries later) while a live attempt is sending it.
+ */
 async function take(db: DbOrTx, id: string): Promise<OutboxRow | undefined> {
   const { rows } = await db.execute<OutboxRow>(
     sql`update email_outbox set status = 'sending', attempts = attempts + 1, last_attempt_at = now(), updated_at = now()
-        where id = ${id} and status in ('queued', 'sending')
+        where id = ${id} and (status = 'queued' or (status = 'sending' and last_attempt_at < now() - ${STALE_SENDING}))
         returning id, "to", subject, text, message_id, attempts`,
   );
-  return rows[0];
+  if (rows[0]) return rows[0];
+  const { rows: now } = await db.execute<{ status: string }>(sql`select status from email_outbox where id = ${id}`);
+  if (now[0]?.status === 'sending') throw new Error('another attempt is sending this message; looking again later');
+  return undefined;
 }
 
 async function settle(db: DbOrTx, id: string, status: 'sent' | 'queued' | 'failed', error: string | null) {

@@ -14,7 +14,8 @@ export function presentEvent(e: EventRow) {
     org_id: e.orgId,
     type: e.type,
     subject: e.subject,
-    data: e.data,
+    // A row whose data is not an object (written by hand, or by a bug: the poison events dispatch sets aside) still lists.
+    data: e.data !== null && typeof e.data === 'object' && !Array.isArray(e.data) ? e.data : {},
     created_at: e.createdAt.toISOString(),
     dispatched_at: iso(e.dispatchedAt),
     dispatch_attempts: e.dispatchAttempts,

@@ -10,7 +10,8 @@ import { allJobs } from '../src/jobs/registry.ts';
 import { registerSchedules, startWorker } from '../src/jobs/worker.ts';
 import { queueTick } from '../src/modules/queue/ticker.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
-import { closeDb, sleep, sql } from './helpers/db.ts';
+import { closeDb, sql } from './helpers/db.ts';
+import { until } from './helpers/until.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 import { slowJob } from './helpers/test-jobs.ts';
 
@@ -26,15 +27,6 @@ after(async () => {
 const db = () => app.app.services.database.db;
 const job = async (id: string) => (await sql(app, 'select * from queue_jobs where id = $1', [id]))[0];
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000, out?: () => string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${out ? `\n${out()}` : ''}`);
-    await sleep(100);
-  }
-}
 
 test('the four periodic sweeps are singleton schedules in system queues: registering twice and firing twice makes one job each', async () => {
   await registerSchedules(app.app.services, allJobs);

@@ -9,6 +9,7 @@ import { systemCtx } from '../src/core/context.ts';
 import { sendOutboxMessage } from '../src/modules/notifications/mail.ts';
 import { queueEmail } from '../src/modules/notifications/outbox.ts';
 import { closeDb, register, sleep, sql } from './helpers/db.ts';
+import { until } from './helpers/until.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 import { type ReceivedMail, startSmtp, type TestSmtp } from './helpers/smtp.ts';
 
@@ -28,15 +29,6 @@ after(async () => {
   await smtp.close();
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 const mailTo = (to: string) => until(`a mail to ${to}`, () => smtp.received.find((m) => m.to.includes(to)));
 const outbox = async (key: string, query = '') => {

@@ -12,6 +12,7 @@ import { enqueueJob } from '../src/jobs/enqueue.ts';
 import { startWorker, type Worker } from '../src/jobs/worker.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { closeDb, sleep, sql } from './helpers/db.ts';
+import { until } from './helpers/until.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 
 let app: TestApp;
@@ -63,15 +64,6 @@ async function listWorkers(query = '') {
   return res.body.data as Record<string, any>[];
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 function spawnWorker(): { proc: ChildProcess; exited: Promise<number | null>; output: () => string } {
   const proc = spawn(process.execPath, ['src/main.ts', 'worker'], {

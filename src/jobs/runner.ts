@@ -3,7 +3,7 @@
 // A claim is a lease held by this worker's fleet id and renewed every third of its length while the handler runs, so
 // a worker that dies (SIGKILL, power loss) loses nothing: its leases lapse, the queue's tick returns the jobs, and
 // another worker runs them. Woken by the queue's NOTIFY for system jobs; otherwise it looks once a second.
-import { type JobRow } from '../modules/queue/service.ts';
+import type { JobRow } from '../modules/queue/service.ts';
 import {
   claimSystemJobs,
   completeSystemJob,

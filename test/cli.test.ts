@@ -218,7 +218,7 @@ describe('api commands', () => {
       [['activity', 'create', 'a', 'b', '--metadata', '{oops'], /Not valid JSON/],
       [['keys', 'list', '--bogus'], /unknown option '--bogus'/],
       [['keys'], /Usage: opsbase keys/],
-      [['login'], /pass --email and --password/],
+      [['login'], /pass --email/],
     ];
     const runs = await Promise.all(cases.map(([args]) => as(t, args)));
     for (const [i, [args, message]] of cases.entries()) {

@@ -1,43 +1,9 @@
-// How an operation maps onto HTTP, in one place for the server (routes), the CLI and MCP (requests): the path
-// under /api/v1 (probes under /api), path parameters from the input, the rest in the query string (GET) or a
-// JSON body (every other method: a DELETE may carry a password confirmation, which never belongs in a URL).
-import { AppError } from './errors.ts';
-import type { Operation } from './operation.ts';
+// How an operation maps onto HTTP, in one place for the server (routes) and the clients (src/cli/request.ts): the
+// path under /api/v1 (probes under /api), and which methods carry a JSON body (every one but GET: a DELETE may
+// carry a password confirmation, which never belongs in a URL). No imports, so the CLI can load it in a blink.
 
 export const API_PREFIX = '/api/v1';
 
-export const routePath = (op: Operation): string => (op.path.startsWith('/api/') ? op.path : `${API_PREFIX}${op.path}`);
+export const routePath = (op: { path: string }): string => (op.path.startsWith('/api/') ? op.path : `${API_PREFIX}${op.path}`);
 
-export const takesBody = (op: Operation): boolean => op.method !== 'GET';
-
-function queryValues(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  if (Array.isArray(value)) return value.flatMap(queryValues);
-  return [typeof value === 'object' ? JSON.stringify(value) : String(value)];
-}
-
-export interface OperationRequest {
-  /** The filled path, without query string. */
-  path: string;
-  query?: URLSearchParams;
-  body?: Record<string, unknown>;
-}
-
-/** Splits `input` (path params, query and body merged, as in `op.input`) into the request a client sends. */
-export function toOperationRequest(op: Operation, input: Record<string, unknown>): OperationRequest {
-  const rest: Record<string, unknown> = { ...input };
-  let path = routePath(op);
-  for (const name of op.pathParams) {
-    const value = rest[name];
-    delete rest[name];
-    // An empty segment would silently route elsewhere (`/keys/` is the list), so refuse it here.
-    if ((typeof value !== 'string' && typeof value !== 'number') || value === '') {
-      throw new AppError('invalid_request', `Missing required argument \`${name}\`.`, [{ field: name, location: 'params', message: 'required' }]);
-    }
-    path = path.replace(`:${name}`, encodeURIComponent(String(value)));
-  }
-  if (takesBody(op)) return { path, body: rest };
-  const query = new URLSearchParams();
-  for (const [k, v] of Object.entries(rest)) for (const s of queryValues(v)) query.append(k, s);
-  return { path, query };
-}
+export const takesBody = (op: { method: string }): boolean => op.method !== 'GET';

@@ -11,7 +11,9 @@ import { Command } from 'commander';
 import { registerApiCommands } from '../src/cli/commands.ts';
 import { commandWords } from '../src/core/operation.ts';
 import { operations } from '../src/operations.ts';
-import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import pg from 'pg';
+import { verifyPassword } from '../src/core/crypto.ts';
+import { freshDatabase, startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 import { MAIN, type Run, runProcess } from './helpers/run-process.ts';
 
 const ESC = '\u001b[';
@@ -27,13 +29,13 @@ function configHome(): string {
 }
 
 /** Runs `opsbase …` as a process. stdin is a pipe (not a TTY), as in scripts and CI. */
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+function cli(args: string[], env: Record<string, string | undefined> = {}, input?: string): Promise<Run> {
   const base: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url };
   delete base.OPSBASE_API_KEY;
   delete base.FORCE_COLOR;
   const merged = { ...base, ...env };
   for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
-  return runProcess(args, merged as NodeJS.ProcessEnv);
+  return runProcess(args, merged as NodeJS.ProcessEnv, MAIN, input);
 }
 
 /** `opsbase …` as tenant `t` with its API key. */
@@ -87,6 +89,21 @@ test('every registry operation is a command, with its args positional and every 
   }
   const members = program.commands.find((c) => c.name() === 'orgs')?.commands.find((c) => c.name() === 'members');
   assert.ok(members?.description(), 'group commands are described');
+});
+
+test('`opsbase --help` describes every command group in words; a group lists its commands', async () => {
+  const help = await cli(['--help']);
+  assert.equal(help.code, 0, help.stderr);
+  const groups = [...new Set(operations.filter((o) => !o.rawBody && o.id.includes('.')).map((o) => commandWords(o.id)[0]))];
+  for (const group of groups) {
+    const line = help.stdout.split('\n').find((l) => l.trimStart().startsWith(`${group} `));
+    assert.ok(line, `${group} is listed`);
+    assert.doesNotMatch(line, / operations$/, `${group} has a description of its own`);
+  }
+  const billing = await cli(['billing', '--help']);
+  assert.match(billing.stdout, /Plan, subscription, usage/);
+  assert.match(billing.stdout, /tiers\s/);
+  assert.match(billing.stdout, /change-plan/);
 });
 
 describe('api commands', () => {
@@ -340,6 +357,30 @@ describe('login and logout', () => {
     assert.match(JSON.parse(readFileSync(savedFile(home), 'utf8')).token, /^obs_/);
   });
 
+  test('login --password-stdin reads the password from stdin; without a password and without a terminal: exit 2, say how', async () => {
+    const t = await app.tenant();
+    const home = configHome();
+    const login = await cli(['login', '--email', t.email, '--password-stdin'], { XDG_CONFIG_HOME: home }, `${t.password}\n`);
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stdout, /Logged in as /);
+    const saved = JSON.parse(readFileSync(savedFile(home), 'utf8'));
+    assert.equal((await app.request('GET', '/api/v1/whoami', { key: saved.token })).body.user.id, t.userId);
+
+    const other = configHome();
+    const cases: [string[], string | undefined, RegExp][] = [
+      [['login', '--email', t.email], undefined, /no password: pipe it in with --password-stdin/],
+      [['login', '--email', t.email, '--password-stdin'], '', /--password-stdin read an empty password/],
+      [['login', '--password-stdin'], t.password, /pass --email/],
+      [['login', '--email', t.email, '--password-stdin', '--password', 'x'], t.password, /either --password-stdin or --password/],
+    ];
+    for (const [args, input, message] of cases) {
+      const run = await cli(args, { XDG_CONFIG_HOME: other }, input);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+      assert.ok(!existsSync(savedFile(other)), 'nothing saved');
+    }
+  });
+
   test('a wrong password exits 3 and saves nothing', async () => {
     const t = await app.tenant();
     const home = configHome();
@@ -379,6 +420,30 @@ describe('login and logout', () => {
     const saved = await cli(['whoami'], { XDG_CONFIG_HOME: home, OPSBASE_API_URL: undefined });
     assert.equal(saved.code, 5);
     assert.match(saved.stderr, /elsewhere\.invalid/);
+  });
+});
+
+describe('init', () => {
+  test('init --password-stdin creates the first owner with that password; no password and no terminal: exit 2', async () => {
+    const db = await freshDatabase();
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const env = { DATABASE_URL: db.url, OPSBASE_DATA_DIR: configHome() };
+      const missing = await cli(['init', '--email', 'first@example.com', '--org', 'Acme'], env);
+      assert.equal(missing.code, 2, missing.stderr);
+      assert.match(missing.stderr, /no password: pipe it in with --password-stdin/);
+      assert.deepEqual((await pool.query('select id from users')).rows, [], 'nothing created');
+
+      const init = await cli(['--json', 'init', '--email', 'first@example.com', '--org', 'Acme', '--password-stdin'], env, 'first-pass-123\n');
+      assert.equal(init.code, 0, init.stderr);
+      const created = JSON.parse(init.stdout);
+      assert.equal(created.user.email, 'first@example.com');
+      const { rows } = await pool.query('select password_hash from users where id = $1', [created.user.id]);
+      assert.ok(await verifyPassword('first-pass-123', rows[0].password_hash), 'the password read from stdin, less its newline');
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
   });
 });
 

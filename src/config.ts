@@ -37,6 +37,8 @@ const ConfigSchema = z.object({
     .positive()
     .default(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (one object per line) or `pretty` (short lines for people); unset: pretty when stdout is a terminal. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   // CLI side
   OPSBASE_API_URL: z.string().url().default('http://localhost:4000'),
   OPSBASE_API_KEY: z.string().optional(),

@@ -6,7 +6,7 @@ import { type Command, Option } from 'commander';
 import { commandWords } from '../core/operation.ts';
 import { applyUsageExit, globalsOf, guard, report, usageExit } from './action.ts';
 import { type ApiResult, type GlobalOptions, request, resolveTarget, type Target } from './client.ts';
-import { type Contract, contracts } from './contract.ts';
+import { type CliContract, cliContracts } from './contract.ts';
 import { addOption, fieldOf, kebab, parserFor } from './fields.ts';
 import { GROUPS } from './groups.ts';
 import { ask } from './prompt.ts';
@@ -14,7 +14,7 @@ import { toOperationRequest } from './request.ts';
 import { registerSessionCommands } from './session.ts';
 
 /** Paid operations spend credits: say how many and get a yes, from `--yes` or from the person at the terminal. */
-async function confirmCost(op: Contract, cmd: Command, yes: unknown): Promise<boolean> {
+async function confirmCost(op: CliContract, cmd: Command, yes: unknown): Promise<boolean> {
   if (op.cost <= 0 || yes) return true;
   const what = `\`${commandWords(op.id).join(' ')}\` costs ${op.cost} credit${op.cost === 1 ? '' : 's'}`;
   if (!process.stdin.isTTY) cmd.error(`${what}: pass --yes to confirm.`, { exitCode: 2 });
@@ -55,7 +55,7 @@ function group(parent: Command, words: string[]): Command {
   return parent.command(name).description(GROUPS[words.join(' ')] ?? `${words.join(' ')} operations`);
 }
 
-function addOperationCommand(program: Command, op: Contract, reserved: Set<string>) {
+function addOperationCommand(program: Command, op: CliContract, reserved: Set<string>) {
   const words = commandWords(op.id);
   let parent = program;
   for (let i = 1; i < words.length; i++) parent = group(parent, words.slice(0, i));
@@ -132,7 +132,7 @@ export function registerApiCommands(program: Command, argv?: readonly string[]) 
   reserved.add('--help');
   const word = argv && commandWordOf(argv);
   // Signed webhooks (`billing.webhook`) are for the payment provider, not for people at a terminal.
-  for (const op of contracts()) {
+  for (const op of cliContracts()) {
     if (op.rawBody) continue;
     const words = commandWords(op.id);
     if (argv === undefined || words.length === 1 || words[0] === word) addOperationCommand(program, op, reserved);

@@ -1,8 +1,9 @@
-// Contracts from the registry: what `npm run manifest` writes to src/cli/manifest.json, and what POST /mcp builds
-// its tools from at run time (the server has the registry loaded anyway, including operations only a test adds).
+// Contracts from the registry: what `npm run manifest` writes to src/cli/manifest.json and manifest-outputs.json,
+// and what POST /mcp builds its tools from at run time (the server has the registry loaded anyway, including
+// operations only a test adds).
 import { z } from 'zod';
 import type { Operation } from '../core/operation.ts';
-import type { Contract, JsonSchema, Manifest } from './contract.ts';
+import type { Contract, JsonSchema, Manifest, OutputsManifest } from './contract.ts';
 
 export const REGENERATE = 'npm run manifest';
 
@@ -39,11 +40,12 @@ export function contractOf(op: Operation): Contract {
   };
 }
 
-export function buildManifest(operations: readonly Operation[]): Manifest {
-  return { generated_by: `${REGENERATE} (from src/operations.ts; do not edit by hand)`, operations: operations.map(contractOf) };
-}
-
-/** The file's exact text: one operation per block, so a changed operation is a readable diff. */
-export function manifestText(manifest: Manifest): string {
-  return `${JSON.stringify(manifest, null, 1)}\n`;
+/** The two files' exact texts: one operation per block, so a changed operation is a readable diff. */
+export function manifestTexts(operations: readonly Operation[]): { manifest: string; outputs: string; count: number } {
+  const generated_by = `${REGENERATE} (from src/operations.ts; do not edit by hand)`;
+  const all = operations.map(contractOf);
+  const manifest: Manifest = { generated_by, operations: all.map(({ output: _output, ...cli }) => cli) };
+  const outputs: OutputsManifest = { generated_by, outputs: Object.fromEntries(all.map((c) => [c.id, c.output])) };
+  const text = (value: unknown) => `${JSON.stringify(value, null, 1)}\n`;
+  return { manifest: text(manifest), outputs: text(outputs), count: all.length };
 }

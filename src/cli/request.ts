@@ -1,7 +1,7 @@
 // The HTTP request a client (the CLI, an MCP tool) makes for an operation: path parameters filled in from the
 // input, the rest in the query string (GET) or a JSON body (every other method).
 import { routePath, takesBody } from '../core/http-request.ts';
-import type { Contract } from './contract.ts';
+import type { CliContract } from './contract.ts';
 
 /** A path parameter was missing or empty; MCP returns it as an `invalid_request` result, the CLI cannot hit it. */
 export class MissingArgument extends Error {
@@ -27,7 +27,7 @@ function queryValues(value: unknown): string[] {
 }
 
 /** Splits `input` (path params, query and body merged, as in the operation's input) into the request to send. */
-export function toOperationRequest(op: Pick<Contract, 'method' | 'path' | 'pathParams'>, input: Record<string, unknown>): OperationRequest {
+export function toOperationRequest(op: Pick<CliContract, 'method' | 'path' | 'pathParams'>, input: Record<string, unknown>): OperationRequest {
   const rest: Record<string, unknown> = { ...input };
   let path = routePath(op);
   for (const name of op.pathParams) {

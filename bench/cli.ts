@@ -54,7 +54,9 @@ export default async function cli(argv: string[]): Promise<void> {
   if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup < 0) throw new Error('--runs and --warmup take whole numbers');
 
   cleanUpOnSignals();
-  console.log(`cli: \`opsbase --json whoami\` and \`node -e 0\`, ${runs} runs each after ${warmup} warm-ups (Node ${process.version}, ${availableParallelism()} CPUs)`);
+  console.log(
+    `cli: \`opsbase --json whoami\` and \`node -e 0\`, ${runs} runs each after ${warmup} warm-ups (Node ${process.version}, ${availableParallelism()} CPUs)`,
+  );
   const [load1] = loadavg();
   if (load1 > 0.5) console.log(`note: load average ${load1.toFixed(2)} before the run; other work on this machine slows both alike`);
 
@@ -65,7 +67,13 @@ export default async function cli(argv: string[]): Promise<void> {
     const server = await startOpsbase();
     const { key, orgId } = await createTenant(server.base);
     // No saved login, no colour: only the key and the server given here.
-    const env: NodeJS.ProcessEnv = { ...process.env, OPSBASE_API_URL: server.base, OPSBASE_API_KEY: key, XDG_CONFIG_HOME: server.dataDir, NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      OPSBASE_API_URL: server.base,
+      OPSBASE_API_KEY: key,
+      XDG_CONFIG_HOME: server.dataDir,
+      NO_COLOR: '1',
+    };
     for (let i = 0; i < warmup + runs; i++) {
       const whoami = await timed([bin, '--json', 'whoami'], env);
       if (whoami.code !== 0 || JSON.parse(whoami.stdout).org?.id !== orgId) {

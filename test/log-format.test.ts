@@ -43,9 +43,19 @@ async function firstLine(env: Record<string, string>, tty: boolean): Promise<str
   const db = await freshDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'opsbase-log-'));
   dirs.push(dataDir);
-  const full = { ...(process.env as Record<string, string>), DATABASE_URL: db.url, OPSBASE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', NO_COLOR: '1', ...env };
+  const full = {
+    ...(process.env as Record<string, string>),
+    DATABASE_URL: db.url,
+    OPSBASE_DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    NO_COLOR: '1',
+    ...env,
+  };
   const command = `${process.execPath} ${MAIN} serve`;
-  const child = tty ? spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { env: full }) : spawn(process.execPath, [MAIN, 'serve'], { env: full });
+  const child = tty
+    ? spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { env: full })
+    : spawn(process.execPath, [MAIN, 'serve'], { env: full });
   let out = '';
   try {
     return await new Promise<string>((resolve, reject) => {
@@ -70,7 +80,9 @@ async function firstLine(env: Record<string, string>, tty: boolean): Promise<str
 
 const hasScript = process.platform === 'linux' && existsSync('/usr/bin/script');
 
-test('opsbase serve: pretty lines on a terminal, JSON through a pipe and with LOG_FORMAT=json', { skip: !hasScript && 'needs util-linux script' }, async () => {
+test('opsbase serve: pretty lines on a terminal, JSON through a pipe and with LOG_FORMAT=json', {
+  skip: !hasScript && 'needs util-linux script',
+}, async () => {
   const [tty, pipe, forced] = await Promise.all([firstLine({}, true), firstLine({}, false), firstLine({ LOG_FORMAT: 'json' }, true)]);
   assert.match(tty, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}opsbase is running url=http:\/\/localhost:\d+ /);
   for (const line of [pipe, forced]) {

@@ -38,7 +38,9 @@ function env(app: TestApp, key: string | undefined): Record<string, string> {
 
 async function stdioClient(app: TestApp, key: string | undefined, extraArgs: string[] = []) {
   const client = new Client({ name: 'opsbase-test', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [MAIN, 'mcp', ...extraArgs], env: env(app, key), stderr: 'pipe' }));
+  await client.connect(
+    new StdioClientTransport({ command: process.execPath, args: [MAIN, 'mcp', ...extraArgs], env: env(app, key), stderr: 'pipe' }),
+  );
   return client;
 }
 
@@ -178,7 +180,8 @@ describe('mcp', () => {
   test('stdio toolsets: the default set, a chosen set (+ context and list_toolsets), and an unknown name exits 2', async () => {
     const t = await app.tenant();
     const exposed = contracts().filter(isExposed);
-    const inToolsets = (sets: string[]) => [...exposed.filter((c) => sets.includes(toolsetOf(c.id))).map((c) => toolName(c.id)), 'list_toolsets'].sort();
+    const inToolsets = (sets: string[]) =>
+      [...exposed.filter((c) => sets.includes(toolsetOf(c.id))).map((c) => toolName(c.id)), 'list_toolsets'].sort();
 
     await withClient(stdioClient(app, t.key), async (client) => {
       const { tools } = await client.listTools();
@@ -186,7 +189,10 @@ describe('mcp', () => {
       assert.ok(names(tools).includes('whoami') && !names(tools).includes('keys_create'), 'administration is not in the default set');
 
       const found = await client.callTool({ name: 'list_toolsets', arguments: {} });
-      assertMatchesOutput(tools.find((x) => x.name === 'list_toolsets'), found.structuredContent);
+      assertMatchesOutput(
+        tools.find((x) => x.name === 'list_toolsets'),
+        found.structuredContent,
+      );
       const keys = (found.structuredContent as any).toolsets.find((s: any) => s.name === 'keys');
       assert.equal(keys.enabled, false);
       assert.ok(keys.tools.includes('keys_create'), 'the discovery tool lists what a disabled toolset holds');
@@ -235,7 +241,9 @@ describe('mcp', () => {
     assert.ok(chosen.includes('keys_create') && chosen.includes('whoami'));
     assert.ok(!chosen.includes('activity_list'), 'only what was asked for (and context)');
 
-    const header = await withClient(httpClient(app, t.key, '/mcp', { 'X-MCP-Toolsets': 'default,billing' }), async (c) => names((await c.listTools()).tools));
+    const header = await withClient(httpClient(app, t.key, '/mcp', { 'X-MCP-Toolsets': 'default,billing' }), async (c) =>
+      names((await c.listTools()).tools),
+    );
     assert.ok(header.includes('billing_get') && header.includes('activity_list') && !header.includes('keys_create'));
 
     const init = {
@@ -244,7 +252,11 @@ describe('mcp', () => {
       method: 'initialize',
       params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
     };
-    const bad = await app.request('POST', '/mcp?toolsets=nope', { body: init, key: t.key, headers: { accept: 'application/json, text/event-stream' } });
+    const bad = await app.request('POST', '/mcp?toolsets=nope', {
+      body: init,
+      key: t.key,
+      headers: { accept: 'application/json, text/event-stream' },
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error, 'invalid_request');
     assert.match(bad.body.message, /Unknown toolset nope/);
@@ -283,7 +295,11 @@ describe('mcp', () => {
     const t = await app.tenant();
     await withClient(httpClient(app, t.key, '/mcp?toolsets=testing'), async (client) => {
       const tool = (await client.listTools()).tools.find((x) => x.name === 'testing_names');
-      assert.deepEqual(tool?.outputSchema, { type: 'object', properties: { result: { type: 'array', items: { type: 'string' } } }, required: ['result'] });
+      assert.deepEqual(tool?.outputSchema, {
+        type: 'object',
+        properties: { result: { type: 'array', items: { type: 'string' } } },
+        required: ['result'],
+      });
       const res = await client.callTool({ name: 'testing_names', arguments: {} });
       assert.deepEqual(res.structuredContent, { result: ['a', 'b'] });
       assert.deepEqual(json(res), ['a', 'b']);

@@ -51,7 +51,9 @@ export async function readPassword(opts: PasswordOptions, prompt = 'Password: ')
   }
   if (opts.password) return opts.password;
   if (!process.stdin.isTTY) {
-    throw new PasswordMissing('no password: pipe it in with --password-stdin (e.g. `printf %s "$PW" | opsbase … --password-stdin`), or run on a terminal to be asked.');
+    throw new PasswordMissing(
+      'no password: pipe it in with --password-stdin (e.g. `printf %s "$PW" | opsbase … --password-stdin`), or run on a terminal to be asked.',
+    );
   }
   return ask(prompt, true);
 }

@@ -68,7 +68,8 @@ async function handlePost(app: FastifyInstance, services: AppServices, contracts
       howToEnable: HOW_TO_ENABLE,
     });
   } catch (err) {
-    if (err instanceof UnknownToolset) return sendError(req, reply, new AppError('invalid_request', err.message, [{ field: 'toolsets', location: 'query', message: err.message }]));
+    if (err instanceof UnknownToolset)
+      return sendError(req, reply, new AppError('invalid_request', err.message, [{ field: 'toolsets', location: 'query', message: err.message }]));
     throw err;
   }
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });

@@ -7,7 +7,14 @@
 // through untouched keeps one validation, the API's, with its `invalid_request` details. It also takes the JSON
 // Schemas of the manifest as they are, so `opsbase mcp` never needs the registry's zod schemas.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { type CallToolResult, CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Contract } from '../cli/contract.ts';
 import { MissingArgument } from '../cli/request.ts';
 import { routePath } from '../core/http-request.ts';
@@ -96,7 +103,11 @@ export async function callTool(op: Contract, args: Record<string, unknown>, exec
     return successResult(op, body);
   } catch (err) {
     if (err instanceof MissingArgument) {
-      return errorResult({ error: 'invalid_request', message: err.message, details: [{ field: err.field, location: 'params', message: 'required' }] });
+      return errorResult({
+        error: 'invalid_request',
+        message: err.message,
+        details: [{ field: err.field, location: 'params', message: 'required' }],
+      });
     }
     if (err instanceof Unreachable) return errorResult({ error: err.code, message: err.message });
     return errorResult({ error: 'internal', message: `The tool call failed: ${(err as Error)?.message ?? String(err)}` });

@@ -14,7 +14,10 @@ export interface ToolsetInfo {
  * test/manifest.test.ts fails until it is listed, so each toolset says in words what it holds.
  */
 export const TOOLSETS: Record<string, ToolsetInfo> = {
-  context: { description: 'Who and where you are: the credential, its user and org; server health and version', domains: ['whoami', 'auth', 'health'] },
+  context: {
+    description: 'Who and where you are: the credential, its user and org; server health and version',
+    domains: ['whoami', 'auth', 'health'],
+  },
   tasks: { description: 'Tasks: create, assign to people or agents, run and track', domains: ['tasks'] },
   agents: { description: 'AI agents: their models, tools, budgets and runs', domains: ['agents'] },
   pilots: { description: 'Pilots: automations that run steps on triggers and schedules', domains: ['pilots', 'rules'] },
@@ -31,7 +34,10 @@ export const TOOLSETS: Record<string, ToolsetInfo> = {
   events: { description: 'Domain events and the webhooks that deliver them', domains: ['events', 'webhooks', 'webhook_deliveries'] },
   orgs: { description: 'Orgs, their members, invites and teams; users of the instance', domains: ['orgs', 'users', 'teams'] },
   keys: { description: 'API keys of the org: create, rotate, roll, revoke; and stored credentials', domains: ['keys', 'credentials'] },
-  billing: { description: 'Wallet, credits, tokens, plans, payments, auto top-up and quotas', domains: ['billing', 'wallet', 'tokens', 'quota', 'quotas'] },
+  billing: {
+    description: 'Wallet, credits, tokens, plans, payments, auto top-up and quotas',
+    domains: ['billing', 'wallet', 'tokens', 'quota', 'quotas'],
+  },
   admin: { description: 'Instance administration: integrations, backups, dashboard figures', domains: ['integrations', 'backups', 'dashboard'] },
 };
 
@@ -66,7 +72,9 @@ export function selectToolsets(selection: string | undefined, available: readonl
   if (names.includes('all')) return new Set(available);
   const unknown = names.filter((n) => n !== 'default' && !available.includes(n));
   if (unknown.length) {
-    throw new UnknownToolset(`Unknown toolset${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: choose from ${['all', 'default', ...available].join(', ')}.`);
+    throw new UnknownToolset(
+      `Unknown toolset${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: choose from ${['all', 'default', ...available].join(', ')}.`,
+    );
   }
   const chosen = new Set(names.length === 0 || names.includes('default') ? DEFAULT_TOOLSETS : []);
   for (const n of names) if (n !== 'default') chosen.add(n);

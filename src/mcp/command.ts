@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_API_URL } from '../cli/client.ts';
 import { cliEnv } from '../cli/env.ts';
+import type { StdioOptions } from './stdio.ts';
 
 interface McpOptions {
   readonly?: boolean;
@@ -21,22 +22,22 @@ export function registerMcpCommand(program: Command) {
     .option('--org <id>', 'org to act in when the credential is a session token (X-Org-Id)')
     .action(async (_opts: unknown, command: Command) => {
       const opts = command.optsWithGlobals<McpOptions>();
-      const env = cliEnv();
       const { stdioServer, runStdio } = await import('./stdio.ts');
-      const { UnknownToolset } = await import('./toolsets.ts');
-      const options = {
-        apiUrl: opts.apiUrl || env.OPSBASE_API_URL || DEFAULT_API_URL,
-        apiKey: opts.apiKey || env.OPSBASE_API_KEY,
-        orgId: opts.org,
-        readonly: opts.readonly === true,
-        toolsets: opts.toolsets,
-      };
+      let options: StdioOptions;
       let server: ReturnType<typeof stdioServer>;
+      // A bad --toolsets or OPSBASE_API_URL is a usage error, said on stderr before anything is served.
       try {
+        const env = cliEnv();
+        options = {
+          apiUrl: opts.apiUrl || env.OPSBASE_API_URL || DEFAULT_API_URL,
+          apiKey: opts.apiKey || env.OPSBASE_API_KEY,
+          orgId: opts.org,
+          readonly: opts.readonly === true,
+          toolsets: opts.toolsets,
+        };
         server = stdioServer(options);
       } catch (err) {
-        if (err instanceof UnknownToolset) command.error(`error: ${err.message}`, { exitCode: 2 });
-        throw err;
+        command.error(`error: ${(err as Error).message}`, { exitCode: 2 });
       }
       await runStdio(server, options);
     });

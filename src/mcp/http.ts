@@ -56,7 +56,9 @@ async function handlePost(app: FastifyInstance, services: AppServices, contracts
   if (typeof org === 'string' && org) forward['x-org-id'] = org;
   const query = req.query as Record<string, unknown>;
   const readonly = isTrue(query.readonly) || isTrue(req.headers['x-mcp-readonly']);
-  const selection = typeof query.toolsets === 'string' ? query.toolsets : req.headers['x-mcp-toolsets'];
+  // `?toolsets=a,b`, `?toolsets=a&toolsets=b` or the header, as GitHub's MCP server takes them.
+  const given = query.toolsets ?? req.headers['x-mcp-toolsets'];
+  const selection = Array.isArray(given) ? given.join(',') : given;
 
   let server: ReturnType<typeof createMcpServer>;
   try {

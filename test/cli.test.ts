@@ -58,6 +58,31 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
+// util-linux `script` gives the CLI a real terminal, to check the prompts (and that a password is not echoed).
+const hasScript = process.platform === 'linux' && existsSync('/usr/bin/script');
+
+/** `opsbase <args>` on a terminal, answering each prompt when it appears; what the terminal showed. */
+async function onTerminal(args: string[], env: Record<string, string>, answers: [prompt: string, answer: string][]) {
+  const child = spawn('/usr/bin/script', ['-qec', `${process.execPath} ${MAIN} ${args.join(' ')}`, '/dev/null'], {
+    env: { ...process.env, OPSBASE_API_URL: app.url, NO_COLOR: '1', ...env },
+  });
+  let out = '';
+  const sent = new Set<string>();
+  child.stdout.on('data', (d) => {
+    out += d;
+    for (const [prompt, answer] of answers) {
+      if (out.includes(prompt) && !sent.has(prompt)) {
+        sent.add(prompt);
+        child.stdin.write(`${answer}\r`);
+      }
+    }
+  });
+  const timer = setTimeout(() => child.kill(), 60_000);
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  clearTimeout(timer);
+  return { code, out };
+}
+
 before(async () => {
   app = await startTestApp();
 });
@@ -323,33 +348,15 @@ describe('login and logout', () => {
     assert.match(anon.stderr, /^error unauthorized: /);
   });
 
-  // util-linux `script` gives the CLI a real terminal, to check the prompts (and that the password is not echoed).
-  const hasScript = process.platform === 'linux' && existsSync('/usr/bin/script');
   test('on a terminal, login asks for the missing email and password without echoing the password', {
     skip: !hasScript && 'needs util-linux script',
   }, async () => {
     const t = await app.tenant();
     const home = configHome();
-    const child = spawn('/usr/bin/script', ['-qec', `${process.execPath} ${MAIN} login`, '/dev/null'], {
-      env: { ...process.env, OPSBASE_API_URL: app.url, XDG_CONFIG_HOME: home, NO_COLOR: '1' },
-    });
-    let out = '';
-    const sent = new Set<string>();
-    child.stdout.on('data', (d) => {
-      out += d;
-      for (const [prompt, answer] of [
-        ['Email: ', t.email],
-        ['Password: ', t.password],
-      ]) {
-        if (out.includes(prompt) && !sent.has(prompt)) {
-          sent.add(prompt);
-          child.stdin.write(`${answer}\r`);
-        }
-      }
-    });
-    const timer = setTimeout(() => child.kill(), 30_000);
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    clearTimeout(timer);
+    const { code, out } = await onTerminal(['login'], { XDG_CONFIG_HOME: home }, [
+      ['Email: ', t.email],
+      ['Password: ', t.password],
+    ]);
     assert.equal(code, 0, out);
     assert.ok(out.includes(t.email), 'the email is echoed');
     assert.ok(!out.includes(t.password), 'the password is not');
@@ -442,6 +449,21 @@ describe('init', () => {
       assert.ok(await verifyPassword('first-pass-123', rows[0].password_hash), 'the password read from stdin, less its newline');
     } finally {
       await pool.end();
+      await db.drop();
+    }
+  });
+
+  test('on a terminal, init asks for the password without echoing it', { skip: !hasScript && 'needs util-linux script' }, async () => {
+    const db = await freshDatabase();
+    try {
+      const env = { DATABASE_URL: db.url, OPSBASE_DATA_DIR: configHome() };
+      const { code, out } = await onTerminal(['init', '--email', 'tty@example.com', '--org', 'Acme'], env, [
+        ['Password for the first owner', 'tty-pass-123'],
+      ]);
+      assert.equal(code, 0, out);
+      assert.match(out, /instance admin tty@example\.com/);
+      assert.ok(!out.includes('tty-pass-123'), 'the password is not echoed');
+    } finally {
       await db.drop();
     }
   });

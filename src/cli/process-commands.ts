@@ -1,6 +1,6 @@
 // Commands that run Opsbase itself rather than call its API: start, serve, worker, init, doctor.
 import type { Command } from 'commander';
-import { PasswordMissing, type PasswordOptions, readPassword } from './prompt.ts';
+import { type PasswordOptions, passwordFor } from './prompt.ts';
 
 interface InitOptions extends PasswordOptions {
   email: string;
@@ -59,10 +59,7 @@ export function registerProcessCommands(program: Command) {
     .option('--password <password>', 'the password as an argument: visible to other users in `ps`; prefer --password-stdin')
     .action(async (opts: InitOptions, command: Command) => {
       const json = Boolean(program.opts().json);
-      const password = await readPassword(opts, 'Password for the first owner (at least 8 characters): ').catch((err: unknown) => {
-        if (err instanceof PasswordMissing) command.error(`error: ${err.message}`, { exitCode: 2 });
-        throw err;
-      });
+      const password = await passwordFor(command, opts, 'Password for the first owner (at least 8 characters): ');
       // The server's code (database, services) loads only now, when init really runs.
       const { runInit } = await import('./init.ts');
       const { printInitResult, printFailure } = await import('./process-output.ts');

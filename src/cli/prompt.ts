@@ -1,6 +1,7 @@
 // Asking the person at the terminal (a question, a password without echo) and reading a secret from stdin, so a
 // password never has to sit on the command line, where other users see it in `ps` and shells keep it in history.
 // readline and stream load only when something is asked (getBuiltinModule: see src/cli/contract.ts).
+import type { Command } from 'commander';
 
 /** Asks on stderr (stdout stays the command's output); `hidden` echoes nothing while the answer is typed. */
 export async function ask(question: string, hidden = false): Promise<string> {
@@ -38,11 +39,11 @@ export interface PasswordOptions {
   passwordStdin?: boolean;
 }
 
-/** A password refused before anything is sent: the caller reports it as a usage error. */
-export class PasswordMissing extends Error {}
+/** A password refused before anything is sent: a usage error. */
+class PasswordMissing extends Error {}
 
 /** `--password-stdin`, else `--password` (kept for old scripts), else a hidden prompt on a terminal. */
-export async function readPassword(opts: PasswordOptions, prompt = 'Password: '): Promise<string> {
+async function readPassword(opts: PasswordOptions, prompt = 'Password: '): Promise<string> {
   if (opts.passwordStdin && opts.password) throw new PasswordMissing('use either --password-stdin or --password, not both.');
   if (opts.passwordStdin) {
     const password = await readStdin();
@@ -56,4 +57,14 @@ export async function readPassword(opts: PasswordOptions, prompt = 'Password: ')
     );
   }
   return ask(prompt, true);
+}
+
+/** readPassword for `command`, a missing password being its usage error (exit 2, saying how to give one). */
+export async function passwordFor(command: Command, opts: PasswordOptions, prompt?: string): Promise<string> {
+  try {
+    return await readPassword(opts, prompt);
+  } catch (err) {
+    if (err instanceof PasswordMissing) command.error(`error: ${err.message}`, { exitCode: 2 });
+    throw err;
+  }
 }

@@ -7,7 +7,7 @@ import { globalsOf, guard, report } from './action.ts';
 import { type ApiResult, type GlobalOptions, request, resolveTarget, type Target } from './client.ts';
 import { clearCredential, readSaved, writeSaved } from './config-file.ts';
 import { findContract } from './contract.ts';
-import { ask, PasswordMissing, readPassword } from './prompt.ts';
+import { ask, passwordFor } from './prompt.ts';
 import { printJson } from './render.ts';
 
 interface LoginBody {
@@ -29,13 +29,7 @@ async function loginWithPassword(command: Command, globals: GlobalOptions, opts:
     command.error('error: pass --email (with --password-stdin, or on a terminal to be asked the password), or --api-key obk_….', { exitCode: 2 });
   }
   const email = opts.email || (await ask('Email: ')).trim();
-  let password: string;
-  try {
-    password = await readPassword(opts);
-  } catch (err) {
-    if (err instanceof PasswordMissing) command.error(`error: ${err.message}`, { exitCode: 2 });
-    throw err;
-  }
+  const password = await passwordFor(command, opts);
   const target: Target = { ...resolveTarget(globals), token: undefined, savedSession: false };
   const res = await request(target, 'POST', routePath(op), { body: { email, password } });
   if (res.status >= 400) return report(res, globals, undefined);

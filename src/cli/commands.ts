@@ -10,7 +10,7 @@ import { type CliContract, cliContracts } from './contract.ts';
 import { addOption, fieldOf, kebab, parserFor } from './fields.ts';
 import { GROUPS } from './groups.ts';
 import { ask } from './prompt.ts';
-import { toOperationRequest } from './request.ts';
+import { toOperationRequest } from '../core/http-request.ts';
 import { registerSessionCommands } from './session.ts';
 
 /** Paid operations spend credits: say how many and get a yes, from `--yes` or from the person at the terminal. */

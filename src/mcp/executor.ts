@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Contract } from '../cli/contract.ts';
-import { toOperationRequest } from '../cli/request.ts';
+import { toOperationRequest } from '../core/http-request.ts';
 import { VERSION } from '../version.ts';
 
 export interface ApiResult {

@@ -16,8 +16,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Contract } from '../cli/contract.ts';
-import { MissingArgument } from '../cli/request.ts';
-import { routePath } from '../core/http-request.ts';
+import { MissingArgument, routePath } from '../core/http-request.ts';
 import { toolName } from '../core/operation.ts';
 import { VERSION } from '../version.ts';
 import { DISCOVERY_TOOL, discoveryResult, discoveryTool } from './discovery.ts';
@@ -102,13 +101,7 @@ export async function callTool(op: Contract, args: Record<string, unknown>, exec
     }
     return successResult(op, body);
   } catch (err) {
-    if (err instanceof MissingArgument) {
-      return errorResult({
-        error: 'invalid_request',
-        message: err.message,
-        details: [{ field: err.field, location: 'params', message: 'required' }],
-      });
-    }
+    if (err instanceof MissingArgument) return errorResult({ error: err.code, message: err.message, details: err.details });
     if (err instanceof Unreachable) return errorResult({ error: err.code, message: err.message });
     return errorResult({ error: 'internal', message: `The tool call failed: ${(err as Error)?.message ?? String(err)}` });
   }

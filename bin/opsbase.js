@@ -23,19 +23,29 @@ if (canStripTypes) {
   // CommonJS requires, not ESM imports: importing node:child_process or node:fs as ESM evaluates every lazy export
   // of the builtin (milliseconds of every start), and only this branch needs them.
   const require = module.createRequire(import.meta.url);
-  const { spawnSync } = require('node:child_process');
+  const { spawn } = require('node:child_process');
   const { existsSync } = require('node:fs');
   const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
   if (!existsSync(pinned)) {
     console.error(`opsbase needs Node >= 22.18 (found ${process.versions.node}); run \`npm ci\` to install the pinned Node 24.`);
     process.exit(2);
   }
-  const result = spawnSync(pinned, [main, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, NODE_COMPILE_CACHE: compileCache } });
-  if (result.error) {
-    console.error(`opsbase: could not start the pinned Node at ${pinned}: ${result.error.message}`);
+  const child = spawn(pinned, [main, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, NODE_COMPILE_CACHE: compileCache } });
+  // A process manager stops `opsbase start` by signalling this process: pass it on, so the server drains and exits
+  // instead of living on as an orphan. Ctrl-C on a terminal reaches the child by itself (one process group); a second
+  // SIGINT would cut its drain short, so this process only waits for the child to finish.
+  for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  process.on('SIGINT', () => {});
+  child.on('error', (err) => {
+    console.error(`opsbase: could not start the pinned Node at ${pinned}: ${err.message}`);
     process.exit(2);
-  }
-  // Killed by a signal: die of the same signal, so the caller sees what happened.
-  if (result.signal) process.kill(process.pid, result.signal);
-  process.exit(result.status ?? 1);
+  });
+  child.on('exit', (code, signal) => {
+    // Killed by a signal: die of the same signal, so the caller sees what happened.
+    if (signal) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    }
+    process.exit(code ?? 1);
+  });
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { VERSION } from '../src/version.ts';
-import { startTestApp, type TestApp } from './helpers/harness.ts';
+import { freshDatabase, startTestApp, type TestApp } from './helpers/harness.ts';
 import { MAIN, type Run } from './helpers/run-process.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -143,6 +143,28 @@ describe('the bin on an older Node', () => {
     const usage = await run([BIN, 'keys', 'get'], env, node);
     assert.equal(usage.code, 2, 'a usage error still exits 2');
     assert.match(usage.stderr, /missing required argument 'id'/);
+  });
+
+  test('SIGTERM to the bin reaches the server it started: it drains, stops, and the bin exits with its code', { skip }, async () => {
+    const db = await freshDatabase();
+    const dataDir = mkdtempSync(join(tmpdir(), 'opsbase-bin-'));
+    dirs.push(dataDir);
+    const env = { ...process.env, DATABASE_URL: db.url, OPSBASE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_FORMAT: 'json' };
+    const bin = spawn(node!, [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    bin.stdout.on('data', (d) => (out += d));
+    bin.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => bin.on('exit', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 600 && !out.includes('opsbase is running'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(out, /opsbase is running/);
+      bin.kill('SIGTERM');
+      assert.equal(await exited, 0, out);
+      assert.match(out, /"msg":"stopped"/, 'the server drained and stopped before the bin exited');
+    } finally {
+      bin.kill('SIGKILL');
+      await db.drop();
+    }
   });
 
   test('`npx opsbase --help` prints no npm warnings (engines says what the bin starts on)', { skip }, async () => {

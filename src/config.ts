@@ -53,6 +53,8 @@ const ConfigSchema = z.object({
   OPSBASE_RETENTION_JOBS_DAYS: days(7),
   OPSBASE_RETENTION_FAILED_JOBS_DAYS: days(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (one object per line) or `pretty` (short lines for people); unset: pretty when stdout is a terminal. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   // CLI side
   OPSBASE_API_URL: z.string().url().default('http://localhost:4000'),
   OPSBASE_API_KEY: z.string().optional(),

@@ -1,7 +1,10 @@
 // `npm run bench -- queue` (issue 4): on one embedded PostgreSQL (fresh temp dir, `opsbase serve` in a child
 // process), in one run:
-//   (a) raw pg-boss 12: insert 20,000 jobs (batches of 1,000), then fetch + complete them in batches of 100 with
-//       4 concurrent loops — jobs/s over both phases;
+//   (a) the baseline, a job queue in raw SQL on `pg` in this process (no HTTP, no Opsbase code, no pg-boss): pg-boss
+//       12's job table, indexes and statements (the baseline until pg-boss left the stack) reproduced as plain SQL —
+//       insert 20,000 jobs (batches of 1,000), then claim (`UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED)`) +
+//       complete (`UPDATE … WHERE id IN (unnest(…))`) them in batches of 100 with 4 concurrent loops — jobs/s over both
+//       phases. The same SQL work per job as the library did, so the ratio stays comparable with earlier runs;
 //   (b) the same 20,000 jobs through the HTTP API: POST /queue/jobs (batches of 1,000), then 4 concurrent claimers
 //       POST /queue/claim (batch_size 100) + POST /queue/complete — jobs/s over both phases;
 //   (c) submit → claim latency, p50 / p99, with one idle claimer long-polling (wait_seconds 20) and one job at a time;
@@ -20,7 +23,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { and, eq, sql } from 'drizzle-orm';
-import { PgBoss } from 'pg-boss';
+import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { closeServices, openServices } from '../src/app.ts';
 import { readConfig } from '../src/config.ts';
@@ -49,7 +52,7 @@ interface Throughput {
   jobs: number;
   submitMs: number;
   drainMs: number;
-  /** CPU per job in µs: the Opsbase server process, the PostgreSQL under it, and this process (client / pg-boss). */
+  /** CPU per job in µs: the Opsbase server process, the PostgreSQL under it, and this process (HTTP or SQL client). */
   cpu?: { server: number; pg: number; bench: number };
 }
 
@@ -81,14 +84,41 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return performance.now() - start;
 }
 
-// ---- (a) raw pg-boss ---------------------------------------------------------------------------------------
+// ---- (a) raw SQL on pg --------------------------------------------------------------------------------------
 
-async function rawPgBoss(boss: PgBoss, queue: string, jobs: number): Promise<Throughput> {
-  await boss.createQueue(queue);
+// pg-boss 12's job table (one queue's partition, unpartitioned here) and the indexes it creates for a queue.
+const BASELINE_TABLE = `
+do $$ begin
+  create type bench_baseline_state as enum ('created', 'retry', 'active', 'completed', 'cancelled', 'failed');
+exception when duplicate_object then null; end $$;
+create table if not exists bench_baseline_job (
+  id uuid not null default gen_random_uuid(), name text not null, priority integer not null default 0, data jsonb,
+  state bench_baseline_state not null default 'created', retry_limit integer not null default 2, retry_count integer not null default 0,
+  retry_delay integer not null default 0, retry_backoff boolean not null default false, retry_delay_max integer,
+  expire_seconds integer not null default 900, deletion_seconds integer not null default 604800, singleton_key text,
+  singleton_on timestamp without time zone, start_after timestamptz not null default now(),
+  created_on timestamptz not null default now(), started_on timestamptz, completed_on timestamptz,
+  keep_until timestamptz not null default now() + interval '14 days', output jsonb, dead_letter text, policy text,
+  primary key (name, id));
+create unique index if not exists bench_baseline_i1 on bench_baseline_job (name, coalesce(singleton_key, '')) where state = 'created' and policy = 'short';
+create unique index if not exists bench_baseline_i2 on bench_baseline_job (name, coalesce(singleton_key, '')) where state = 'active' and policy = 'singleton';
+create unique index if not exists bench_baseline_i3 on bench_baseline_job (name, state, coalesce(singleton_key, '')) where state <= 'active' and policy = 'stately';
+create unique index if not exists bench_baseline_i4 on bench_baseline_job (name, singleton_on, coalesce(singleton_key, '')) where state <> 'cancelled' and singleton_on is not null;
+create index if not exists bench_baseline_i5 on bench_baseline_job (name, start_after) include (priority, created_on, id) where state < 'active'`;
+
+async function rawSql(pool: pg.Pool, queue: string, jobs: number): Promise<Throughput> {
   const submitMs = await timed(async () => {
     for (let i = 0; i < jobs; i += INSERT_BATCH) {
       const batch = Array.from({ length: Math.min(INSERT_BATCH, jobs - i) }, (_, k) => ({ data: payloadOf(i + k) }));
-      await boss.insert(queue, batch);
+      await pool.query(
+        `insert into bench_baseline_job (id, name, data, priority, start_after, singleton_key, expire_seconds, keep_until, policy)
+         select coalesce(id, gen_random_uuid()), $1, data, coalesce(priority, 0), coalesce("startAfter", now()), "singletonKey",
+           coalesce("expireInSeconds", 900), coalesce("keepUntil", now() + interval '14 days'), 'standard'
+         from json_to_recordset($2::json) as x (id uuid, priority integer, data jsonb, "startAfter" timestamptz,
+           "singletonKey" text, "expireInSeconds" integer, "keepUntil" timestamptz)
+         on conflict do nothing`,
+        [queue, JSON.stringify(batch)],
+      );
     }
   });
   let done = 0;
@@ -96,19 +126,30 @@ async function rawPgBoss(boss: PgBoss, queue: string, jobs: number): Promise<Thr
     await Promise.all(
       Array.from({ length: CLAIMERS }, async () => {
         for (;;) {
-          const got = await boss.fetch(queue, { batchSize: CLAIM_BATCH });
-          if (got.length === 0) return;
-          await boss.complete(
-            queue,
-            got.map((j) => j.id),
+          const { rows } = await pool.query<{ id: string }>(
+            `with next as (
+               select id from bench_baseline_job where name = $1 and state < 'active' and start_after < now()
+               order by priority desc, created_on, id limit $2 for update skip locked)
+             update bench_baseline_job j set state = 'active', started_on = now(),
+               retry_count = case when started_on is not null then retry_count + 1 else retry_count end
+             from next where name = $1 and j.id = next.id
+             returning j.id, name, data, expire_seconds`,
+            [queue, CLAIM_BATCH],
           );
-          done += got.length;
+          if (rows.length === 0) return;
+          await pool.query(
+            `with results as (update bench_baseline_job set completed_on = now(), state = 'completed', output = $3::jsonb
+               where name = $1 and id in (select unnest($2::uuid[])) and state = 'active' returning *)
+             select count(*) from results`,
+            [queue, rows.map((r) => r.id), null],
+          );
+          done += rows.length;
         }
       }),
     );
   });
-  if (done !== jobs) throw new Error(`pg-boss: ${done} of ${jobs} jobs completed`);
-  return { label: '(a) raw pg-boss', jobs, submitMs, drainMs };
+  if (done !== jobs) throw new Error(`raw SQL: ${done} of ${jobs} jobs completed`);
+  return { label: '(a) raw SQL on pg', jobs, submitMs, drainMs };
 }
 
 // ---- (b) the HTTP API ----------------------------------------------------------------------------------------
@@ -334,7 +375,7 @@ function report(t: Throughput) {
   if (t.cpu) {
     console.log(
       `${''.padEnd(18)} CPU per job: PostgreSQL ${t.cpu.pg.toFixed(0)} µs, Opsbase server ${t.cpu.server.toFixed(0)} µs, ` +
-        `this process (${t.label.includes('pg-boss') ? 'pg-boss' : 'HTTP client'}) ${t.cpu.bench.toFixed(0)} µs`,
+        `this process (${t.label.includes('raw SQL') ? 'SQL client' : 'HTTP client'}) ${t.cpu.bench.toFixed(0)} µs`,
     );
   }
 }
@@ -373,15 +414,14 @@ export default async function queueBench(argv: string[]): Promise<void> {
     // Private network allowed: (d)'s receiver is on 127.0.0.1.
     const o = await startOpsbase({ logLevel: values['log-level'], env: { OPSBASE_ALLOW_PRIVATE_NETWORK: 'true' } });
     const headers = { authorization: `Bearer ${(await createTenant(o.base)).key}` };
-    const boss = new PgBoss({ connectionString: o.databaseUrl(), schema: 'pgboss' });
-    boss.on('error', (err) => console.error(`pg-boss: ${err.message}`));
-    await boss.start();
+    const pool = new pg.Pool({ connectionString: o.databaseUrl(), max: CLAIMERS + 1 });
     try {
-      await rawPgBoss(boss, 'warmup-a', 1000);
+      await pool.query(BASELINE_TABLE);
+      await rawSql(pool, 'warmup-a', 1000);
       await throughHttp(o.base, headers, 'warmup-b', 1000);
       for (let r = 0; r < rounds; r++) {
         const pid = o.child.proc.pid ?? -1;
-        const ra = await withCpu(pid, () => rawPgBoss(boss, `bench-a-${r}`, jobs));
+        const ra = await withCpu(pid, () => rawSql(pool, `bench-a-${r}`, jobs));
         const rb = await withCpu(pid, () => throughHttp(o.base, headers, `bench-b-${r}`, jobs));
         if (rounds > 1)
           console.log(`round ${r + 1}: a ${n0(rate(jobs, ra.submitMs + ra.drainMs))} jobs/s, b ${n0(rate(jobs, rb.submitMs + rb.drainMs))} jobs/s`);
@@ -389,7 +429,7 @@ export default async function queueBench(argv: string[]): Promise<void> {
         if (!b || rb.submitMs + rb.drainMs < b.submitMs + b.drainMs) b = rb;
       }
     } finally {
-      await boss.stop({ graceful: false, close: true });
+      await pool.end();
     }
     lat = await latency(o.base, headers, samples);
     d = await webhookDeliveryRate(o, deliveries, values['log-level']);

@@ -12,6 +12,7 @@ import { AuthCache } from './http/auth-cache.ts';
 import { createLogger } from './http/logger.ts';
 import { postgresCounterStore, redisCounterStore } from './http/counter-store.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { ApiQuota } from './http/api-quota.ts';
 import { RequestLog } from './http/request-log.ts';
 import { buildServer } from './http/server.ts';
 import { dashboardPlugin } from './http/static.ts';
@@ -50,6 +51,8 @@ export async function openServices(config: Config, log: Logger, databaseUrl?: st
   const rateLimiter = new RateLimiter(counters, log);
   rateLimiter.start();
   const requestLog = new RequestLog(database, log);
+  const apiQuota = new ApiQuota(database.pool);
+  requestLog.onTotals = (totals) => apiQuota.flushed(totals);
   requestLog.start();
   const queueWakeups = new QueueWakeups(listener, log);
   return {
@@ -60,6 +63,7 @@ export async function openServices(config: Config, log: Logger, databaseUrl?: st
     authCache,
     rateLimiter,
     requestLog,
+    apiQuota,
     queueWakeups,
     startedAt: Date.now(),
     masterKey: loadMasterKey(config),

@@ -7,6 +7,8 @@ const bool = z
   .optional()
   .transform((v) => v === 'true' || v === '1');
 
+const days = (fallback: number) => z.coerce.number().int().min(1).max(36_500).default(fallback);
+
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
@@ -19,7 +21,10 @@ const ConfigSchema = z.object({
   OPSBASE_AI_BASE_URL: z.string().url().optional(),
   OPSBASE_AI_API_KEY: z.string().optional(),
   OPSBASE_AI_MODEL: z.string().optional(),
-  OPSBASE_SMTP_URL: z.string().optional(),
+  /** `smtp://user:pass@host:587` (or `smtps://…:465`): the worker sends the email outbox through it. Unset: mail waits in the outbox. */
+  OPSBASE_SMTP_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
+  /** The From of outgoing mail, e.g. `Opsbase <ops@example.com>`. */
+  OPSBASE_MAIL_FROM: z.string().min(3).default('Opsbase <opsbase@localhost>'),
   OPSBASE_SMTP_INBOUND_PORT: z.coerce.number().int().optional(),
   STRIPE_SECRET_KEY: z.string().optional(),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
@@ -31,17 +36,27 @@ const ConfigSchema = z.object({
   /** Set when a reverse proxy sits in front: then X-Forwarded-For names the client. */
   OPSBASE_TRUST_PROXY: bool,
   OPSBASE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** Requests with an unknown, expired or malformed credential allowed per client IP and minute; then 429. */
+  OPSBASE_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(30),
   OPSBASE_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
     .positive()
     .default(1024 * 1024),
+  // Retention (days) of what the maintenance job prunes; see docs/retention.md.
+  OPSBASE_RETENTION_API_REQUESTS_DAYS: days(30),
+  OPSBASE_RETENTION_EVENTS_DAYS: days(90),
+  OPSBASE_RETENTION_NOTIFICATIONS_DAYS: days(90),
+  OPSBASE_RETENTION_EMAILS_DAYS: days(30),
+  OPSBASE_RETENTION_QUOTA_CONSUMPTIONS_DAYS: days(30),
+  OPSBASE_RETENTION_WEBHOOK_DELIVERIES_DAYS: days(30),
+  OPSBASE_RETENTION_JOBS_DAYS: days(7),
+  OPSBASE_RETENTION_FAILED_JOBS_DAYS: days(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  // CLI side
-  OPSBASE_API_URL: z.string().url().default('http://localhost:4000'),
-  OPSBASE_API_KEY: z.string().optional(),
-  XDG_CONFIG_HOME: z.string().optional(),
-  HOME: z.string().optional(),
+  /** `json` (one object per line) or `pretty` (short lines for people); unset: pretty when stdout is a terminal. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  // The CLI's own variables (OPSBASE_API_URL, OPSBASE_API_KEY, XDG_CONFIG_HOME) are read by src/cli/env.ts: the
+  // CLI does not load this schema (zod alone would cost a third of its start-up).
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

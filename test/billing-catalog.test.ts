@@ -49,6 +49,7 @@ test('upsert adds a tier every read sees at once, here and on another instance; 
     name: 'Team',
     description: null,
     price_cents: 4900,
+    rate_limit_per_minute: null,
     stripe_price_id: 'price_team',
     limits: LIMITS,
     created: true,
@@ -56,7 +57,7 @@ test('upsert adds a tier every read sees at once, here and on another instance; 
   assert.deepEqual(await tierIds(), ['free', 'pro', 'business', 'team'], 'defaults first, in order; new tiers after');
   const pricing = await app.request('GET', '/api/v1/billing/pricing');
   const team = pricing.body.tiers.find((t: { id: string }) => t.id === 'team');
-  assert.deepEqual(team, { id: 'team', name: 'Team', description: null, price_cents: 4900, limits: LIMITS }, 'no provider ids in public reads');
+  assert.deepEqual(team, { id: 'team', name: 'Team', description: null, price_cents: 4900, rate_limit_per_minute: null, limits: LIMITS }, 'no provider ids in public reads');
   await eventually(async () => (await tierIds(second)).includes('team'), 'the new tier on instance 2');
 
   // An org moves to it and its limits apply to quotas.

@@ -203,6 +203,7 @@ describe('with the built-in catalog', () => {
       name: 'Pro',
       description: DEFAULT_CATALOG.tiers[1].description,
       price_cents: 2900,
+      rate_limit_per_minute: null,
       limits: DEFAULT_CATALOG.tiers[1].limits,
     });
     assert.equal('stripe_price_id' in pro, false, 'provider ids stay private');

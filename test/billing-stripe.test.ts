@@ -287,6 +287,66 @@ test('checkout: a Stripe Checkout Session for the tier price; the signed checkou
   ]);
 });
 
+test('subscription events applied out of order: a late, older update never undoes a cancellation or a newer state', async () => {
+  const t = await app.tenant('OutOfOrder');
+  const res = await app.request('POST', '/api/v1/billing/checkout', { key: t.key, body: { tier: 'pro' } });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const customer = fake.calls('/v1/checkout/sessions').find((r) => r.body.client_reference_id === t.orgId)!.body.customer as string;
+  const t0 = Math.floor(Date.now() / 1000) - 600;
+  const at = (seconds: number, type: string, object: Record<string, unknown>) => ({ ...stripeEvent(type, object), created: t0 + seconds });
+  const sub = (status: string) => ({
+    id: 'sub_out_of_order',
+    object: 'subscription',
+    customer,
+    status,
+    metadata: { org_id: t.orgId, tier: 'pro' },
+    items: { object: 'list', data: [{ price: { id: PRO_PRICE } }] },
+  });
+  const completed = at(0, 'checkout.session.completed', {
+    id: res.body.id,
+    object: 'checkout.session',
+    mode: 'subscription',
+    client_reference_id: t.orgId,
+    customer,
+    subscription: 'sub_out_of_order',
+    payment_status: 'paid',
+    metadata: { org_id: t.orgId, tier: 'pro' },
+  });
+  assert.equal((await deliver(app, completed)).status, 200);
+  assert.equal(await plan(t), 'pro');
+
+  // Two updates, the newer first: the older one arriving late changes nothing.
+  assert.equal((await deliver(app, at(20, 'customer.subscription.updated', sub('active')))).status, 200);
+  assert.equal((await deliver(app, at(10, 'customer.subscription.updated', sub('past_due')))).status, 200);
+  assert.equal((await subscription(t)).status, 'active', 'the newer state stands');
+
+  // Cancelled at +40; an update created at +30 is delivered after it (Stripe retried it).
+  assert.equal((await deliver(app, at(40, 'customer.subscription.deleted', sub('canceled')))).status, 200);
+  assert.equal(await plan(t), 'free');
+  const late = await deliver(app, at(30, 'customer.subscription.updated', sub('active')));
+  assert.equal(late.status, 200, 'acknowledged, so Stripe stops retrying');
+  assert.equal(late.body.ignored, true, JSON.stringify(late.body));
+  assert.equal(await plan(t), 'free', 'the late update did not bring the plan back');
+  assert.equal((await subscription(t)).status, 'canceled');
+  // Even a late invoice.paid of that subscription (or one stamped later) cannot revive a cancelled subscription.
+  const invoice = at(50, 'invoice.paid', {
+    id: 'in_late',
+    object: 'invoice',
+    customer,
+    parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_out_of_order', metadata: {} } },
+    lines: { object: 'list', data: [] },
+  });
+  assert.equal((await deliver(app, invoice)).status, 200);
+  assert.equal(await plan(t), 'free');
+  assert.deepEqual(
+    (await eventsOf(t.orgId, 'plan.changed')).map((e) => [e.data.from, e.data.to]),
+    [
+      ['free', 'pro'],
+      ['pro', 'free'],
+    ],
+  );
+});
+
 test('checkout refuses unknown and free tiers; the portal needs a Stripe customer; no Stripe call is made for them', async () => {
   const t = await app.tenant('CheckoutBad');
   const before = fake.requests.length;

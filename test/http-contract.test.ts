@@ -170,10 +170,10 @@ test('Idempotency-Key: replay, mismatch, in progress, takeover after a crash, an
       c.query(
         `update idempotency_keys set status = 'in_progress', response_status = null, response_body = null, locked_until = now() + $3::interval
           where scope = $1 and key = $2`,
-        [t.keyId, inflight['idempotency-key'], lock],
+        [`${t.keyId}@${t.orgId}`, inflight['idempotency-key'], lock],
       ),
     );
-  assert.equal((await setState('1 minute')).rowCount, 1, 'the idempotency row is scoped by key id');
+  assert.equal((await setState('1 minute')).rowCount, 1, 'the idempotency row is scoped by key id and org');
   const running = await app.request('POST', '/api/v1/activity-log', { key: t.key, body: body2, headers: inflight });
   assertEnvelope(running, 409, 'idempotency_in_progress');
   // The first attempt died (its lock ran out): a retry takes over and runs.
@@ -193,6 +193,26 @@ test('Idempotency-Key: replay, mismatch, in progress, takeover after a crash, an
   );
 });
 
+test('Idempotency-Key: stored responses are scoped by org — one user, one key, two orgs, two requests', async () => {
+  const user = await app.tenant('TwoOrgs');
+  const orgB = await app.request('POST', '/api/v1/orgs', { key: user.sessionToken, body: { name: `Second ${randomBytes(3).toString('hex')}` } });
+  assert.equal(orgB.status, 201, JSON.stringify(orgB.body));
+  const headers = { 'idempotency-key': 'same-key-both-orgs' };
+  const body = { action: 'scoped.write', entity_type: 'order', entity_id: 'ord_1' };
+  const inA = await app.request('POST', '/api/v1/activity-log', { key: user.sessionToken, body, headers: { ...headers, 'x-org-id': user.orgId } });
+  assert.equal(inA.status, 201, JSON.stringify(inA.body));
+  const inB = await app.request('POST', '/api/v1/activity-log', { key: user.sessionToken, body, headers: { ...headers, 'x-org-id': orgB.body.id } });
+  assert.equal(inB.status, 201, JSON.stringify(inB.body));
+  assert.equal(inB.headers.get('idempotent-replayed'), null, "org B's request is not a replay of org A's");
+  assert.notEqual(inB.body.id, inA.body.id);
+  const listB = await app.request('GET', '/api/v1/activity-log?action=scoped.write', { key: user.sessionToken, headers: { 'x-org-id': orgB.body.id } });
+  assert.deepEqual(listB.body.data.map((e: { id: string }) => e.id), [inB.body.id], 'the write happened in org B');
+  // Within one org the key still replays.
+  const again = await app.request('POST', '/api/v1/activity-log', { key: user.sessionToken, body, headers: { ...headers, 'x-org-id': orgB.body.id } });
+  assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  assert.deepEqual(again.body, inB.body);
+});
+
 test('Idempotency-Key: a failed first request is not stored, so a retry runs once it can succeed', async () => {
   const newcomer = await app.tenant('Newcomer');
   assert.equal((await app.request('POST', '/api/v1/org/members', { key: t.key, body: { user_id: newcomer.userId } })).status, 201);
@@ -202,7 +222,7 @@ test('Idempotency-Key: a failed first request is not stored, so a retry runs onc
   const dup = await app.request('POST', '/api/v1/org/members', { key: t.key, body, headers });
   assertEnvelope(dup, 409, 'conflict');
   const stored = await withClient(app.databaseUrl, (c) =>
-    c.query('select status from idempotency_keys where scope = $1 and key = $2', [t.keyId, headers['idempotency-key']]),
+    c.query('select status from idempotency_keys where key = $1', [headers['idempotency-key']]),
   );
   assert.equal(stored.rowCount, 0, 'a failed request leaves no idempotency record');
   assert.equal((await app.request('DELETE', `/api/v1/org/members/${newcomer.userId}`, { key: t.key })).status, 200);

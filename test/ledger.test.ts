@@ -11,7 +11,9 @@ import fc from 'fast-check';
 import { AppError } from '../src/core/errors.ts';
 import { connect, type Database } from '../src/db/client.ts';
 import type { Currency } from '../src/db/schema/billing.ts';
-import { HOLD_SWEEP_QUEUE, startWorker } from '../src/jobs/worker.ts';
+import { enqueueJob } from '../src/jobs/enqueue.ts';
+import { startWorker } from '../src/jobs/worker.ts';
+import { expireHoldsJob } from '../src/modules/billing/jobs.ts';
 import { expireHolds, type HoldRow, postSettled, reserve, settle } from '../src/modules/billing/holds.ts';
 import { balanceOf, consume, credit } from '../src/modules/billing/ledger.ts';
 import { sleep } from './helpers/db.ts';
@@ -436,17 +438,21 @@ describe('ledger', () => {
   test('the real worker schedules billing.expire_holds and its job releases a dead process’s hold', async () => {
     const worker = await startWorker(app.app.services);
     try {
-      const schedules = (await database.pool.query('select name, cron from pgboss.schedule where name = $1', [HOLD_SWEEP_QUEUE])).rows;
-      assert.deepEqual(schedules, [{ name: 'billing.expire_holds', cron: '* * * * *' }]);
+      const schedules = (
+        await database.pool.query(`select queue, cron, singleton_key from queue_schedules where org_id = 'system' and queue = $1`, [
+          expireHoldsJob.type,
+        ])
+      ).rows;
+      assert.deepEqual(schedules, [{ queue: 'billing.expire_holds', cron: '* * * * *', singleton_key: 'billing.expire_holds' }]);
 
       const orgId = await makeOrg(database.pool);
       await tx((t) => credit(t, { orgId, currency: 'credits', amount: 5, kind: 'grant' }));
       const holdId = await crashWithHold(orgId);
       assert.equal((await balanceOf(database.db, orgId, 'credits')).available, 2);
       await waitPastExpiry(holdId);
-      // Don't wait up to a minute for cron: enqueue the sweep the schedule would (a singleton queue may refuse a
-      // duplicate when one is already queued — then that one does the work).
-      await worker.boss.send(HOLD_SWEEP_QUEUE, {});
+      // Don't wait up to a minute for cron: enqueue the sweep the schedule would (while one is already pending, the
+      // singleton key returns that one, which then does the work).
+      await enqueueJob(database.db, expireHoldsJob, {}, { singletonKey: expireHoldsJob.type });
       const deadline = Date.now() + 30_000;
       let status = 'open';
       while (status === 'open' && Date.now() < deadline) {

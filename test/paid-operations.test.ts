@@ -182,6 +182,23 @@ describe('paid operations over HTTP', () => {
     assert.equal(retried.status, 422, `the retry runs the operation again: ${retried.status} ${JSON.stringify(retried.body)}`);
   });
 
+  test('retries of a failed paid request with one Idempotency-Key take one hold each, never a growing chain', async () => {
+    const t = await tenantWith(10);
+    const headers = { 'idempotency-key': 'retried-five-times' };
+    for (let i = 0; i < 5; i++) assert.equal((await callPaid(t, { fail: true }, headers)).status, 422, `attempt ${i + 1}`);
+    const ok = await callPaid(t, {}, headers);
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    const { holds } = await footprint(t.orgId);
+    assert.equal(holds.length, 6, 'one hold per attempt');
+    const base = holds.find((h: { status: string }) => h.status === 'committed')!.idempotency_key as string;
+    assert.match(base, /retried-five-times$/, 'the successful attempt holds the key itself');
+    for (const h of holds.filter((x: { status: string }) => x.status !== 'committed')) {
+      assert.equal(h.idempotency_key, `${base}#retired:${h.id}`, 'a failed attempt retired its own key, once');
+    }
+    assert.equal((await wallet(t)).balance, 10 - PAID_COST, 'charged once');
+    await assertInvariant(t.orgId);
+  });
+
   test('a 402 with an Idempotency-Key leaves the key free: after a top-up the same request goes through', async () => {
     const t = await tenantWith(0);
     const headers = { 'idempotency-key': 'after-top-up' };
@@ -280,7 +297,7 @@ describe('paid operations from the CLI and MCP', () => {
     const t = await tenantWith(10);
     const client = new Client({ name: 'opsbase-test', version: '1.0.0' });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${t.key}` } } }),
+      new StreamableHTTPClientTransport(new URL(`${app.url}/mcp?toolsets=test`), { requestInit: { headers: { Authorization: `Bearer ${t.key}` } } }),
     );
     try {
       const tool = (await client.listTools()).tools.find((x) => x.name === 'test_paid');
@@ -305,7 +322,7 @@ describe('paid operations from the CLI and MCP', () => {
       const poor = await tenantWith(0);
       const poorClient = new Client({ name: 'opsbase-test', version: '1.0.0' });
       await poorClient.connect(
-        new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${poor.key}` } } }),
+        new StreamableHTTPClientTransport(new URL(`${app.url}/mcp?toolsets=test`), { requestInit: { headers: { Authorization: `Bearer ${poor.key}` } } }),
       );
       try {
         const short = (await poorClient.callTool({ name: 'test_paid', arguments: { confirm: true } })) as CallToolResult;

@@ -64,14 +64,16 @@ test('start on embedded PostgreSQL, init against it, SIGTERM exits 0 and stops t
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already initialised/);
 
-    // The worker registered its maintenance schedule in pg-boss (same database).
+    // The worker registered its maintenance schedule on the job queue (same database), in a system queue.
     const pgPort = Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[3]);
     const password = readFileSync(join(dataDir, 'pg-password'), 'utf8').trim();
     const client = new pg.Client({ connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/opsbase` });
     await client.connect();
-    const { rows } = await client.query(`select name, cron from pgboss.schedule where name = 'maintenance.prune'`);
+    const { rows } = await client.query(`select cron from queue_schedules where org_id = 'system' and queue = 'maintenance.prune'`);
+    const boss = await client.query(`select 1 from pg_namespace where nspname = 'pgboss'`);
     await client.end();
-    assert.equal(rows.length, 1);
+    assert.deepEqual(rows, [{ cron: '*/10 * * * *' }]);
+    assert.equal(boss.rows.length, 0, 'no pgboss schema is created');
 
     const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
     server.kill('SIGTERM');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { idFloor } from '../src/core/ids.ts';
-import { pruneFinishedJobs, queueTick } from '../src/modules/queue/jobs.ts';
+import { pruneFinishedJobs, queueTick } from '../src/modules/queue/ticker.ts';
 import { closeDb, sleep, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';

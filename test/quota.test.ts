@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { closeDb, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
-import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import { type Response, startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 
 const LIMITS = { tasks_per_day: 10, agents: 1, seats: 3, storage_bytes: 5000, credits_per_month: 0, ai_calls: 20, api_calls: 100_000 };
 
@@ -22,6 +22,7 @@ before(async () => {
       tiers: [
         { id: 'free', name: 'Free', price_cents: 0, limits: LIMITS },
         { id: 'max', name: 'Max', price_cents: 0, limits: { ...LIMITS, ai_calls: -1 } },
+        { id: 'tiny', name: 'Tiny', price_cents: 0, limits: { ...LIMITS, api_calls: 8 } },
       ],
     }),
   );
@@ -239,6 +240,47 @@ test('api_calls counts the real API requests of the org, written with the reques
   );
   assert.ok(all.anonymous >= 3, JSON.stringify(all));
   assert.equal(all.counted, all.logged);
+});
+
+test('api_calls is enforced: past the monthly limit every org operation is 402 quota_exceeded until the reset, on every instance', async () => {
+  const t = await app.tenant('Chatty');
+  const changed = await app.request('POST', '/api/v1/billing/change-plan', { key: t.key, body: { tier: 'tiny' } });
+  assert.equal(changed.status, 200, JSON.stringify(changed.body));
+  await app.request('GET', '/api/v1/dev/api-requests', { key: t.key }); // flush: the count so far is known
+  const used = (await status(t)).quotas.api_calls.used;
+  assert.ok(used < 8, `used ${used}`);
+  let refused: Response | undefined;
+  for (let i = 0; i < 12 && !refused; i++) {
+    const res = await app.request('GET', '/api/v1/activity-log', { key: t.key });
+    if (res.status === 402) refused = res;
+    else assert.equal(res.status, 200, JSON.stringify(res.body));
+  }
+  assert.ok(refused, 'refused once the limit was reached');
+  assertEnvelope(refused, 402, 'quota_exceeded');
+  assert.match(refused.body.message, /8 API calls/);
+  assert.equal(refused.body.details.resource, 'api_calls');
+  assert.equal(refused.body.details.limit, 8);
+  assert.equal(refused.body.details.reset_at, nextMonth(), 'says when the period resets');
+  // Writes too, and nothing is written.
+  const write = await app.request('POST', '/api/v1/activity-log', { key: t.key, body: { action: 'over.quota', entity_type: 'x' } });
+  assertEnvelope(write, 402, 'quota_exceeded');
+  // Usage and billing stay reachable, so the org can see why and change plan.
+  assert.equal((await app.request('GET', '/api/v1/quota/status', { key: t.key })).status, 200);
+  assert.equal((await app.request('GET', '/api/v1/whoami', { key: t.key })).status, 200);
+  // Another instance refuses it too once it has seen the org's count (its first request loads it).
+  const second = await app.second();
+  try {
+    await app.request('GET', '/api/v1/dev/api-requests', { key: app.admin.key }); // flush instance 1's log
+    await app.app.services.requestLog.flush();
+    await second.request('GET', '/api/v1/activity-log', { key: t.key });
+    await new Promise((r) => setTimeout(r, 200));
+    assertEnvelope(await second.request('GET', '/api/v1/activity-log', { key: t.key }), 402, 'quota_exceeded', 'on instance 2');
+  } finally {
+    await second.close();
+  }
+  // A larger plan lifts it at once.
+  assert.equal((await app.request('POST', '/api/v1/billing/change-plan', { key: t.key, body: { tier: 'free' } })).status, 200);
+  assert.equal((await app.request('GET', '/api/v1/activity-log?action=over.quota', { key: t.key })).body.data.length, 0);
 });
 
 test('bad input → 400 and nothing counted; unknown resource → 400', async () => {

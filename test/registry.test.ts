@@ -12,7 +12,7 @@ import { startTestApp, type Response, type Tenant, type TestApp } from './helper
 let app: TestApp;
 before(async () => {
   // A high default limit: these tests send hundreds of requests with a few credentials.
-  app = await startTestApp({ env: { OPSBASE_RATE_LIMIT_PER_MINUTE: '100000' } });
+  app = await startTestApp({ env: { OPSBASE_RATE_LIMIT_PER_MINUTE: '100000', OPSBASE_AUTH_FAILURES_PER_MINUTE: '100000' } });
 });
 after(() => app.close());
 
@@ -212,6 +212,33 @@ test('every scoped org operation answers 403 to a key without its scope, and not
   }
   // whoami needs no scope at all.
   assert.equal((await app.request('GET', '/api/v1/whoami', { key: weak.secret })).status, 200);
+});
+
+test('key management never escalates: every change to a key by path needs every scope of that key (403 otherwise)', async () => {
+  const t = await app.tenant('Escalation');
+  const target = await createKey(t, { name: 'the-star-key', scopes: ['*'] });
+  const attacker = await createKey(t, { name: 'keys-only', scopes: ['keys:read', 'keys:write'] });
+  // Every mutation naming a key in its path: a future key-like operation is covered the moment it is registered.
+  const keyMutations = operations.filter((op) => op.method !== 'GET' && /\/keys\/:[a-z_]+/.test(op.path));
+  assert.ok(keyMutations.length >= 5, keyMutations.map((op) => op.id).join());
+  for (const op of keyMutations) {
+    const res = await call(op, { key: attacker.secret, params: { id: target.id }, body: TENANCY_BODIES[op.id] });
+    assertEnvelope(res, 403, 'forbidden', `${op.id} by a keys:write key on a * key`);
+    assert.equal(typeof res.body.secret, 'undefined', `${op.id} leaked no secret`);
+  }
+  // Nothing changed: the target still works with its old secret, unchanged.
+  const after = await app.request('GET', `/api/v1/keys/${target.id}`, { key: t.key });
+  assert.equal(after.body.name, 'the-star-key');
+  assert.equal(after.body.status, 'active');
+  assert.deepEqual(after.body.scopes, ['*']);
+  assert.equal((await app.request('GET', '/api/v1/whoami', { key: target.secret })).status, 200);
+  // The positive control: the same caller may change a key whose scopes it holds.
+  for (const op of keyMutations) {
+    const lesser = await createKey(t, { name: 'lesser', scopes: ['keys:read'] });
+    const body = op.id === 'keys.update' ? { name: 'renamed' } : TENANCY_BODIES[op.id];
+    const res = await call(op, { key: attacker.secret, params: { id: lesser.id }, body });
+    assert.ok(res.status < 300, `${op.id} on a lesser key: ${res.status} ${JSON.stringify(res.body)}`);
+  }
 });
 
 test("a viewer's session is refused every write (403) and allowed every read of its org", async () => {

@@ -30,6 +30,12 @@ test('a malformed cookie is no credential: never a 500, on public and authentica
     assert.equal(me.status, 401, cookie);
     assert.equal(me.body.error, 'unauthorized');
   }
+  // A cookie that does not authenticate is cleared, so the browser stops sending it; a working one is left alone.
+  const stale = await app.request('GET', '/api/health', { headers: { cookie: 'opsbase_session=obs_revoked_or_unknown' } });
+  assert.match(cookiesOf(stale).get('opsbase_session') ?? '', /Expires=Thu, 01 Jan 1970/);
+  const good = await app.request('GET', '/api/v1/auth/me', { headers: { cookie: `opsbase_session=${t.sessionToken}` } });
+  assert.equal(good.status, 200);
+  assert.equal(cookiesOf(good).size, 0);
   // A bad cookie beside a good bearer token does not get in the way.
   const withKey = await app.request('GET', '/api/v1/whoami', { key: t.key, headers: { cookie: 'opsbase_session=%' } });
   assert.equal(withKey.status, 200);

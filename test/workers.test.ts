@@ -7,9 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { defineJob } from '../src/jobs/define.ts';
+import { enqueueJob } from '../src/jobs/enqueue.ts';
 import { startWorker, type Worker } from '../src/jobs/worker.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { closeDb, sleep, sql } from './helpers/db.ts';
+import { until } from './helpers/until.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 
 let app: TestApp;
@@ -27,21 +30,40 @@ after(async () => {
 
 const admin = () => app.admin.sessionToken;
 
+// Test-only job types, run by the in-process worker beside the declared ones.
+const fleetJob = defineJob<{ fail: boolean }>({
+  type: 'test.fleet',
+  timeout: 10,
+  max_attempts: 1,
+  backoff: 0,
+  handler: async ({ payload }) => {
+    if (payload.fail) throw new Error('planned failure');
+    return { ok: true };
+  },
+});
+const gate = { running: 0, peak: 0, done: 0 };
+const gateJob = defineJob({
+  type: 'test.gate',
+  timeout: 10,
+  max_attempts: 1,
+  backoff: 0,
+  handler: async () => {
+    gate.running++;
+    gate.peak = Math.max(gate.peak, gate.running);
+    await sleep(300);
+    gate.running--;
+    gate.done++;
+  },
+});
+const enqueue = (def: typeof gateJob | typeof fleetJob, payload: Record<string, unknown>) =>
+  enqueueJob(app.app.services.database.db, def as typeof gateJob, payload as Record<string, never>);
+
 async function listWorkers(query = '') {
   const res = await app.request('GET', `/api/v1/factory-workers${query}`, { key: admin() });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res.body.data as Record<string, any>[];
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 function spawnWorker(): { proc: ChildProcess; exited: Promise<number | null>; output: () => string } {
   const proc = spawn(process.execPath, ['src/main.ts', 'worker'], {
@@ -55,7 +77,7 @@ function spawnWorker(): { proc: ChildProcess; exited: Promise<number | null>; ou
 }
 
 test('a worker registers with host and pid, heartbeats, and counts the jobs its handlers run', async () => {
-  worker = await startWorker(app.app.services, { heartbeatMs: 200 });
+  worker = await startWorker(app.app.services, { heartbeatMs: 200, jobs: [fleetJob, gateJob] });
   const mine = (await listWorkers()).find((w) => w.id === worker?.fleet.id);
   assert.ok(mine, 'the in-process worker is listed');
   assert.match(mine.id, /^wrk_/);
@@ -69,15 +91,9 @@ test('a worker registers with host and pid, heartbeats, and counts the jobs its 
   const first = mine.last_heartbeat_at;
   await until('a heartbeat', async () => (await listWorkers()).find((w) => w.id === worker?.fleet.id && w.last_heartbeat_at > first));
 
-  // Handlers registered on the worker's pg-boss are counted: one job that succeeds, one that throws.
-  const boss = worker.boss;
-  await boss.createQueue('test.fleet', { retryLimit: 0 });
-  await boss.work('test.fleet', { pollingIntervalSeconds: 0.5 }, async ([job]) => {
-    if ((job.data as { fail?: boolean }).fail) throw new Error('planned failure');
-    return { ok: true };
-  });
-  await boss.send('test.fleet', { fail: false });
-  await boss.send('test.fleet', { fail: true });
+  // Jobs its runner runs are counted: one that succeeds, one that throws.
+  await enqueue(fleetJob, { fail: false });
+  await enqueue(fleetJob, { fail: true });
   const counted = await until('the jobs counted', async () => {
     const w = (await listWorkers()).find((x) => x.id === worker?.fleet.id);
     return w && w.processed >= 1 && w.failed >= 1 && w;
@@ -122,33 +138,20 @@ test('PATCH config by an instance admin persists, and a running worker applies i
 
 test('max_concurrent gates the jobs a worker runs at once, changed live', async () => {
   assert.ok(worker);
-  const boss = worker.boss;
-  let running = 0;
-  let peak = 0;
-  let done = 0;
-  await boss.createQueue('test.gate', { retryLimit: 0 });
-  await boss.work('test.gate', { pollingIntervalSeconds: 0.5, localConcurrency: 4 }, async () => {
-    running++;
-    peak = Math.max(peak, running);
-    await sleep(300);
-    running--;
-    done++;
-  });
   const setMax = async (n: number) => {
     const res = await app.request('PATCH', '/api/v1/factory-workers/config', { key: admin(), body: { max_concurrent: n } });
     assert.equal(res.status, 200);
     await until(`max_concurrent ${n} applied`, async () => worker?.fleet.concurrency() === n);
   };
   await setMax(1);
-  await boss.insert('test.gate', [{}, {}, {}, {}]);
-  await until('4 gated jobs done', async () => done >= 4);
-  assert.equal(peak, 1, 'one at a time under max_concurrent 1');
+  for (let i = 0; i < 4; i++) await enqueue(gateJob, {});
+  await until('4 gated jobs done', async () => gate.done >= 4);
+  assert.equal(gate.peak, 1, 'one at a time under max_concurrent 1');
   await setMax(4);
-  peak = 0;
-  await boss.insert('test.gate', [{}, {}, {}, {}]);
-  await until('4 more jobs done', async () => done >= 8);
-  assert.ok(peak > 1, `more than one at a time after raising it (peak ${peak})`);
-  await boss.offWork('test.gate');
+  gate.peak = 0;
+  for (let i = 0; i < 4; i++) await enqueue(gateJob, {});
+  await until('4 more jobs done', async () => gate.done >= 8);
+  assert.ok(gate.peak > 1, `more than one at a time after raising it (peak ${gate.peak})`);
   await setMax(7);
 });
 

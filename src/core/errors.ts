@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   idempotency_in_progress: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  headers_too_large: 431,
   unprocessable: 422,
   idempotency_mismatch: 422,
   rate_limited: 429,

@@ -13,18 +13,31 @@ export const SESSION_PREFIX = 'obs_';
 export const SESSION_COOKIE = 'opsbase_session';
 
 export type Principal =
-  | { kind: 'key'; keyId: string; orgId: string; name: string; scopes: string[]; rateLimit: number | null; validUntil: number | null }
+  | {
+      kind: 'key';
+      keyId: string;
+      orgId: string;
+      /** The org's plan (tier id): its rate limit applies to the key. */
+      plan: string;
+      name: string;
+      scopes: string[];
+      rateLimit: number | null;
+      validUntil: number | null;
+    }
   | { kind: 'session'; sessionId: string; userId: string; instanceAdmin: boolean; validUntil: number };
 
 /** The resolved caller of one request. */
 export interface Auth {
   principal: Principal | null;
   orgId: string | null;
+  /** The plan of `orgId`, when there is one (its tier may cap the rate limit). */
+  plan?: string | null;
   role: Role | null;
   scopes: string[];
 }
 
-type CacheValue = Principal | { orgId: string; role: Role } | null;
+type Membership = { orgId: string; role: Role; plan: string };
+type CacheValue = Principal | Membership | null;
 
 function credentialOf(req: FastifyRequest): { token: string | undefined; fromCookie: boolean } {
   const header = req.headers.authorization;
@@ -65,11 +78,12 @@ async function loadPrincipal(services: AppServices, token: string): Promise<Prin
   const hash = sha256(token);
   const cached = services.authCache.get(`p:${hash}`) as Principal | null | undefined;
   if (cached !== undefined) return cached;
+  const generation = services.authCache.generation;
   const { pool } = services.database;
   let principal: Principal | null = null;
   if (token.startsWith(KEY_PREFIX)) {
     const { rows } = await pool.query(
-      `select k.id, k.org_id, k.name, k.scopes, k.rate_limit_per_minute, k.expires_at, s.expires_at as secret_expires_at
+      `select k.id, k.org_id, o.plan, k.name, k.scopes, k.rate_limit_per_minute, k.expires_at, s.expires_at as secret_expires_at
          from api_key_secrets s
          join api_keys k on k.id = s.key_id
          join orgs o on o.id = k.org_id
@@ -83,6 +97,7 @@ async function loadPrincipal(services: AppServices, token: string): Promise<Prin
         kind: 'key',
         keyId: r.id,
         orgId: r.org_id,
+        plan: r.plan,
         name: r.name,
         scopes: r.scopes,
         rateLimit: r.rate_limit_per_minute,
@@ -99,34 +114,68 @@ async function loadPrincipal(services: AppServices, token: string): Promise<Prin
     const r = rows[0];
     if (r) principal = { kind: 'session', sessionId: r.id, userId: r.user_id, instanceAdmin: r.role === 'admin', validUntil: r.expires_at.getTime() };
   }
-  services.authCache.set(`p:${hash}`, principal);
+  services.authCache.set(`p:${hash}`, principal, generation);
   return principal;
 }
 
 async function loadMembership(services: AppServices, userId: string, orgId: string | undefined) {
   const cacheKey = `m:${userId}:${orgId ?? ''}`;
-  const cached = services.authCache.get(cacheKey) as { orgId: string; role: Role } | null | undefined;
+  const cached = services.authCache.get(cacheKey) as Membership | null | undefined;
   if (cached !== undefined) return cached;
+  const generation = services.authCache.generation;
   const { rows } = await services.database.pool.query(
-    `select m.org_id, m.role from org_members m join orgs o on o.id = m.org_id
+    `select m.org_id, m.role, o.plan from org_members m join orgs o on o.id = m.org_id
       where m.user_id = $1 and o.deleted_at is null and ($2::text is null or m.org_id = $2)
       order by m.created_at, m.id limit 1`,
     [userId, orgId ?? null],
   );
-  const value = rows[0] ? { orgId: rows[0].org_id as string, role: rows[0].role as Role } : null;
-  services.authCache.set(cacheKey, value as CacheValue);
+  const value: Membership | null = rows[0] ? { orgId: rows[0].org_id, role: rows[0].role, plan: rows[0].plan } : null;
+  services.authCache.set(cacheKey, value as CacheValue, generation);
   return value;
+}
+
+/**
+ * Failed authentication is throttled per client IP (DESIGN §5): guessing credentials costs a look-up each, and each
+ * unknown token is remembered (negatively cached) for a while. Over the limit, credentials the instance has not
+ * already resolved are refused with 429 before any look-up; a cached real credential from the same address still
+ * works, so a client behind a shared address is not locked out by a neighbour's guessing.
+ */
+const failureBucket = (req: FastifyRequest) => `authfail:ip:${req.ip}`;
+
+function tooManyFailures(seconds: number): AppError {
+  return new AppError('rate_limited', `Too many requests with invalid credentials from this address. Retry in ${seconds} s.`, undefined, {
+    'retry-after': String(seconds),
+  });
+}
+
+async function resolveCredential(services: AppServices, req: FastifyRequest, token: string): Promise<Principal | null> {
+  const limit = services.config.OPSBASE_AUTH_FAILURES_PER_MINUTE;
+  if (services.authCache.get(`p:${sha256(token)}`) === undefined) {
+    const v = services.rateLimiter.peek(failureBucket(req), limit);
+    if (!v.allowed) throw tooManyFailures(v.resetSeconds);
+  }
+  const principal = await loadPrincipal(services, token);
+  if (principal?.validUntil != null && principal.validUntil <= Date.now()) return null;
+  return principal;
+}
+
+/** Counts a request whose credential was refused; 429 once the address is over its limit. */
+function countFailure(services: AppServices, req: FastifyRequest) {
+  const v = services.rateLimiter.hit(failureBucket(req), services.config.OPSBASE_AUTH_FAILURES_PER_MINUTE);
+  if (!v.allowed) throw tooManyFailures(v.resetSeconds);
 }
 
 /** Resolves and checks the caller of `op`; throws 401 / 403 / 404 / 429 as the contract says. */
 export async function authenticate(services: AppServices, req: FastifyRequest, op: Operation): Promise<Auth> {
   const { token, fromCookie } = credentialOf(req);
-  let principal = token ? await loadPrincipal(services, token) : null;
-  if (principal?.validUntil != null && principal.validUntil <= Date.now()) principal = null;
+  const principal = token ? await resolveCredential(services, req, token) : null;
+  // A credential was presented (a malformed Authorization header counts) and did not resolve.
+  if (!principal && (token !== undefined || req.headers.authorization !== undefined)) countFailure(services, req);
   if (principal && fromCookie && req.method !== 'GET' && req.method !== 'HEAD') assertSameOrigin(req, services.config.OPSBASE_PUBLIC_URL);
 
   if (op.auth === 'public') {
-    return { principal, orgId: principal?.kind === 'key' ? principal.orgId : null, role: null, scopes: [] };
+    const key = principal?.kind === 'key' ? principal : null;
+    return { principal, orgId: key?.orgId ?? null, plan: key?.plan ?? null, role: null, scopes: [] };
   }
   if (!token) throw unauthorized();
   if (!principal) throw unauthorized('The credential is unknown, expired or revoked. Log in again or use a valid API key.');
@@ -147,7 +196,7 @@ export async function authenticate(services: AppServices, req: FastifyRequest, o
   if (principal.kind === 'key') {
     // A key acts for its own org only; any other org is, to it, one that does not exist.
     if (fromPath !== undefined && fromPath !== principal.orgId) throw notFound('Org');
-    auth = { principal, orgId: principal.orgId, role: null, scopes: principal.scopes };
+    auth = { principal, orgId: principal.orgId, plan: principal.plan, role: null, scopes: principal.scopes };
   } else {
     const header = req.headers['x-org-id'];
     const wanted = fromPath ?? (typeof header === 'string' && header.length > 0 ? header : undefined);
@@ -157,7 +206,7 @@ export async function authenticate(services: AppServices, req: FastifyRequest, o
         ? notFound('Org')
         : new AppError('not_found', 'You are not a member of any org: create one (`opsbase orgs create`) or accept an invite.');
     }
-    auth = { principal, orgId: membership.orgId, role: membership.role, scopes: [] };
+    auth = { principal, orgId: membership.orgId, plan: membership.plan, role: membership.role, scopes: [] };
   }
   req.auth = auth;
   const caller = { keyId: principal.kind === 'key' ? principal.keyId : null, scopes: auth.scopes, role: auth.role };

@@ -1,5 +1,8 @@
 // Every failure, ours or the framework's, leaves as the one error envelope (DESIGN §4); 5xx never leak.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { newId } from '../core/ids.ts';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../core/errors.ts';
 
@@ -24,6 +27,10 @@ function fromFramework(err: FastifyError): AppError | undefined {
       return new AppError('payload_too_large', 'The request body is larger than the server accepts (1 MiB by default).');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('unsupported_media_type', 'Unsupported Content-Type: send JSON with `Content-Type: application/json`.');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('invalid_request', 'A path parameter is longer than any id (100 characters at most).');
+    case 'FST_ERR_BAD_URL':
+      return new AppError('invalid_request', 'The URL is malformed (bad percent-encoding).');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('invalid_request', 'The Content-Length header does not match the body.');
   }
@@ -65,8 +72,33 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown
   const appErr = toAppError(err);
   if (appErr.status >= 500) req.log.error({ err, request_id: req.id }, 'request failed');
   if (appErr.headers) reply.headers(appErr.headers);
+  // Router refusals are answered before the onRequest hook that sets it.
+  reply.header('x-request-id', req.id);
   return reply
     .code(appErr.status)
     .type('application/json; charset=utf-8')
     .send({ error: appErr.code, message: appErr.message, request_id: req.id, ...(appErr.details === undefined ? {} : { details: appErr.details }) });
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (a URL or headers over 16 KB, a malformed request
+ * line) still get the one envelope, with a request id of their own.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const requestId = newId('request');
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'The URL or headers are larger than the server accepts (16 KB): send large values in a JSON body.']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'invalid_request', 'The request was not received in time.']
+        : [400, 'invalid_request', 'Malformed HTTP request.'];
+  const body = JSON.stringify({ error: code, message, request_id: requestId });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

@@ -73,6 +73,26 @@ export class RateLimiter {
     return this.verdict(c, limit, windowMs, c.synced + c.pending + 1);
   }
 
+  /**
+   * Counts one hit in the shared store now (one round trip) and judges it by the global total, so the limit holds
+   * exactly across instances and concurrent requests: each hit gets its own total from an atomic add. For rare,
+   * expensive requests (logins), not the per-request limit. `refund` takes a hit back.
+   */
+  async hitShared(bucket: string, limit: number, windowMs: number): Promise<Verdict & { refund: () => Promise<void> }> {
+    const windowStart = Math.floor(Date.now() / windowMs) * windowMs;
+    const entry = { bucket: `shared:${bucket}@${windowMs}`, windowStart, windowMs };
+    const [total] = await this.store.add([{ ...entry, count: 1 }]);
+    return {
+      allowed: total <= limit,
+      limit,
+      remaining: Math.max(0, limit - total),
+      resetSeconds: Math.max(1, Math.ceil((windowStart + windowMs - Date.now()) / 1000)),
+      refund: async () => {
+        await this.store.add([{ ...entry, count: -1 }]);
+      },
+    };
+  }
+
   /** Pushes local counts to PostgreSQL and pulls the global totals back. */
   flush(): Promise<void> {
     this.flushing ??= this.doFlush().finally(() => {

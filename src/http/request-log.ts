@@ -23,6 +23,9 @@ export class RequestLog {
   private pool: pg.Pool;
   private log: Logger;
 
+  /** Told each flushed org's new monthly `api_calls` total (the quota check keeps its counts fresh with it). */
+  onTotals?: (totals: { orgId: string; period: string; used: number; served: number }[]) => void;
+
   constructor(database: Database, log: Logger) {
     this.db = database.db;
     this.pool = database.pool;
@@ -71,7 +74,7 @@ export class RequestLog {
    */
   private async insertRows(rows: RequestLogRow[]): Promise<void> {
     const col = <K extends keyof RequestLogRow>(k: K) => rows.map((r) => r[k] ?? null);
-    await this.pool.query(
+    const result = await this.pool.query<{ org_id: string; period_start: string; used: string }>(
       `with logged as (
          insert into api_requests (id, org_id, key_id, user_id, method, path, route, status, latency_ms, ip, request_id, created_at)
          select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[],
@@ -84,7 +87,8 @@ export class RequestLog {
        from logged where org_id is not null
        group by 1, 4
        order by 1, 4 -- one lock order for every instance flushing at once
-       on conflict (org_id, resource, product_id, period_start) do update set used = quota_usage.used + excluded.used`,
+       on conflict (org_id, resource, product_id, period_start) do update set used = quota_usage.used + excluded.used
+       returning org_id, to_char(period_start, 'YYYY-MM-DD') as period_start, used`,
       [
         col('id'),
         col('orgId'),
@@ -99,6 +103,12 @@ export class RequestLog {
         col('requestId'),
         rows.map((r) => (r.createdAt instanceof Date ? r.createdAt : new Date()).toISOString()),
       ],
+    );
+    if (!this.onTotals) return;
+    const served = new Map<string, number>();
+    for (const r of rows) if (r.orgId) served.set(r.orgId, (served.get(r.orgId) ?? 0) + 1);
+    this.onTotals(
+      result.rows.map((r) => ({ orgId: r.org_id, period: r.period_start, used: Number(r.used), served: served.get(r.org_id) ?? 0 })),
     );
   }
 

@@ -9,10 +9,14 @@ import type { Operation } from '../core/operation.ts';
 import { routePath, takesBody } from '../core/http-request.ts';
 import type { AppServices } from '../core/services.ts';
 import type { DbOrTx } from '../db/client.ts';
+import { effectiveCatalog } from '../modules/billing/catalog-store.ts';
 import { runPaid } from '../modules/billing/paid.ts';
+import { tierOf } from '../modules/billing/plans.ts';
+import { exemptFromApiQuota } from './api-quota.ts';
 import { authenticate, type Auth } from './auth.ts';
-import { sendError } from './errors.ts';
+import { clientErrorHandler, sendError } from './errors.ts';
 import { claim, complete, release, requestHash, type IdempotencyClaim } from './idempotency.ts';
+import { refusingNul } from './nul-guard.ts';
 import { registerOpenApi } from './openapi.ts';
 import { registerSessionCookies } from './session-cookie.ts';
 import { cspFor } from './static.ts';
@@ -69,10 +73,32 @@ function securityHeaders(reply: FastifyReply, url: string) {
   if (csp) reply.header('content-security-policy', csp);
 }
 
-function rateLimit(services: AppServices, req: FastifyRequest, reply: FastifyReply, auth: Auth) {
+/**
+ * The limit in force is the smallest of the instance's, the org's plan's (when its tier sets one) and the key's
+ * own (DESIGN §5): a key may lower its own limit, never raise it past what the plan and the instance allow.
+ */
+async function limitFor(services: AppServices, auth: Auth): Promise<number> {
+  const p = auth.principal;
+  let limit = services.config.OPSBASE_RATE_LIMIT_PER_MINUTE;
+  if (p?.kind === 'key' && p.rateLimit) limit = Math.min(limit, p.rateLimit);
+  if (auth.plan) {
+    const tierLimit = tierOf(auth.plan, await effectiveCatalog(services)).rate_limit_per_minute;
+    if (tierLimit) limit = Math.min(limit, tierLimit);
+  }
+  return limit;
+}
+
+/** 402 `quota_exceeded` once the org has used its plan's monthly API calls (billing and quota stay reachable). */
+async function enforceApiQuota(services: AppServices, op: Operation, auth: Auth) {
+  if (!auth.orgId || !auth.plan || exemptFromApiQuota(op.id)) return;
+  const tier = tierOf(auth.plan, await effectiveCatalog(services));
+  services.apiQuota.check(auth.orgId, tier.limits.api_calls, tier.id);
+}
+
+async function rateLimit(services: AppServices, req: FastifyRequest, reply: FastifyReply, auth: Auth) {
   const p = auth.principal;
   const bucket = p ? (p.kind === 'key' ? `key:${p.keyId}` : `user:${p.userId}`) : `ip:${req.ip}`;
-  const limit = (p?.kind === 'key' && p.rateLimit) || services.config.OPSBASE_RATE_LIMIT_PER_MINUTE;
+  const limit = await limitFor(services, auth);
   const v = services.rateLimiter.hit(bucket, limit);
   reply.header('ratelimit-limit', v.limit);
   reply.header('ratelimit-remaining', v.remaining);
@@ -116,7 +142,8 @@ function registerOperation(app: FastifyInstance, services: AppServices, op: Oper
 function registerRoute(app: FastifyInstance, services: AppServices, op: Operation, url: string, alias: boolean) {
   const pathParams = [...url.matchAll(/:([a-z_]+)/g)].map((m) => m[1]);
   const pathKeys = Object.fromEntries(pathParams.map((p) => [p, true as const])) as Record<string, true>;
-  const rest = op.input.omit(pathKeys);
+  // `omit` drops the schema's metadata (e.g. an `anyOf` of required fields that OpenAPI must show): carry it over.
+  const rest = pathParams.length ? op.input.omit(pathKeys).meta(op.input.meta() ?? {}) : op.input;
   const hasRest = Object.keys(rest.shape).length > 0;
   const body = takesBody(op);
   const z = app.withTypeProvider<ZodTypeProvider>();
@@ -137,13 +164,17 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
     },
     onRequest: async (req, reply) => {
       req.auth = await authenticate(services, req, op);
-      rateLimit(services, req, reply, req.auth);
+      await rateLimit(services, req, reply, req.auth);
+      await enforceApiQuota(services, op, req.auth);
     },
     preHandler: async (req, reply) => {
       const key = req.headers['idempotency-key'];
       if (op.method !== 'POST' || typeof key !== 'string') return;
+      // Stored responses belong to one credential acting in one org: a user's key sent to org B must not replay
+      // what the same key stored for org A.
       const p = req.auth?.principal;
-      const scope = p ? (p.kind === 'key' ? p.keyId : p.userId) : `anon:${req.ip}`;
+      const who = p ? (p.kind === 'key' ? p.keyId : p.userId) : `anon:${req.ip}`;
+      const scope = `${who}@${req.auth?.orgId ?? '-'}`;
       const result = await claim(services.database.pool, services.masterKey, scope, key, requestHash(req.method, req.url, req.body));
       if (result.kind === 'claimed') {
         req.idem = result.claim;
@@ -216,10 +247,13 @@ export async function buildServer({ services, operations, plugins = [] }: Server
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId('request');
     },
     requestIdHeader: false,
+    clientErrorHandler,
+    // Router refusals (a bad URL, an over-long path parameter) leave in the envelope like every other error.
+    frameworkErrors: (err, req, reply) => sendError(req, reply, err),
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorate('inflight', new Inflight());
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(refusingNul(validatorCompiler));
   app.setSerializerCompiler(serializerCompiler);
   // JSON in (DESIGN §4): without this, Fastify's default text/plain parser turns a wrong content type into a
   // confusing schema error instead of 415 unsupported_media_type.

@@ -44,6 +44,10 @@ export async function registerSessionCookies(app: FastifyInstance) {
       reply.clearCookie(REFRESH_COOKIE, { path: REFRESH_PATH });
     } else if (id && OPENS_SESSION.has(id) && reply.statusCode < 300 && typeof payload === 'string') {
       setSessionCookies(req, reply, JSON.parse(payload) as SessionBody);
+    } else if (id && req.cookies[SESSION_COOKIE] && !req.headers.authorization && !req.auth?.principal) {
+      // A session cookie that no longer authenticates (revoked, ended, garbage) is dropped: each request carrying it
+      // would count as a failed authentication from this address (auth.ts), up to 429s on the sign-in page itself.
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
     }
     return payload;
   });

@@ -1,5 +1,5 @@
-// A pass repeated every `everyMs` by each worker process, for background work that needs second resolution
-// (pg-boss schedules have minute resolution). Passes never overlap; a failed pass is logged and the next one runs.
+// The loop runner of the worker's outbox relays (event dispatch, webhook delivery) and of the job engine's own tick
+// and claims: a pass repeated every `everyMs`. Passes never overlap; a failed pass is logged and the next one runs.
 // `wake()` runs a pass now (or right after the one in progress) — for work announced by a NOTIFY — so the
 // interval is only the fallback for a missed notification.
 import type { Logger } from 'pino';

@@ -121,7 +121,8 @@ export const quotaConsumptions = pgTable(
     response: jsonb('response').$type<Record<string, unknown>>().notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.idempotencyKey] })],
+  // The retention sweep deletes by age.
+  (t) => [primaryKey({ columns: [t.orgId, t.idempotencyKey] }), index('quota_consumptions_created_idx').on(t.createdAt)],
 );
 
 /** The org's paid plan with the payment provider; `orgs.plan` holds the tier id itself. */
@@ -133,6 +134,8 @@ export const subscriptions = pgTable('subscriptions', {
   customerId: text('customer_id'),
   subscriptionId: text('subscription_id'),
   currentPeriodEnd: ts('current_period_end'),
+  /** When the provider created the event whose state this row holds: an older event arriving late is ignored. */
+  stateAt: ts('state_at'),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 
@@ -176,6 +179,13 @@ export const events = pgTable(
     seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
     /** When the dispatcher fanned it out (notifications, …); null = still pending. */
     dispatchedAt: ts('dispatched_at'),
+    /** Failed fan-outs of this event (a poison event is retried with backoff, then parked; the others flow). */
+    dispatchAttempts: integer('dispatch_attempts').notNull().default(0),
+    dispatchError: text('dispatch_error'),
+    /** Not retried before this (set after a failed fan-out). */
+    nextDispatchAt: ts('next_dispatch_at'),
+    /** Given up on after its last attempt: never dispatched, kept with its error until pruned. */
+    parkedAt: ts('parked_at'),
   },
   (t) => [
     index('events_org_idx').on(t.orgId, t.id),

@@ -1,6 +1,6 @@
-// The public job queue (issue 4): jobs that clients' own workers claim over HTTP with leases. Its own tables rather
-// than pg-boss's: a claim names its worker and its lease length, and complete/fail must be refused once the lease
-// has lapsed or another worker holds the job — see docs/queue.md for why pg-boss's job table does not fit that.
+// The job queue: the public one (issue 4), whose jobs clients' own workers claim over HTTP with leases, and the
+// workers' internal jobs (`defineJob`), which live in the same tables under the org id `system` (SYSTEM_ORG in
+// modules/queue/system.ts) that no org's credential can name. See docs/queue.md.
 import { sql } from 'drizzle-orm';
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
@@ -93,6 +93,8 @@ export const queueSchedules = pgTable(
     nextRunAt: ts('next_run_at').notNull(),
     lastRunAt: ts('last_run_at'),
     lastJobId: text('last_job_id'),
+    /** The singleton_key of the jobs it fires (the workers' own periodic jobs: never two pending at once). */
+    singletonKey: text('singleton_key'),
     createdBy: text('created_by'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),

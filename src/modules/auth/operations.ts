@@ -53,6 +53,10 @@ export const login = defineOperation({
   input: z.object({ email: Email, password: z.string().min(1).max(200) }),
   output: Session,
   cli: { columns: ['session_id', 'expires_at'] },
+  // The attempt is counted on the pool and must stay counted when the login fails: the service opens its own
+  // transaction for the session once the password checks out (a connection held across the slow password check
+  // would also let a burst of logins exhaust the pool).
+  transaction: false,
   handler: (ctx, input) => auth.login(ctx, input),
 });
 

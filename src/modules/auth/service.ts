@@ -11,8 +11,9 @@ import { createUser, findUser, findUserByEmail, membershipsOf, type NewUser, pre
 import { openSession, refreshSession, revokeSessions } from './sessions.ts';
 
 const LOGIN_WINDOW_MS = 15 * 60_000;
-const LOGIN_FAILURES_PER_EMAIL = 10;
-const LOGIN_FAILURES_PER_IP = 50;
+/** Attempts per window; a successful login is given back, so in effect these count failures. */
+const LOGIN_ATTEMPTS_PER_EMAIL = 10;
+const LOGIN_ATTEMPTS_PER_IP = 50;
 const RESET_MS = 60 * 60_000;
 
 export async function register(ctx: Ctx, input: NewUser) {
@@ -28,29 +29,29 @@ function throttled(seconds: number): AppError {
 }
 
 export async function login(ctx: Ctx, input: { email: string; password: string }) {
+  // Each attempt is counted before the password is checked, atomically in the shared store: parallel guesses each
+  // get their own count, and the limit holds across instances. A success gives its attempt back.
   const limiter = ctx.services.rateLimiter;
-  const emailBucket = `login:email:${input.email.toLowerCase()}`;
-  const ipBucket = `login:ip:${ctx.ip}`;
+  const attempts = [];
   for (const [bucket, limit] of [
-    [emailBucket, LOGIN_FAILURES_PER_EMAIL],
-    [ipBucket, LOGIN_FAILURES_PER_IP],
+    [`login:email:${input.email.toLowerCase()}`, LOGIN_ATTEMPTS_PER_EMAIL],
+    [`login:ip:${ctx.ip}`, LOGIN_ATTEMPTS_PER_IP],
   ] as const) {
-    const v = limiter.peek(bucket, limit, LOGIN_WINDOW_MS);
+    const v = await limiter.hitShared(bucket, limit, LOGIN_WINDOW_MS);
     if (!v.allowed) throw throttled(v.resetSeconds);
+    attempts.push(v);
   }
   const user = await findUserByEmail(ctx, input.email);
   // Unknown email and wrong password cost the same time and read the same.
   const ok = await verifyPassword(input.password, user?.passwordHash ?? (await dummyPasswordHash()));
-  if (!user || !ok) {
-    limiter.hit(emailBucket, LOGIN_FAILURES_PER_EMAIL, LOGIN_WINDOW_MS);
-    limiter.hit(ipBucket, LOGIN_FAILURES_PER_IP, LOGIN_WINDOW_MS);
-    throw unauthorized('Invalid email or password.');
-  }
-  const tokens = await openSession(ctx, user.id);
-  await recordActivity(
-    { ...ctx, actorType: 'user', actorId: user.id },
-    { action: 'session.created', entityType: 'session', entityId: tokens.session_id, orgId: null },
-  );
+  if (!user || !ok) throw unauthorized('Invalid email or password.');
+  await Promise.all(attempts.map((a) => a.refund()));
+  const tokens = await ctx.db.transaction(async (tx) => {
+    const txCtx = { ...ctx, db: tx, actorType: 'user' as const, actorId: user.id };
+    const opened = await openSession(txCtx, user.id);
+    await recordActivity(txCtx, { action: 'session.created', entityType: 'session', entityId: opened.session_id, orgId: null });
+    return opened;
+  });
   return { user: presentUser(user), ...tokens };
 }
 

@@ -8,7 +8,7 @@ import { type CatalogKind, billingCatalog } from '../../db/schema/catalog.ts';
 import { orgs } from '../../db/schema/orgs.ts';
 import { recordActivity } from '../activity/record.ts';
 import { invalidateCatalog, readCatalog } from './catalog-store.ts';
-import { DEFAULT_TIER, type Pack, PackConfig, packById, type Tier, TierConfig, tierById } from './plans.ts';
+import { DEFAULT_TIER, type Pack, PackConfig, packById, presentTier, type Tier, TierConfig, tierById } from './plans.ts';
 
 /**
  * Writes one row (a config, or null for a deletion) with its activity row, and tells every instance; the caller's
@@ -26,15 +26,7 @@ async function write(ctx: Ctx, kind: CatalogKind, id: string, config: Tier | Pac
 }
 
 function presentTierAdmin(t: Tier, created: boolean) {
-  return {
-    id: t.id,
-    name: t.name,
-    description: t.description ?? null,
-    price_cents: t.price_cents,
-    stripe_price_id: t.stripe_price_id ?? null,
-    limits: t.limits,
-    created,
-  };
+  return { ...presentTier(t), stripe_price_id: t.stripe_price_id ?? null, created };
 }
 
 function presentPackAdmin(p: Pack, created: boolean) {

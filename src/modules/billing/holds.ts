@@ -202,6 +202,17 @@ export async function settle(db: DbOrTx, holdId: string, outcome: 'commit' | 're
   return current;
 }
 
+/**
+ * Frees a settled-but-not-spent hold's idempotency key (renamed `<key>#retired:<hold id>`, the row kept as history),
+ * so a retry of the failed request reserves under the same key again: one reservation per attempt, however many
+ * attempts came before. Only released or expired holds: a committed one keeps its key (the request was charged).
+ */
+export async function retireHoldKey(db: DbOrTx, holdId: string): Promise<void> {
+  await db.execute(
+    sql`update holds set idempotency_key = idempotency_key || '#retired:' || id where id = ${holdId} and status in ('released', 'expired')`,
+  );
+}
+
 // ---- post ------------------------------------------------------------------------------------------------------
 
 /**

@@ -6,14 +6,18 @@
 import { AppError } from '../../core/errors.ts';
 import type { Operation } from '../../core/operation.ts';
 import type { Db, Tx } from '../../db/client.ts';
-import { type HoldRow, postSoon, reserve, settle } from './holds.ts';
+import { type HoldRow, postSoon, reserve, retireHoldKey, settle } from './holds.ts';
 
 export async function runPaid<T>(db: Db, op: Operation, orgId: string, holdKey: string, action: (tx: Tx) => Promise<T>): Promise<T> {
   const take = (key: string) => reserve(db, { orgId, amount: op.cost, operation: op.id, idempotencyKey: key, ttlSeconds: op.holdTtlSeconds });
   let { hold } = await take(holdKey);
-  // A failed attempt released (or let expire) its hold, and its idempotency record was freed with it: a retry
-  // with the same key is a new attempt and takes a new hold.
-  while (hold.status === 'released' || hold.status === 'expired') ({ hold } = await take(`${holdKey}#${hold.id}`));
+  // A failed attempt released its hold (or the sweeper expired it) and freed its idempotency record: a retry with
+  // the same key is a new attempt. Failures retire their hold's key as they release it; one the sweeper expired is
+  // retired here. Either way the retry reserves once, under the same key.
+  if (hold.status === 'released' || hold.status === 'expired') {
+    await retireHoldKey(db, hold.id);
+    ({ hold } = await take(holdKey));
+  }
   if (hold.status !== 'open') {
     throw new AppError('conflict', 'This paid request was already processed and charged. Send a new Idempotency-Key to run it again.');
   }
@@ -34,6 +38,7 @@ export async function runPaid<T>(db: Db, op: Operation, orgId: string, holdKey: 
     });
   } catch (err) {
     await settle(db, hold.id, 'release');
+    await retireHoldKey(db, hold.id);
     throw err;
   }
   // The action and its charge are committed. Posting moves the charge into the balance row; nobody waits for it

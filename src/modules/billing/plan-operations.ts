@@ -13,6 +13,7 @@ export const Tier = z
     name: z.string(),
     description: z.string().nullable(),
     price_cents: z.number().int().describe('Monthly price in cents'),
+    rate_limit_per_minute: z.number().int().nullable().describe('Requests per minute per key or user of its orgs; null: the instance limit'),
     limits: z.object({
       tasks_per_day: Limit,
       agents: Limit,

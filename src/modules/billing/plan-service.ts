@@ -193,6 +193,8 @@ export async function changePlan(ctx: Ctx, input: { tier: string }) {
   }
 
   await ctx.db.update(orgs).set({ plan: target.id, updatedAt: new Date() }).where(eq(orgs.id, org.id));
+  // Credentials cache their org's plan (its tier caps their rate limit): every instance reads it again.
+  await ctx.services.authCache.invalidate(ctx.db, `plan:${org.id}`);
   const now = new Date();
   await ctx.db
     .insert(subscriptions)

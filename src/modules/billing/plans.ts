@@ -41,6 +41,13 @@ export const TierConfig = z.strictObject({
   description: z.string().max(500).optional(),
   price_cents: Cents.describe('Monthly price in cents'),
   stripe_price_id: z.string().min(1).optional(),
+  /** Caps every key and session of the org's (with the key's own and the instance's limit; the smallest holds). */
+  rate_limit_per_minute: z
+    .number()
+    .int('must be a whole number')
+    .positive('must be greater than zero')
+    .optional()
+    .describe('Requests per minute per API key or user of an org on this tier; unset: the instance limit'),
   limits: TierLimits,
 });
 
@@ -211,7 +218,14 @@ export function tierOf(plan: string | null | undefined, from?: CatalogSource): T
 
 /** What a tier looks like to callers (no provider ids). */
 export function presentTier(t: Tier) {
-  return { id: t.id, name: t.name, description: t.description ?? null, price_cents: t.price_cents, limits: t.limits };
+  return {
+    id: t.id,
+    name: t.name,
+    description: t.description ?? null,
+    price_cents: t.price_cents,
+    rate_limit_per_minute: t.rate_limit_per_minute ?? null,
+    limits: t.limits,
+  };
 }
 
 export function presentPack(p: Pack) {

@@ -53,6 +53,8 @@ export interface CreatedPaymentIntent {
 export interface ProviderEvent {
   id: string;
   type: string;
+  /** When the provider created the event (its `created`); events can arrive out of order. */
+  created: Date | null;
   object: Record<string, unknown>;
 }
 
@@ -228,7 +230,8 @@ export function stripeProvider(cfg: Config): PaymentProvider {
       if (typeof event.id !== 'string' || typeof event.type !== 'string' || !object || typeof object !== 'object') {
         throw invalid('The webhook body is not a Stripe event (id, type and data.object are required).');
       }
-      return { id: event.id, type: event.type, object: object as Record<string, unknown> };
+      const created = typeof event.created === 'number' && event.created > 0 ? new Date(event.created * 1000) : null;
+      return { id: event.id, type: event.type, created, object: object as Record<string, unknown> };
     },
   };
 }

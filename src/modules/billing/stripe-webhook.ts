@@ -41,6 +41,8 @@ async function applyPlan(ctx: Ctx, orgId: string, tier: string, eventId: string)
   if (!org || org.plan === tier) return false;
   const from = tierOf(org.plan, await effectiveCatalog(ctx.services, ctx.db)).id;
   await ctx.db.update(orgs).set({ plan: tier, updatedAt: new Date() }).where(eq(orgs.id, orgId));
+  // Credentials cache their org's plan (its tier caps their rate limit): every instance reads it again.
+  await ctx.services.authCache.invalidate(ctx.db, `plan:${orgId}`);
   await recordEvent(ctx.db, { orgId, type: 'plan.changed', subject: orgId, data: { from, to: tier, provider: 'stripe', stripe_event: eventId } });
   await recordActivity(ctx, {
     action: 'billing.plan_changed',
@@ -67,9 +69,31 @@ async function orgOfCustomer(ctx: Ctx, customerId: string | null): Promise<strin
   return row?.orgId ?? null;
 }
 
+type SubscriptionRow = typeof subscriptions.$inferSelect;
+
+/**
+ * Stripe delivers events out of order (a retried `customer.subscription.updated` can arrive after the `deleted`
+ * that followed it). State for a subscription is applied only from an event at least as new as the one it holds,
+ * and a cancelled subscription never comes back (Stripe cannot reactivate one; a new one has a new id).
+ */
+function staleFor(row: SubscriptionRow | undefined, subscriptionId: string, event: ProviderEvent): string | null {
+  if (!row || row.subscriptionId !== subscriptionId) return null;
+  if (row.status === 'canceled' && event.type !== 'customer.subscription.deleted') return 'the subscription is already cancelled';
+  if (row.stateAt && event.created && event.created < row.stateAt) return 'older than the state already applied';
+  return null;
+}
+
 async function upsertSubscription(
   ctx: Ctx,
-  v: { orgId: string; tier: string; status: string; customerId: string | null; subscriptionId: string | null; periodEnd?: Date | null },
+  v: {
+    orgId: string;
+    tier: string;
+    status: string;
+    customerId: string | null;
+    subscriptionId: string | null;
+    periodEnd?: Date | null;
+    stateAt: Date | null;
+  },
 ) {
   const now = new Date();
   const set = {
@@ -77,6 +101,7 @@ async function upsertSubscription(
     status: v.status,
     provider: 'stripe' as const,
     subscriptionId: v.subscriptionId,
+    stateAt: v.stateAt,
     updatedAt: now,
     ...(v.customerId ? { customerId: v.customerId } : {}),
     ...(v.periodEnd ? { currentPeriodEnd: v.periodEnd } : {}),
@@ -99,9 +124,15 @@ async function checkoutCompleted(ctx: Ctx, event: ProviderEvent): Promise<Outcom
   const customerId = idOf(s.customer);
   const subscriptionId = idOf(s.subscription);
   if (customerId) await rememberCustomer(ctx.db, orgId!, customerId);
+  if (subscriptionId) {
+    const [current] = await ctx.db.select().from(subscriptions).where(eq(subscriptions.orgId, orgId!)).for('update');
+    const stale = staleFor(current, subscriptionId, event);
+    if (stale) return ignored(stale, orgId);
+  }
   // Paid (or nothing to pay): the tier is the org's now. Unpaid (a delayed method): its invoice.paid will apply it.
   const paid = s.payment_status !== 'unpaid';
-  await upsertSubscription(ctx, { orgId: orgId!, tier: tier.id, status: paid ? 'active' : 'incomplete', customerId, subscriptionId });
+  const status = paid ? 'active' : 'incomplete';
+  await upsertSubscription(ctx, { orgId: orgId!, tier: tier.id, status, customerId, subscriptionId, stateAt: event.created });
   if (paid) await applyPlan(ctx, orgId!, tier.id, event.id);
   return { orgId };
 }
@@ -115,6 +146,8 @@ async function invoicePaid(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
   const ends = lines.map((l) => unixDate(obj(obj(l).period).end)).filter((d): d is Date => d !== null);
   const periodEnd = ends.length ? new Date(Math.max(...ends.map((d) => d.getTime()))) : null;
   const row = await subscriptionRow(ctx, subscriptionId);
+  const stale = staleFor(row, subscriptionId, event);
+  if (stale) return ignored(stale, row?.orgId ?? null);
   let orgId: string | null = row?.orgId ?? null;
   let tierId: string | null = row?.tier ?? null;
   if (!row) {
@@ -124,7 +157,8 @@ async function invoicePaid(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
     tierId = tierById(str(meta.tier) ?? '', await effectiveCatalog(ctx.services, ctx.db))?.id ?? null;
     if (!(await orgExists(ctx.db, orgId)) || !tierId) return ignored('names no subscription of this instance');
   }
-  await upsertSubscription(ctx, { orgId: orgId!, tier: tierId!, status: 'active', customerId: idOf(inv.customer), subscriptionId, periodEnd });
+  const customerId = idOf(inv.customer);
+  await upsertSubscription(ctx, { orgId: orgId!, tier: tierId!, status: 'active', customerId, subscriptionId, periodEnd, stateAt: event.created });
   await applyPlan(ctx, orgId!, tierId!, event.id);
   return { orgId };
 }
@@ -136,6 +170,8 @@ async function subscriptionChanged(ctx: Ctx, event: ProviderEvent): Promise<Outc
   const meta = metadataOf(sub);
   const customerId = idOf(sub.customer);
   const row = await subscriptionRow(ctx, subscriptionId);
+  const stale = staleFor(row, subscriptionId, event);
+  if (stale) return ignored(stale, row?.orgId ?? null);
   const orgId = row?.orgId ?? str(meta.org_id) ?? (await orgOfCustomer(ctx, customerId));
   if (!(await orgExists(ctx.db, orgId))) return ignored('names no org of this instance');
   if (!row) {
@@ -149,7 +185,7 @@ async function subscriptionChanged(ctx: Ctx, event: ProviderEvent): Promise<Outc
   if (!tier) return ignored('names no tier of this catalog', orgId);
   const status = event.type === 'customer.subscription.deleted' ? 'canceled' : (str(sub.status) ?? 'active');
   const periodEnd = unixDate(item.current_period_end) ?? unixDate(sub.current_period_end);
-  await upsertSubscription(ctx, { orgId: orgId!, tier: tier.id, status, customerId, subscriptionId, periodEnd });
+  await upsertSubscription(ctx, { orgId: orgId!, tier: tier.id, status, customerId, subscriptionId, periodEnd, stateAt: event.created });
   if (ACTIVE.has(status)) await applyPlan(ctx, orgId!, tier.id, event.id);
   else if (ENDED.has(status)) await applyPlan(ctx, orgId!, DEFAULT_TIER, event.id);
   return { orgId };

@@ -3,7 +3,9 @@
 // that writes what it fanned out to, and notifications are unique per (event, recipient), so a pass that dies
 // half-way is simply redone. In order per subject: one dispatcher at a time (a transaction-scoped advisory lock)
 // walks pending events by `seq`. Any number of worker processes run the loop; the others skip while one holds it.
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+// The one exception to the order: an event whose fan-out fails is set aside (retried with backoff, then parked with
+// its error, visible in `GET /events`) so it cannot stall the events of every org behind it.
+import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { AppServices } from '../../core/services.ts';
 import { newId } from '../../core/ids.ts';
 import type { DbOrTx } from '../../db/client.ts';
@@ -96,48 +98,96 @@ async function fanOut(tx: DbOrTx, e: EventRow): Promise<number> {
   return rows.length;
 }
 
+/** A poison event (its fan-out throws) is retried after 10 s, 20 s, 40 s, 80 s, then parked with its error. */
+export const MAX_DISPATCH_ATTEMPTS = 5;
+const RETRY_BASE_MS = 10_000;
+
+/** What one event (or one batch) fans out to; throws when any part of it fails. */
+async function fanOutAll(tx: DbOrTx, batch: EventRow[]): Promise<{ made: number; deliveries: number }> {
+  let made = 0;
+  for (const e of batch) made += await fanOut(tx, e);
+  return { made, deliveries: await fanOutToWebhooks(tx, batch) };
+}
+
+/** Records a failed fan-out: retried with backoff, or parked once out of attempts. */
+async function recordFailure(tx: DbOrTx, e: EventRow, err: unknown): Promise<void> {
+  const attempts = e.dispatchAttempts + 1;
+  const parked = attempts >= MAX_DISPATCH_ATTEMPTS;
+  await tx
+    .update(events)
+    .set({
+      dispatchAttempts: attempts,
+      dispatchError: String((err as Error)?.message ?? err).slice(0, 1000),
+      nextDispatchAt: parked ? null : new Date(Date.now() + RETRY_BASE_MS * 2 ** (attempts - 1)),
+      parkedAt: parked ? new Date() : null,
+    })
+    .where(eq(events.id, e.id));
+}
+
+/**
+ * One batch, in the caller's transaction. The whole batch is tried at once inside a savepoint (the common case: one
+ * round of statements); if anything in it throws, each event is retried alone in its own savepoint, so one poison
+ * event is set aside (retried later, then parked) and every other event flows.
+ */
+async function dispatchBatch(tx: DbOrTx, batch: EventRow[]) {
+  const out = { made: 0, deliveries: 0, failed: 0 };
+  let done: string[] = [];
+  try {
+    const r = await tx.transaction((sp) => fanOutAll(sp, batch));
+    out.made = r.made;
+    out.deliveries = r.deliveries;
+    done = batch.map((e) => e.id);
+  } catch {
+    for (const e of batch) {
+      try {
+        const r = await tx.transaction((sp) => fanOutAll(sp, [e]));
+        out.made += r.made;
+        out.deliveries += r.deliveries;
+        done.push(e.id);
+      } catch (err) {
+        out.failed++;
+        await recordFailure(tx, e, err);
+      }
+    }
+  }
+  if (done.length) await tx.update(events).set({ dispatchedAt: new Date(), nextDispatchAt: null }).where(inArray(events.id, done));
+  return out;
+}
+
 /** One dispatcher pass over every pending event; exported for tests, which call it directly. */
 export async function dispatchEvents(
   services: AppServices,
-): Promise<{ dispatched: number; notifications: number; webhook_deliveries: number; busy: boolean }> {
-  let dispatched = 0;
-  let made = 0;
-  let deliveries = 0;
+): Promise<{ dispatched: number; failed: number; notifications: number; webhook_deliveries: number; busy: boolean }> {
+  const total = { dispatched: 0, failed: 0, notifications: 0, webhook_deliveries: 0 };
   for (;;) {
     const r = await services.database.db.transaction(async (tx) => {
       const { rows } = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${LOCK_KEY}) as locked`);
       if (!rows[0]?.locked) return null;
-      const batch = await tx.select().from(events).where(isNull(events.dispatchedAt)).orderBy(asc(events.seq)).limit(BATCH);
-      let n = 0;
-      for (const e of batch) n += await fanOut(tx, e);
-      const deliveries = await fanOutToWebhooks(tx, batch);
-      if (batch.length) {
-        await tx
-          .update(events)
-          .set({ dispatchedAt: new Date() })
-          .where(
-            inArray(
-              events.id,
-              batch.map((e) => e.id),
-            ),
-          );
-      }
-      return { count: batch.length, made: n, deliveries };
+      const batch = await tx
+        .select()
+        .from(events)
+        .where(and(isNull(events.dispatchedAt), isNull(events.parkedAt), or(isNull(events.nextDispatchAt), lte(events.nextDispatchAt, sql`now()`))))
+        .orderBy(asc(events.seq))
+        .limit(BATCH);
+      if (!batch.length) return { count: 0, made: 0, deliveries: 0, failed: 0 };
+      return { count: batch.length, ...(await dispatchBatch(tx, batch)) };
     });
-    if (!r) return { dispatched, notifications: made, webhook_deliveries: deliveries, busy: true };
-    dispatched += r.count;
-    made += r.made;
-    deliveries += r.deliveries;
-    if (r.count < BATCH) return { dispatched, notifications: made, webhook_deliveries: deliveries, busy: false };
+    if (!r) return { ...total, busy: true };
+    total.dispatched += r.count - r.failed;
+    total.failed += r.failed;
+    total.notifications += r.made;
+    total.webhook_deliveries += r.deliveries;
+    if (r.count < BATCH) return { ...total, busy: false };
   }
 }
 
 const TICK_MS = 1000;
 
-/** The worker's loop: a pass every second (pg-boss cron has minute resolution). */
+/** The worker's relay loop: woken by the NOTIFY of new events, and a pass every second regardless. */
 export function startEventDispatcher(services: AppServices, everyMs = TICK_MS): Loop {
   return startLoop('event dispatch', services.log, everyMs, async () => {
     const r = await dispatchEvents(services);
-    if (r.dispatched) services.log.debug(r, 'events dispatched');
+    if (r.failed) services.log.warn(r, 'events failed to fan out: set aside for a retry (see dispatch_error in GET /events)');
+    else if (r.dispatched) services.log.debug(r, 'events dispatched');
   });
 }

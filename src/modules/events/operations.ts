@@ -12,7 +12,11 @@ export const DomainEvent = z
     subject: z.string().nullable().describe('What the event is about (a user, key, job, org … id)'),
     data: z.record(z.string(), z.unknown()),
     created_at: Timestamp,
-    dispatched_at: Timestamp.nullable().describe('When it was fanned out to notifications (null: pending)'),
+    dispatched_at: Timestamp.nullable().describe('When it was fanned out to notifications and webhooks (null: pending or parked)'),
+    dispatch_attempts: z.number().int().describe('Failed fan-outs so far (a failing event is retried with backoff, then parked)'),
+    dispatch_error: z.string().nullable().describe('Why the last fan-out failed'),
+    next_dispatch_at: Timestamp.nullable().describe('When a failed event is tried again'),
+    parked_at: Timestamp.nullable().describe('When the dispatcher gave up on it (after its last attempt): it is never fanned out'),
   })
   .meta({ id: 'Event' });
 
@@ -39,9 +43,13 @@ export const listEvents = defineOperation({
   input: PageInput.extend({
     type: z.string().max(100).optional().describe('Only events of this type, e.g. `key.created`'),
     subject: z.string().max(200).optional().describe('Only events about this subject id'),
+    state: z
+      .enum(['pending', 'dispatched', 'parked'])
+      .optional()
+      .describe('`parked`: events whose fan-out kept failing and was given up (see dispatch_error)'),
   }),
   output: listOf(DomainEvent),
-  cli: { columns: ['id', 'type', 'subject', 'created_at', 'dispatched_at'] },
+  cli: { columns: ['id', 'type', 'subject', 'created_at', 'dispatched_at', 'parked_at'] },
   handler: (ctx, input) => events.listEvents(ctx, input),
 });
 

@@ -2,7 +2,7 @@
 import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { newSecret, sha256 } from '../../core/crypto.ts';
-import { forbidden, notFound } from '../../core/errors.ts';
+import { AppError, forbidden, notFound } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { listNewestFirst, type PageInput } from '../../core/pagination.ts';
 import { iso } from '../../core/schemas.ts';
@@ -62,6 +62,20 @@ async function findKey(ctx: Ctx, id: string, opts: { forUpdate?: boolean } = {})
   return row;
 }
 
+/**
+ * The key a mutation (update, rotate, roll, revoke, delete) acts on, locked. Key management never escalates: the
+ * caller must hold every scope of the target key, or a `keys:write` key could roll the org's `*` key and take
+ * its new secret.
+ */
+async function findKeyToChange(ctx: Ctx, id: string): Promise<KeyRow> {
+  const key = await findKey(ctx, id, { forUpdate: true });
+  const missing = key.scopes.filter((s) => !callerAllows(ctx, s));
+  if (missing.length) {
+    throw new AppError('forbidden', `You cannot change this key: it holds scopes you do not (${missing.join(', ')}).`, { missing_scopes: missing });
+  }
+  return key;
+}
+
 export interface CreateKeyInput {
   name: string;
   description?: string | null;
@@ -118,7 +132,7 @@ export interface UpdateKeyInput {
 }
 
 export async function updateKey(ctx: Ctx, input: UpdateKeyInput) {
-  await findKey(ctx, input.id, { forUpdate: true });
+  await findKeyToChange(ctx, input.id);
   if (input.scopes) assertGrantable(ctx, input.scopes);
   const [row] = await ctx.db
     .update(apiKeys)
@@ -139,7 +153,7 @@ export async function updateKey(ctx: Ctx, input: UpdateKeyInput) {
 }
 
 export async function deleteKey(ctx: Ctx, id: string) {
-  await findKey(ctx, id, { forUpdate: true });
+  await findKeyToChange(ctx, id);
   await ctx.db.update(apiKeys).set({ deletedAt: new Date(), active: false, updatedAt: new Date() }).where(eq(apiKeys.id, id));
   await ctx.services.authCache.invalidate(ctx.db, `key:${id}`);
   await recordActivity(ctx, { action: 'key.deleted', entityType: 'api_key', entityId: id });
@@ -147,7 +161,7 @@ export async function deleteKey(ctx: Ctx, id: string) {
 }
 
 export async function revokeKey(ctx: Ctx, id: string) {
-  const key = await findKey(ctx, id, { forUpdate: true });
+  const key = await findKeyToChange(ctx, id);
   const [row] = key.revokedAt
     ? [key]
     : await ctx.db.update(apiKeys).set({ revokedAt: new Date(), updatedAt: new Date() }).where(eq(apiKeys.id, id)).returning();
@@ -162,7 +176,7 @@ export async function revokeKey(ctx: Ctx, id: string) {
  * kills them now. A secret already expiring sooner keeps its earlier end.
  */
 async function replaceSecret(ctx: Ctx, id: string, graceHours: number, action: 'key.rotated' | 'key.rolled') {
-  const key = await findKey(ctx, id, { forUpdate: true });
+  const key = await findKeyToChange(ctx, id);
   if (key.revokedAt) throw forbidden('This key is revoked; create a new key instead.');
   const end = new Date(Date.now() + graceHours * 3_600_000);
   if (graceHours > 0) {

@@ -140,7 +140,10 @@ export const submitJob = defineOperation({
       .max(1000)
       .optional()
       .describe('Many jobs in one request; the top-level fields are their defaults'),
-  }),
+  })
+    // One job needs `queue` and `task_type`; a batch needs `jobs`, each with them (or their defaults at the top level).
+    // The server checks that (400 naming each missing field); OpenAPI says it with this anyOf.
+    .meta({ anyOf: [{ required: ['queue', 'task_type'] }, { required: ['jobs'] }] }),
   output: z.union([QueueJob, z.object({ data: z.array(JobReceipt) })]),
   cli: { columns: jobColumns },
   handler: (ctx, input) => queue.submit(ctx, input),

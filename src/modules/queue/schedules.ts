@@ -31,6 +31,7 @@ export type ScheduleRow = {
   next_run_at: Date;
   last_run_at: Date | null;
   last_job_id: string | null;
+  singleton_key: string | null;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -193,7 +194,7 @@ export async function fireDueSchedules(db: DbOrTx, limit = 200): Promise<number>
         run_at: null,
         delay_seconds: 0,
         idempotency_key: null,
-        singleton_key: null,
+        singleton_key: s.singleton_key,
         schedule_id: s.id,
       };
       const list = byOrg.get(s.org_id) ?? [];

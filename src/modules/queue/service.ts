@@ -314,7 +314,8 @@ export async function requeueLapsed(db: DbOrTx, scope?: { orgId: string; queue: 
   const where = scope ? sql`and org_id = ${scope.orgId} and queue = ${scope.queue}` : sql``;
   const rows = await rowsOf<{ org_id: string; queue: string; state: JobState }>(
     db,
-    // A job dead-lettered here records its `job.failed` event in the same statement, as `fail` does.
+    // A job dead-lettered here records its `job.failed` event in the same statement, as `fail` does (an org's job only:
+    // the workers' system jobs have no org to tell).
     sql`with j as (update queue_jobs set
           state = case when attempts >= max_attempts then 'failed' else 'waiting' end,
           finished_at = case when attempts >= max_attempts then now() else null end,
@@ -328,7 +329,7 @@ export async function requeueLapsed(db: DbOrTx, scope?: { orgId: string; queue: 
         ev as (insert into events (id, org_id, type, subject, data)
           select opsbase_new_id('evt'), org_id, 'job.failed', id,
             jsonb_build_object('job_id', id, 'queue', queue, 'task_type', task_type, 'attempts', attempts, 'error', error)
-          from j where state = 'failed')
+          from j where state = 'failed' and org_id <> 'system')
         select org_id, queue, state from j`,
   );
   const requeued = rows.filter((r) => r.state === 'waiting');

@@ -342,19 +342,19 @@ export function startWebhookDeliverer(services: AppServices, everyMs = TICK_MS):
   });
 }
 
-/** Finished deliveries (succeeded or failed) are kept this long for the log and replays, then pruned. */
+/** Finished deliveries (succeeded or failed) are kept this long by default (OPSBASE_RETENTION_WEBHOOK_DELIVERIES_DAYS). */
 export const DELIVERY_RETENTION_DAYS = 30;
 
 /**
- * Prunes finished deliveries older than the retention, at most 10,000 per call (the maintenance job runs every
- * 10 minutes). Pending ones stay until they finish. Ids are time-ordered, so the primary key bounds the scan.
+ * Prunes up to `limit` finished deliveries older than the retention (the maintenance job calls it until a call
+ * prunes fewer). Pending ones stay until they finish. Ids are time-ordered, so the primary key bounds the scan.
  */
-export async function pruneDeliveries(db: DbOrTx, now = Date.now()): Promise<number> {
-  const floor = idFloor('webhookDelivery', now - DELIVERY_RETENTION_DAYS * 86_400_000);
+export async function pruneDeliveries(db: DbOrTx, now = Date.now(), days = DELIVERY_RETENTION_DAYS, limit = 10_000): Promise<number> {
+  const floor = idFloor('webhookDelivery', now - days * 86_400_000);
   const { rows } = await db.execute<{ n: number }>(
     sql`with gone as (
           delete from webhook_deliveries where id in (
-            select id from webhook_deliveries where id < ${floor} and status <> 'pending' limit 10000)
+            select id from webhook_deliveries where id < ${floor} and status <> 'pending' limit ${limit})
           returning 1)
         select count(*)::int as n from gone`,
   );

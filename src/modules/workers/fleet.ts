@@ -1,10 +1,9 @@
-// The worker side of the fleet: a worker process registers a `workers` row, counts the jobs its pg-boss handlers
-// run, and heartbeats every few seconds. On each heartbeat it reads the instance-wide `worker_config` and applies
+// The worker side of the fleet: a worker process registers a `workers` row, counts the jobs its internal job runner
+// (src/jobs/runner.ts) runs, and heartbeats every few seconds. On each heartbeat it reads the instance-wide `worker_config` and applies
 // `max_concurrent` to its job gate at once (jobs already running finish; new ones wait for a slot). A graceful
 // stop marks the row stopped; a killed worker simply stops heartbeating and shows as stale.
 import { hostname } from 'node:os';
 import { eq, lt, or, sql } from 'drizzle-orm';
-import type { PgBoss } from 'pg-boss';
 import { newId } from '../../core/ids.ts';
 import type { AppServices } from '../../core/services.ts';
 import { workerConfig, workers } from '../../db/schema/workers.ts';
@@ -53,6 +52,10 @@ export interface Fleet {
   /** The job gate's current size (the applied `max_concurrent`). */
   concurrency: () => number;
   counters: () => { inFlight: number; processed: number; failed: number };
+  /** Job slots free now: the runner claims no more than this. */
+  free: () => number;
+  /** Runs one job in a slot of the gate (waiting for one if the limit was lowered meanwhile), counting its outcome. */
+  run: <T>(job: () => Promise<T>) => Promise<T>;
   /** One heartbeat now (the timer runs them every `heartbeatMs`). */
   heartbeat: () => Promise<void>;
   /** Stops heartbeating and marks the row stopped; call after the job queue has drained. */
@@ -64,7 +67,7 @@ export interface FleetOptions {
 }
 
 /** Registers this process as a worker and starts its heartbeat. */
-export async function joinFleet(services: AppServices, opts: FleetOptions = {}): Promise<Fleet & { track: (boss: PgBoss) => void }> {
+export async function joinFleet(services: AppServices, opts: FleetOptions = {}): Promise<Fleet> {
   const { db } = services.database;
   const id = newId('worker');
   const [cfg] = await db.select().from(workerConfig).where(eq(workerConfig.id, 'default'));
@@ -123,35 +126,24 @@ export async function joinFleet(services: AppServices, opts: FleetOptions = {}):
   };
   schedule();
 
-  /** Wraps every handler registered on `boss` with the gate and the counters. */
-  const track = (boss: PgBoss) => {
-    const work = boss.work.bind(boss) as (name: string, ...rest: unknown[]) => Promise<string>;
-    const wrap =
-      (handler: (...args: unknown[]) => Promise<unknown>) =>
-      async (...args: unknown[]) => {
-        const jobs = Array.isArray(args[0]) ? args[0].length : 1;
-        await gate.acquire();
-        try {
-          const result = await handler(...args);
-          processed += jobs;
-          return result;
-        } catch (err) {
-          failed += jobs;
-          throw err;
-        } finally {
-          gate.release();
-        }
-      };
-    boss.work = ((name: string, ...rest: unknown[]) => {
-      const last = rest.length - 1;
-      if (typeof rest[last] === 'function') rest[last] = wrap(rest[last] as (...args: unknown[]) => Promise<unknown>);
-      return work(name, ...rest);
-    }) as PgBoss['work'];
+  const run = async <T>(job: () => Promise<T>): Promise<T> => {
+    await gate.acquire();
+    try {
+      const result = await job();
+      processed++;
+      return result;
+    } catch (err) {
+      failed++;
+      throw err;
+    } finally {
+      gate.release();
+    }
   };
 
   return {
     id,
-    track,
+    run,
+    free: () => Math.max(0, gate.limit - gate.inFlight),
     concurrency: () => gate.limit,
     counters: () => ({ inFlight: gate.inFlight, processed, failed }),
     heartbeat,

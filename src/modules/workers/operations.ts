@@ -66,9 +66,17 @@ const FleetHealth = z
     backlog: z.object({
       threshold_minutes: z.number(),
       public_queue: z.object({ waiting: z.number().int(), oldest_waiting_seconds: z.number().int(), queues: z.number().int() }),
-      background: z.array(
-        z.object({ queue: z.string(), queued: z.number().int(), active: z.number().int(), oldest_queued_seconds: z.number().int() }),
-      ),
+      background: z
+        .array(
+          z.object({
+            queue: z.string().describe('A declared job type (its system queue)'),
+            queued: z.number().int(),
+            active: z.number().int(),
+            failed_last_day: z.number().int().describe('Dead-lettered in the last 24 h'),
+            oldest_queued_seconds: z.number().int(),
+          }),
+        )
+        .describe("The workers' own jobs, per type"),
     }),
     alerts: z.array(Alert),
   })

@@ -6,6 +6,7 @@ import { type PageInput, listNewestFirst } from '../../core/pagination.ts';
 import { iso } from '../../core/schemas.ts';
 import { workerConfig, workers } from '../../db/schema/workers.ts';
 import { recordActivity } from '../activity/record.ts';
+import { SYSTEM_ORG } from '../queue/system.ts';
 import { DEFAULT_MAX_CONCURRENT, HEARTBEAT_MS } from './fleet.ts';
 
 /** A worker that has not heartbeaten for this long (and did not stop) is stale: killed, hung or cut off. */
@@ -146,7 +147,7 @@ export async function healthSummary(ctx: Ctx, input: { backlog_minutes: number }
   const minutes = input.backlog_minutes;
   const publicQueues = await ctx.db.execute<{ org_id: string; queue: string; waiting: number; oldest_seconds: number }>(
     sql`select org_id, queue, count(*)::int as waiting, extract(epoch from now() - min(run_at))::int as oldest_seconds
-        from queue_jobs where state = 'waiting' and run_at <= now()
+        from queue_jobs where state = 'waiting' and run_at <= now() and org_id <> ${SYSTEM_ORG}
         group by org_id, queue order by min(run_at) limit 1000`,
   );
   const publicTotals = { waiting: 0, oldest_waiting_seconds: 0 };
@@ -163,28 +164,28 @@ export async function healthSummary(ctx: Ctx, input: { backlog_minutes: number }
     }
   }
 
-  // The workers' own pg-boss queues (maintenance, billing sweeps, …): jobs due but not started.
-  const background: { queue: string; queued: number; active: number; oldest_queued_seconds: number }[] = [];
-  const hasBoss = await ctx.db.execute<{ t: string | null }>(sql`select to_regclass('pgboss.job')::text as t`);
-  if (hasBoss.rows[0]?.t) {
-    const { rows } = await ctx.db.execute<{ queue: string; queued: number; active: number; oldest_queued_seconds: number | null }>(
-      sql`select name as queue,
-             count(*) filter (where state in ('created', 'retry') and start_after <= now())::int as queued,
-             count(*) filter (where state = 'active')::int as active,
-             extract(epoch from now() - min(start_after) filter (where state in ('created', 'retry') and start_after <= now()))::int as oldest_queued_seconds
-          from pgboss.job where state in ('created', 'retry', 'active') group by name order by name`,
-    );
-    for (const r of rows) {
-      const oldest = r.oldest_queued_seconds ?? 0;
-      background.push({ queue: r.queue, queued: r.queued, active: r.active, oldest_queued_seconds: oldest });
-      if (r.queued > 0 && oldest >= minutes * 60) {
-        alerts.push({
-          kind: 'job_backlog',
-          severity: 'warning',
-          message: `Background queue "${r.queue}": ${r.queued} jobs due, the oldest for ${Math.round(oldest / 60)} min.`,
-          details: { queue: r.queue, queued: r.queued, oldest_queued_seconds: oldest },
-        });
-      }
+  // The workers' own jobs (system queues, one per declared type): due but not started, running, and dead-lettered in
+  // the last day.
+  const background: { queue: string; queued: number; active: number; failed_last_day: number; oldest_queued_seconds: number }[] = [];
+  const { rows: system } = await ctx.db.execute<{ queue: string; queued: number; active: number; failed: number; oldest: number | null }>(
+    sql`select queue,
+           count(*) filter (where state = 'waiting' and run_at <= now())::int as queued,
+           count(*) filter (where state = 'active')::int as active,
+           count(*) filter (where state = 'failed' and finished_at > now() - interval '1 day')::int as failed,
+           extract(epoch from now() - min(run_at) filter (where state = 'waiting' and run_at <= now()))::int as oldest
+        from queue_jobs where org_id = ${SYSTEM_ORG} and (state in ('waiting', 'active') or (state = 'failed' and finished_at > now() - interval '1 day'))
+        group by queue order by queue`,
+  );
+  for (const r of system) {
+    const oldest = r.oldest ?? 0;
+    background.push({ queue: r.queue, queued: r.queued, active: r.active, failed_last_day: r.failed, oldest_queued_seconds: oldest });
+    if (r.queued > 0 && oldest >= minutes * 60) {
+      alerts.push({
+        kind: 'job_backlog',
+        severity: 'warning',
+        message: `Background jobs "${r.queue}": ${r.queued} due, the oldest for ${Math.round(oldest / 60)} min.`,
+        details: { queue: r.queue, queued: r.queued, oldest_queued_seconds: oldest },
+      });
     }
   }
 

@@ -1,0 +1,7 @@
+// Every module's declared jobs (their `jobs.ts`), as operations.ts lists every operation: the worker runs these.
+import { billingJobs } from '../modules/billing/jobs.ts';
+import { mailJobs } from '../modules/notifications/jobs.ts';
+import type { JobDefinition } from './define.ts';
+import { maintenanceJob } from './maintenance.ts';
+
+export const allJobs: JobDefinition[] = [maintenanceJob, ...billingJobs, ...mailJobs];

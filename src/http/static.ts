@@ -59,14 +59,25 @@ async function serveDist(app: FastifyInstance, dist: string) {
     return reply.sendFile('index.html');
   };
   app.get('/', { schema: { hide: true } }, index as never);
-  app.get('/*', { schema: { hide: true } }, (req, reply) => {
-    const path = req.url.split('?')[0];
-    // API paths keep their JSON 404; a missing hashed asset is a 404 too, not a page that would break as a script;
-    // and a client that did not ask for a page (curl, an SDK, a typo'd API call) gets the 404 it can parse.
-    const wantsPage = req.headers.accept?.includes('text/html') ?? false;
-    if (isApi(path) || path.startsWith('/assets/') || !wantsPage) return reply.callNotFound();
-    return index(req, reply);
-  });
+  // The client-route fallback only exists for a browser asking for a page outside /api (a router constraint, not a
+  // check in the handler): every other request finds no route, exactly as without the dashboard — the JSON 404, and
+  // the router's own refusals such as an over-long path parameter (400) stay what they are.
+  app.addConstraintStrategy({
+    name: 'dashboardPage',
+    storage: () => {
+      const handlers = new Map<string, unknown>();
+      return { get: (k: string) => handlers.get(k) ?? null, set: (k: string, v: unknown) => void handlers.set(k, v) };
+    },
+    deriveConstraint: (req: { url?: string; headers: Record<string, string | string[] | undefined> }) => {
+      const path = (req.url ?? '').split('?')[0];
+      const accept = req.headers.accept;
+      // A missing hashed asset is a 404 too, not a page that would break as a script.
+      const page = typeof accept === 'string' && accept.includes('text/html') && !isApi(path) && !path.startsWith('/assets/');
+      return page ? 'yes' : 'no';
+    },
+    mustMatchWhenDerived: false,
+  } as never);
+  app.get('/*', { schema: { hide: true }, constraints: { dashboardPage: 'yes' } }, index as never);
 }
 
 /** The Content-Security-Policy for a path: the dashboard's for pages, nothing at all for API responses. */

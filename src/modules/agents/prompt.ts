@@ -32,7 +32,7 @@ export async function systemPromptFor(db: DbOrTx, agent: AgentRow): Promise<Syst
     .select({ id: rules.id, text: rules.text, category: rules.category })
     .from(rules)
     .where(and(eq(rules.orgId, agent.orgId), eq(rules.enabled, true), or(isNull(rules.agentId), eq(rules.agentId, agent.id))))
-    .orderBy(asc(rules.id));
+    .orderBy(asc(rules.createdAt), asc(rules.id));
   const sections = [template?.identity?.trim() || plainIdentity(agent)];
   if (agent.instructions?.trim()) sections.push(`Instructions:\n${agent.instructions.trim()}`);
   if (covering.length) {

@@ -1,5 +1,7 @@
 // The `opsbase` command: process commands (start, serve, worker, init, doctor), login/logout, mcp, and every
-// API operation of the registry as a command.
+// API operation as a command. It loads only the operations' contracts (src/cli/manifest.json) and commander:
+// what only some commands need — the server for start/serve/worker/init/doctor, the MCP SDK for mcp — is
+// imported when that command runs (test/cli-startup.test.ts holds `opsbase --json whoami` to that).
 import { Command } from 'commander';
 import { VERSION } from './version.ts';
 import { registerProcessCommands } from './cli/process-commands.ts';
@@ -14,7 +16,7 @@ const program = new Command('opsbase')
   .option('--api-key <key>', 'API key or session token (default $OPSBASE_API_KEY or the saved login)');
 
 registerProcessCommands(program);
-registerApiCommands(program);
+registerApiCommands(program, process.argv.slice(2));
 registerMcpCommand(program);
 
 await program.parseAsync(process.argv);

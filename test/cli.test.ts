@@ -11,7 +11,9 @@ import { Command } from 'commander';
 import { registerApiCommands } from '../src/cli/commands.ts';
 import { commandWords } from '../src/core/operation.ts';
 import { operations } from '../src/operations.ts';
-import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import pg from 'pg';
+import { verifyPassword } from '../src/core/crypto.ts';
+import { freshDatabase, startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 import { MAIN, type Run, runProcess } from './helpers/run-process.ts';
 
 const ESC = '\u001b[';
@@ -27,13 +29,13 @@ function configHome(): string {
 }
 
 /** Runs `opsbase …` as a process. stdin is a pipe (not a TTY), as in scripts and CI. */
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+function cli(args: string[], env: Record<string, string | undefined> = {}, input?: string): Promise<Run> {
   const base: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url };
   delete base.OPSBASE_API_KEY;
   delete base.FORCE_COLOR;
   const merged = { ...base, ...env };
   for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
-  return runProcess(args, merged as NodeJS.ProcessEnv);
+  return runProcess(args, merged as NodeJS.ProcessEnv, MAIN, input);
 }
 
 /** `opsbase …` as tenant `t` with its API key. */
@@ -54,6 +56,31 @@ async function deadPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((r) => server.close(r));
   return port;
+}
+
+// util-linux `script` gives the CLI a real terminal, to check the prompts (and that a password is not echoed).
+const hasScript = process.platform === 'linux' && existsSync('/usr/bin/script');
+
+/** `opsbase <args>` on a terminal, answering each prompt when it appears; what the terminal showed. */
+async function onTerminal(args: string[], env: Record<string, string>, answers: [prompt: string, answer: string][]) {
+  const child = spawn('/usr/bin/script', ['-qec', `${process.execPath} ${MAIN} ${args.join(' ')}`, '/dev/null'], {
+    env: { ...process.env, OPSBASE_API_URL: app.url, NO_COLOR: '1', ...env },
+  });
+  let out = '';
+  const sent = new Set<string>();
+  child.stdout.on('data', (d) => {
+    out += d;
+    for (const [prompt, answer] of answers) {
+      if (out.includes(prompt) && !sent.has(prompt)) {
+        sent.add(prompt);
+        child.stdin.write(`${answer}\r`);
+      }
+    }
+  });
+  const timer = setTimeout(() => child.kill(), 60_000);
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  clearTimeout(timer);
+  return { code, out };
 }
 
 before(async () => {
@@ -87,6 +114,21 @@ test('every registry operation is a command, with its args positional and every 
   }
   const members = program.commands.find((c) => c.name() === 'orgs')?.commands.find((c) => c.name() === 'members');
   assert.ok(members?.description(), 'group commands are described');
+});
+
+test('`opsbase --help` describes every command group in words; a group lists its commands', async () => {
+  const help = await cli(['--help']);
+  assert.equal(help.code, 0, help.stderr);
+  const groups = [...new Set(operations.filter((o) => !o.rawBody && o.id.includes('.')).map((o) => commandWords(o.id)[0]))];
+  for (const group of groups) {
+    const line = help.stdout.split('\n').find((l) => l.trimStart().startsWith(`${group} `));
+    assert.ok(line, `${group} is listed`);
+    assert.doesNotMatch(line, / operations$/, `${group} has a description of its own`);
+  }
+  const billing = await cli(['billing', '--help']);
+  assert.match(billing.stdout, /Plan, subscription, usage/);
+  assert.match(billing.stdout, /tiers\s/);
+  assert.match(billing.stdout, /change-plan/);
 });
 
 describe('api commands', () => {
@@ -218,7 +260,7 @@ describe('api commands', () => {
       [['activity', 'create', 'a', 'b', '--metadata', '{oops'], /Not valid JSON/],
       [['keys', 'list', '--bogus'], /unknown option '--bogus'/],
       [['keys'], /Usage: opsbase keys/],
-      [['login'], /pass --email and --password/],
+      [['login'], /pass --email/],
     ];
     const runs = await Promise.all(cases.map(([args]) => as(t, args)));
     for (const [i, [args, message]] of cases.entries()) {
@@ -306,38 +348,44 @@ describe('login and logout', () => {
     assert.match(anon.stderr, /^error unauthorized: /);
   });
 
-  // util-linux `script` gives the CLI a real terminal, to check the prompts (and that the password is not echoed).
-  const hasScript = process.platform === 'linux' && existsSync('/usr/bin/script');
   test('on a terminal, login asks for the missing email and password without echoing the password', {
     skip: !hasScript && 'needs util-linux script',
   }, async () => {
     const t = await app.tenant();
     const home = configHome();
-    const child = spawn('/usr/bin/script', ['-qec', `${process.execPath} ${MAIN} login`, '/dev/null'], {
-      env: { ...process.env, OPSBASE_API_URL: app.url, XDG_CONFIG_HOME: home, NO_COLOR: '1' },
-    });
-    let out = '';
-    const sent = new Set<string>();
-    child.stdout.on('data', (d) => {
-      out += d;
-      for (const [prompt, answer] of [
-        ['Email: ', t.email],
-        ['Password: ', t.password],
-      ]) {
-        if (out.includes(prompt) && !sent.has(prompt)) {
-          sent.add(prompt);
-          child.stdin.write(`${answer}\r`);
-        }
-      }
-    });
-    const timer = setTimeout(() => child.kill(), 30_000);
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    clearTimeout(timer);
+    const { code, out } = await onTerminal(['login'], { XDG_CONFIG_HOME: home }, [
+      ['Email: ', t.email],
+      ['Password: ', t.password],
+    ]);
     assert.equal(code, 0, out);
     assert.ok(out.includes(t.email), 'the email is echoed');
     assert.ok(!out.includes(t.password), 'the password is not');
     assert.match(out, /Logged in as /);
     assert.match(JSON.parse(readFileSync(savedFile(home), 'utf8')).token, /^obs_/);
+  });
+
+  test('login --password-stdin reads the password from stdin; without a password and without a terminal: exit 2, say how', async () => {
+    const t = await app.tenant();
+    const home = configHome();
+    const login = await cli(['login', '--email', t.email, '--password-stdin'], { XDG_CONFIG_HOME: home }, `${t.password}\n`);
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stdout, /Logged in as /);
+    const saved = JSON.parse(readFileSync(savedFile(home), 'utf8'));
+    assert.equal((await app.request('GET', '/api/v1/whoami', { key: saved.token })).body.user.id, t.userId);
+
+    const other = configHome();
+    const cases: [string[], string | undefined, RegExp][] = [
+      [['login', '--email', t.email], undefined, /no password: pipe it in with --password-stdin/],
+      [['login', '--email', t.email, '--password-stdin'], '', /--password-stdin read an empty password/],
+      [['login', '--password-stdin'], t.password, /pass --email/],
+      [['login', '--email', t.email, '--password-stdin', '--password', 'x'], t.password, /either --password-stdin or --password/],
+    ];
+    for (const [args, input, message] of cases) {
+      const run = await cli(args, { XDG_CONFIG_HOME: other }, input);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+      assert.ok(!existsSync(savedFile(other)), 'nothing saved');
+    }
   });
 
   test('a wrong password exits 3 and saves nothing', async () => {
@@ -379,6 +427,45 @@ describe('login and logout', () => {
     const saved = await cli(['whoami'], { XDG_CONFIG_HOME: home, OPSBASE_API_URL: undefined });
     assert.equal(saved.code, 5);
     assert.match(saved.stderr, /elsewhere\.invalid/);
+  });
+});
+
+describe('init', () => {
+  test('init --password-stdin creates the first owner with that password; no password and no terminal: exit 2', async () => {
+    const db = await freshDatabase();
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const env = { DATABASE_URL: db.url, OPSBASE_DATA_DIR: configHome() };
+      const missing = await cli(['init', '--email', 'first@example.com', '--org', 'Acme'], env);
+      assert.equal(missing.code, 2, missing.stderr);
+      assert.match(missing.stderr, /no password: pipe it in with --password-stdin/);
+      assert.deepEqual((await pool.query('select id from users')).rows, [], 'nothing created');
+
+      const init = await cli(['--json', 'init', '--email', 'first@example.com', '--org', 'Acme', '--password-stdin'], env, 'first-pass-123\n');
+      assert.equal(init.code, 0, init.stderr);
+      const created = JSON.parse(init.stdout);
+      assert.equal(created.user.email, 'first@example.com');
+      const { rows } = await pool.query('select password_hash from users where id = $1', [created.user.id]);
+      assert.ok(await verifyPassword('first-pass-123', rows[0].password_hash), 'the password read from stdin, less its newline');
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  });
+
+  test('on a terminal, init asks for the password without echoing it', { skip: !hasScript && 'needs util-linux script' }, async () => {
+    const db = await freshDatabase();
+    try {
+      const env = { DATABASE_URL: db.url, OPSBASE_DATA_DIR: configHome() };
+      const { code, out } = await onTerminal(['init', '--email', 'tty@example.com', '--org', 'Acme'], env, [
+        ['Password for the first owner', 'tty-pass-123'],
+      ]);
+      assert.equal(code, 0, out);
+      assert.match(out, /instance admin tty@example\.com/);
+      assert.ok(!out.includes('tty-pass-123'), 'the password is not echoed');
+    } finally {
+      await db.drop();
+    }
   });
 });
 

@@ -297,7 +297,7 @@ describe('paid operations from the CLI and MCP', () => {
     const t = await tenantWith(10);
     const client = new Client({ name: 'opsbase-test', version: '1.0.0' });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${t.key}` } } }),
+      new StreamableHTTPClientTransport(new URL(`${app.url}/mcp?toolsets=test`), { requestInit: { headers: { Authorization: `Bearer ${t.key}` } } }),
     );
     try {
       const tool = (await client.listTools()).tools.find((x) => x.name === 'test_paid');
@@ -322,7 +322,7 @@ describe('paid operations from the CLI and MCP', () => {
       const poor = await tenantWith(0);
       const poorClient = new Client({ name: 'opsbase-test', version: '1.0.0' });
       await poorClient.connect(
-        new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${poor.key}` } } }),
+        new StreamableHTTPClientTransport(new URL(`${app.url}/mcp?toolsets=test`), { requestInit: { headers: { Authorization: `Bearer ${poor.key}` } } }),
       );
       try {
         const short = (await poorClient.callTool({ name: 'test_paid', arguments: { confirm: true } })) as CallToolResult;

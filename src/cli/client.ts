@@ -1,11 +1,11 @@
 // The CLI's HTTP client: where to send a request, with which credential, and the one refresh-and-retry when a saved
 // session has expired. Everything the CLI does goes through the public API, like any other client.
-import { randomUUID } from 'node:crypto';
-import { config } from '../config.ts';
 import { routePath } from '../core/http-request.ts';
-import { findOperation } from '../operations.ts';
 import { VERSION } from '../version.ts';
 import { readSaved, writeSaved } from './config-file.ts';
+import { findContract } from './contract.ts';
+import { cliEnv } from './env.ts';
+import { HttpFailure, httpRequest } from './http.ts';
 
 export const DEFAULT_API_URL = 'http://localhost:4000';
 /** Long work runs as jobs (DESIGN §7), so no request should take this long; past it the server counts as unreachable. */
@@ -49,16 +49,17 @@ export class NetworkError extends Error {
   }
 }
 
+/** node:crypto loads only for the requests that need a key (POST): it costs ~7 ms of every start otherwise. */
+const newKey = () => process.getBuiltinModule('node:crypto').randomUUID();
+
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
 
 /** `--api-url` > OPSBASE_API_URL > saved login > default; `--api-key` > OPSBASE_API_KEY > saved token. */
 export function resolveTarget(opts: GlobalOptions): Target {
-  const env = config();
+  const env = cliEnv();
   const saved = readSaved();
-  // config() fills in the default URL, so whether the variable was set at all is read here: a saved login's
-  // server must win over the default but not over an explicit OPSBASE_API_URL.
-  const envUrl = process.env.OPSBASE_API_URL ? env.OPSBASE_API_URL : undefined;
-  const apiUrl = trimSlash(opts.apiUrl ?? envUrl ?? saved.api_url ?? DEFAULT_API_URL);
+  // A saved login's server wins over the default but not over an explicit OPSBASE_API_URL.
+  const apiUrl = trimSlash(opts.apiUrl ?? env.OPSBASE_API_URL ?? saved.api_url ?? DEFAULT_API_URL);
   // A saved token goes only to the server it came from: pointing the CLI elsewhere must not leak it.
   const savedMatches = !!saved.token && (!saved.api_url || trimSlash(saved.api_url) === apiUrl);
   const explicit = opts.apiKey ?? env.OPSBASE_API_KEY;
@@ -89,7 +90,7 @@ async function send(target: Target, method: string, path: string, opts: RequestO
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': `opsbase-cli/${VERSION}` };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   if (target.orgId) headers['x-org-id'] = target.orgId;
-  if (method === 'POST') headers['idempotency-key'] = opts.idempotencyKey ?? randomUUID();
+  if (method === 'POST') headers['idempotency-key'] = opts.idempotencyKey ?? newKey();
   let body: string | undefined;
   if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
@@ -97,16 +98,13 @@ async function send(target: Target, method: string, path: string, opts: RequestO
   }
   const qs = opts.query?.toString();
   const url = `${target.apiUrl}${path}${qs ? `?${qs}` : ''}`;
-  let res: Response;
-  let text: string;
+  let res: { status: number; text: string };
   try {
-    res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
-    text = await res.text();
+    res = await httpRequest(url, { method, headers, body, timeoutMs: TIMEOUT_MS });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const reason = e.name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : (e.cause?.code ?? e.cause?.message ?? e.message);
-    throw new NetworkError(target.apiUrl, reason);
+    throw new NetworkError(target.apiUrl, err instanceof HttpFailure ? err.reason : (err as Error).message);
   }
+  const text = res.text;
   let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
@@ -119,7 +117,7 @@ async function send(target: Target, method: string, path: string, opts: RequestO
 /** Trades the saved refresh token for a new session, saves it, and returns the new token (or undefined). */
 async function refreshSession(target: Target): Promise<string | undefined> {
   const saved = readSaved();
-  const op = findOperation('auth.refresh');
+  const op = findContract('auth.refresh');
   if (!saved.refresh_token || !op) return undefined;
   const res = await send({ ...target, token: undefined }, 'POST', routePath(op), { body: { refresh_token: saved.refresh_token } });
   const body = res.body as { token?: string; refresh_token?: string } | undefined;
@@ -130,7 +128,7 @@ async function refreshSession(target: Target): Promise<string | undefined> {
 
 /** One API request; throws NetworkError when the server cannot be reached. */
 export async function request(target: Target, method: string, path: string, opts: RequestOptions = {}): Promise<ApiResult> {
-  const first = { ...opts, idempotencyKey: opts.idempotencyKey ?? randomUUID() };
+  const first = { ...opts, idempotencyKey: opts.idempotencyKey ?? (method === 'POST' ? newKey() : undefined) };
   const res = await send(target, method, path, first);
   if (res.status !== 401 || !target.savedSession) return res;
   const token = await refreshSession(target);

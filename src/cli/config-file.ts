@@ -1,10 +1,12 @@
 // The saved login (`opsbase login`): $XDG_CONFIG_HOME/opsbase/config.json, default ~/.config/opsbase/config.json.
 // It holds a bearer credential, so the file is 0600 and its directory 0700 — re-applied on every write, because a
 // file created by an older version or by hand may be readable by others.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { config } from '../config.ts';
+import { cliEnv } from './env.ts';
+
+// Not `import … from 'node:fs'`, which costs ~5 ms of every CLI start (see src/cli/contract.ts).
+const { chmodSync, mkdirSync, readFileSync, writeFileSync } = process.getBuiltinModule('node:fs');
 
 export interface SavedConfig {
   api_url?: string;
@@ -17,7 +19,7 @@ export interface SavedConfig {
 }
 
 export function configPath(): string {
-  const { XDG_CONFIG_HOME, HOME } = config();
+  const { XDG_CONFIG_HOME, HOME } = cliEnv();
   return join(XDG_CONFIG_HOME || join(HOME || homedir(), '.config'), 'opsbase', 'config.json');
 }
 

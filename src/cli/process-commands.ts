@@ -1,5 +1,12 @@
 // Commands that run Opsbase itself rather than call its API: start, serve, worker, init, doctor.
 import type { Command } from 'commander';
+import { type PasswordOptions, passwordFor } from './prompt.ts';
+
+interface InitOptions extends PasswordOptions {
+  email: string;
+  org: string;
+  username?: string;
+}
 
 /** Start-up failures are explained, not dumped as a stack: the message says what is wrong and what to do. */
 async function orExplain(run: () => Promise<void>) {
@@ -46,15 +53,18 @@ export function registerProcessCommands(program: Command) {
     .command('init')
     .description('create the first owner (instance admin), their org and an API key (shown once); works with or without a running server')
     .requiredOption('--email <email>', 'email of the first owner')
-    .requiredOption('--password <password>', 'password (at least 8 characters)')
     .requiredOption('--org <name>', 'name of the first org')
     .option('--username <username>', 'username (default: from the email)')
-    .action(async (opts: { email: string; password: string; org: string; username?: string }) => {
+    .option('--password-stdin', 'read the password from stdin (for scripts); on a terminal it is asked without echo')
+    .option('--password <password>', 'the password as an argument: visible to other users in `ps`; prefer --password-stdin')
+    .action(async (opts: InitOptions, command: Command) => {
+      const json = Boolean(program.opts().json);
+      const password = await passwordFor(command, opts, 'Password for the first owner (at least 8 characters): ');
+      // The server's code (database, services) loads only now, when init really runs.
       const { runInit } = await import('./init.ts');
       const { printInitResult, printFailure } = await import('./process-output.ts');
-      const json = Boolean(program.opts().json);
       try {
-        printInitResult(await runInit(opts), json);
+        printInitResult(await runInit({ email: opts.email, org: opts.org, username: opts.username, password }), json);
       } catch (err) {
         process.exitCode = printFailure(err, json);
       }

@@ -1,9 +1,16 @@
 // What the CLI prints. `--json`: the API's body byte for byte on stdout (errors: the envelope on stderr), so
 // scripts see exactly what the API returned. Otherwise tables for people. Colour only through picocolors, which
 // honours NO_COLOR; cli-table3's own colouring is switched off because it does not.
-import Table from 'cli-table3';
-import pc from 'picocolors';
+import { createRequire } from 'node:module';
+import type CliTable3 from 'cli-table3';
+import type Picocolors from 'picocolors';
 import type { ApiResult } from './client.ts';
+
+// Required on first use: `--json` on success needs neither, and together (tty included) they are ~5 ms of a start.
+const require = createRequire(import.meta.url);
+let colors: typeof Picocolors | undefined;
+const pc = (): typeof Picocolors => (colors ??= require('picocolors') as typeof Picocolors);
+const Table = (): typeof CliTable3 => require('cli-table3') as typeof CliTable3;
 
 const plain = { head: [] as string[], border: [] as string[] };
 
@@ -12,7 +19,7 @@ export function printJson(text: string) {
 }
 
 function cell(value: unknown): string {
-  if (value === null || value === undefined) return pc.dim('-');
+  if (value === null || value === undefined) return pc().dim('-');
   if (Array.isArray(value)) return value.every((v) => v === null || typeof v !== 'object') ? value.join(',') : JSON.stringify(value);
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
@@ -32,17 +39,17 @@ function isList(body: unknown): body is { data: Record<string, unknown>[]; meta?
 }
 
 function listTable(rows: Record<string, unknown>[], columns: string[] | undefined): string {
-  if (rows.length === 0) return pc.dim('(none)');
+  if (rows.length === 0) return pc().dim('(none)');
   const first = rows[0] ?? {};
   const cols = columns?.length ? columns : Object.keys(first).filter((k) => isScalar(first[k]));
-  const table = new Table({ head: cols.map((c) => pc.bold(c)), style: plain });
+  const table = new (Table())({ head: cols.map((c) => pc().bold(c)), style: plain });
   for (const row of rows) table.push(cols.map((c) => cell(row?.[c])));
   return table.toString();
 }
 
 function objectTable(obj: Record<string, unknown>): string {
-  const table = new Table({ style: plain });
-  for (const [k, v] of flatten(obj)) table.push([pc.bold(k), cell(v)]);
+  const table = new (Table())({ style: plain });
+  for (const [k, v] of flatten(obj)) table.push([pc().bold(k), cell(v)]);
   return table.toString();
 }
 
@@ -52,7 +59,7 @@ export function printHuman(body: unknown, columns?: string[]) {
   if (isList(body)) {
     console.log(listTable(body.data, columns));
     // The hint goes to stderr so that stdout stays just the table when piped.
-    if (body.meta?.has_more && body.meta.next_cursor) console.error(pc.dim(`more: --cursor ${body.meta.next_cursor}`));
+    if (body.meta?.has_more && body.meta.next_cursor) console.error(pc().dim(`more: --cursor ${body.meta.next_cursor}`));
   } else if (body && typeof body === 'object' && !Array.isArray(body)) {
     console.log(objectTable(body as Record<string, unknown>));
   } else {
@@ -68,17 +75,17 @@ export function printApiError(res: ApiResult, json: boolean | undefined, hint?: 
     return;
   }
   if (env?.error) {
-    const request = env.request_id ? ` ${pc.dim(`(request ${env.request_id})`)}` : '';
-    console.error(`${pc.red('error')} ${env.error}: ${env.message ?? ''}${request}`);
+    const request = env.request_id ? ` ${pc().dim(`(request ${env.request_id})`)}` : '';
+    console.error(`${pc().red('error')} ${env.error}: ${env.message ?? ''}${request}`);
   } else {
     // Not our envelope (a proxy page, an old server): say what came back rather than nothing.
-    console.error(`${pc.red('error')} http_${res.status}: ${res.text.slice(0, 200) || 'empty response'}`);
+    console.error(`${pc().red('error')} http_${res.status}: ${res.text.slice(0, 200) || 'empty response'}`);
   }
-  if (hint) console.error(pc.dim(`hint: ${hint}`));
+  if (hint) console.error(pc().dim(`hint: ${hint}`));
 }
 
 /** A failure of the CLI itself (unreachable server, bad config file); with `--json` shaped like the envelope. */
 export function printLocalError(code: string, message: string, json: boolean | undefined) {
   if (json) console.error(JSON.stringify({ error: code, message }));
-  else console.error(`${pc.red('error')} ${code}: ${message}`);
+  else console.error(`${pc().red('error')} ${code}: ${message}`);
 }

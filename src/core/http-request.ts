@@ -1,14 +1,28 @@
 // How an operation maps onto HTTP, in one place for the server (routes), the CLI and MCP (requests): the path
 // under /api/v1 (probes under /api), path parameters from the input, the rest in the query string (GET) or a
 // JSON body (every other method: a DELETE may carry a password confirmation, which never belongs in a URL).
-import { AppError } from './errors.ts';
+// No runtime imports: the CLI loads this file, and must start without zod (which src/core/errors.ts pulls in).
 import type { Operation } from './operation.ts';
 
 export const API_PREFIX = '/api/v1';
 
-export const routePath = (op: Operation): string => (op.path.startsWith('/api/') ? op.path : `${API_PREFIX}${op.path}`);
+/** What of an operation (or of its contract, src/cli/contract.ts) the mapping needs. */
+type Route = Pick<Operation, 'method' | 'path' | 'pathParams'>;
 
-export const takesBody = (op: Operation): boolean => op.method !== 'GET';
+export const routePath = (op: Pick<Route, 'path'>): string => (op.path.startsWith('/api/') ? op.path : `${API_PREFIX}${op.path}`);
+
+export const takesBody = (op: Pick<Route, 'method'>): boolean => op.method !== 'GET';
+
+/** A path parameter was missing or empty: an `invalid_request` (MCP returns it as a tool error; the CLI cannot hit it). */
+export class MissingArgument extends Error {
+  readonly code = 'invalid_request';
+  readonly details: { field: string; location: 'params'; message: string }[];
+  constructor(field: string) {
+    super(`Missing required argument \`${field}\`.`);
+    this.name = 'MissingArgument';
+    this.details = [{ field, location: 'params', message: 'required' }];
+  }
+}
 
 function queryValues(value: unknown): string[] {
   if (value === undefined || value === null) return [];
@@ -24,16 +38,14 @@ export interface OperationRequest {
 }
 
 /** Splits `input` (path params, query and body merged, as in `op.input`) into the request a client sends. */
-export function toOperationRequest(op: Operation, input: Record<string, unknown>): OperationRequest {
+export function toOperationRequest(op: Route, input: Record<string, unknown>): OperationRequest {
   const rest: Record<string, unknown> = { ...input };
   let path = routePath(op);
   for (const name of op.pathParams) {
     const value = rest[name];
     delete rest[name];
     // An empty segment would silently route elsewhere (`/keys/` is the list), so refuse it here.
-    if ((typeof value !== 'string' && typeof value !== 'number') || value === '') {
-      throw new AppError('invalid_request', `Missing required argument \`${name}\`.`, [{ field: name, location: 'params', message: 'required' }]);
-    }
+    if ((typeof value !== 'string' && typeof value !== 'number') || value === '') throw new MissingArgument(name);
     path = path.replace(`:${name}`, encodeURIComponent(String(value)));
   }
   if (takesBody(op)) return { path, body: rest };

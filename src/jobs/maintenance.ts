@@ -51,7 +51,7 @@ export async function pruneExpired(services: AppServices, batch = PRUNE_BATCH): 
     // Dispatched or parked (given up on) only: a pending event is work still owed.
     events: await run('events', 'id < $2 and (dispatched_at is not null or parked_at is not null)', [floor('event', c.OPSBASE_RETENTION_EVENTS_DAYS)]),
     notifications: await run('notifications', 'id < $2', [floor('notification', c.OPSBASE_RETENTION_NOTIFICATIONS_DAYS)]),
-    email_outbox: await run('email_outbox', `id < $2 and status in ('sent', 'failed')`, [floor('email', c.OPSBASE_RETENTION_EMAILS_DAYS)]),
+    email_outbox: await run('email_outbox', `id < $2 and status in ('sent', 'failed', 'unsent')`, [floor('email', c.OPSBASE_RETENTION_EMAILS_DAYS)]),
     quota_consumptions: await run('quota_consumptions', 'created_at < now() - make_interval(days => $2::int)', [
       c.OPSBASE_RETENTION_QUOTA_CONSUMPTIONS_DAYS,
     ]),

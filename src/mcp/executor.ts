@@ -3,8 +3,7 @@
 // server reaches a running API with fetch; POST /mcp replays the request into its own Fastify app with inject.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../core/errors.ts';
-import type { Operation } from '../core/operation.ts';
+import type { Contract } from '../cli/contract.ts';
 import { toOperationRequest } from '../core/http-request.ts';
 import { VERSION } from '../version.ts';
 
@@ -13,19 +12,24 @@ export interface ApiResult {
   body: unknown;
 }
 
-/** Runs `op` with the tool's arguments (path params, query and body merged, as in `op.input`). */
-export type Executor = (op: Operation, input: Record<string, unknown>, signal?: AbortSignal) => Promise<ApiResult>;
+/** Runs `op` with the tool's arguments (path params, query and body merged, as in its input). */
+export type Executor = (op: Contract, input: Record<string, unknown>, signal?: AbortSignal) => Promise<ApiResult>;
+
+/** The API could not be asked at all; the tool returns it as an error result with this code. */
+export class Unreachable extends Error {
+  readonly code = 'unavailable';
+}
 
 export interface ApiRequest {
-  method: Operation['method'];
+  method: Contract['method'];
   /** Path and query string, e.g. `/api/v1/keys?limit=5`. */
   url: string;
   headers: Record<string, string>;
   body?: string;
 }
 
-/** The request for `op`, sent with the tool's arguments as given: the API validates them with `op.input`. */
-export function toRequest(op: Operation, input: Record<string, unknown>): ApiRequest {
+/** The request for `op`, sent with the tool's arguments as given: the API validates them. */
+export function toRequest(op: Contract, input: Record<string, unknown>): ApiRequest {
   const { path, query, body } = toOperationRequest(op, input);
   const headers: Record<string, string> = { 'user-agent': `opsbase-mcp/${VERSION}` };
   // A fresh key per tool call: a retried HTTP request is never run twice, two calls are two actions.
@@ -75,7 +79,7 @@ export function fetchExecutor({ baseUrl, credential, orgId, timeoutMs = 120_000 
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new AppError('unavailable', `Cannot reach the Opsbase API at ${base} (${why}). Is the server running? Set --api-url or OPSBASE_API_URL.`);
+      throw new Unreachable(`Cannot reach the Opsbase API at ${base} (${why}). Is the server running? Set --api-url or OPSBASE_API_URL.`);
     }
     return { status: res.status, body: parseBody(await res.text()) };
   };

@@ -10,8 +10,11 @@ import type { AppServices } from '../core/services.ts';
 import { authenticate } from '../http/auth.ts';
 import { sendError } from '../http/errors.ts';
 import { operations as registry } from '../operations.ts';
+import type { Contract } from '../cli/contract.ts';
+import { contractOf } from '../cli/manifest.ts';
 import { injectExecutor } from './executor.ts';
 import { createMcpServer } from './tools.ts';
+import { UnknownToolset } from './toolsets.ts';
 
 // Only used to resolve the credential up front (`public`: resolve, check nothing); each tool call is then
 // authorised by its own operation's auth and scopes.
@@ -30,7 +33,11 @@ const endpoint = defineOperation({
 const BEARER = /^Bearer\s+\S+$/i;
 const isTrue = (v: unknown) => typeof v === 'string' && /^(true|1|yes)$/i.test(v);
 
-async function handlePost(app: FastifyInstance, services: AppServices, operations: readonly Operation[], req: FastifyRequest, reply: FastifyReply) {
+const HOW_TO_ENABLE =
+  'connect to /mcp?toolsets=<names> (comma-separated; `all` for every toolset, `default` for the default set), ' +
+  'or send the header X-MCP-Toolsets: <names>';
+
+async function handlePost(app: FastifyInstance, services: AppServices, contracts: () => Contract[], req: FastifyRequest, reply: FastifyReply) {
   // The header only, never the session cookie: a page the user visits must not be able to drive tools.
   const authorization = req.headers.authorization;
   if (typeof authorization !== 'string' || !BEARER.test(authorization)) return sendError(req, reply, unauthorized());
@@ -49,8 +56,24 @@ async function handlePost(app: FastifyInstance, services: AppServices, operation
   if (typeof org === 'string' && org) forward['x-org-id'] = org;
   const query = req.query as Record<string, unknown>;
   const readonly = isTrue(query.readonly) || isTrue(req.headers['x-mcp-readonly']);
+  // `?toolsets=a,b`, `?toolsets=a&toolsets=b` or the header, as GitHub's MCP server takes them.
+  const given = query.toolsets ?? req.headers['x-mcp-toolsets'];
+  const selection = Array.isArray(given) ? given.join(',') : given;
 
-  const server = createMcpServer({ operations, executor: injectExecutor(app, forward, req.ip), readonly });
+  let server: ReturnType<typeof createMcpServer>;
+  try {
+    server = createMcpServer({
+      contracts: contracts(),
+      executor: injectExecutor(app, forward, req.ip),
+      readonly,
+      toolsets: typeof selection === 'string' ? selection : undefined,
+      howToEnable: HOW_TO_ENABLE,
+    });
+  } catch (err) {
+    if (err instanceof UnknownToolset)
+      return sendError(req, reply, new AppError('invalid_request', err.message, [{ field: 'toolsets', location: 'query', message: err.message }]));
+    throw err;
+  }
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   // The transport writes the response itself; keep the request id and security headers set by the app's hooks.
   reply.hijack();
@@ -79,10 +102,13 @@ async function handlePost(app: FastifyInstance, services: AppServices, operation
 
 /** Mounts POST /mcp (and 405s for GET / DELETE) on the API server; `operations` defaults to the registry. */
 export function mcpHttpPlugin(services: AppServices, operations: readonly Operation[] = registry) {
+  // The contracts (JSON Schemas included) are built once, on the first MCP request, not at every server start.
+  let built: Contract[] | undefined;
+  const contracts = () => (built ??= operations.map(contractOf));
   return async (app: FastifyInstance) => {
     // Hidden from the OpenAPI document: it describes the REST operations, and /mcp speaks JSON-RPC, not REST.
     const route = { schema: { hide: true } };
-    app.post('/mcp', route, (req, reply) => handlePost(app, services, operations, req, reply));
+    app.post('/mcp', route, (req, reply) => handlePost(app, services, contracts, req, reply));
     const notAllowed = (req: FastifyRequest, reply: FastifyReply) =>
       sendError(
         req,

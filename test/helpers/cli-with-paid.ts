@@ -1,7 +1,9 @@
-// The real `opsbase` CLI (src/main.ts) with the test-only paid operation added to the registry it builds its
-// commands from. The registry is one module-level list, so the operation is appended before main.ts loads.
-import { operations } from '../../src/operations.ts';
+// The real `opsbase` CLI (src/main.ts) with the test-only paid operation added to the contracts it builds its
+// commands from. The CLI reads contracts (src/cli/manifest.json), not the registry: the operation's contract is
+// appended to that list before main.ts loads.
+import { cliContracts } from '../../src/cli/contract.ts';
+import { contractOf } from '../../src/cli/manifest.ts';
 import { paidOp } from './paid-op.ts';
 
-operations.push(paidOp);
+cliContracts().push(contractOf(paidOp));
 await import('../../src/main.ts');

@@ -1,5 +1,5 @@
 // Runs a Node script (by default the `opsbase` command, src/main.ts) as a real process and collects its output.
-// stdin is a pipe that is closed at once: not a TTY, as in scripts and CI, so nothing can prompt.
+// stdin is a pipe (not a TTY, as in scripts and CI, so nothing can prompt) that gets `input`, if any, and is closed.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -11,7 +11,7 @@ export interface Run {
   stderr: string;
 }
 
-export function runProcess(args: string[], env: NodeJS.ProcessEnv, script = MAIN): Promise<Run> {
+export function runProcess(args: string[], env: NodeJS.ProcessEnv, script = MAIN, input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -20,6 +20,6 @@ export function runProcess(args: string[], env: NodeJS.ProcessEnv, script = MAIN
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
+    child.stdin.end(input);
   });
 }

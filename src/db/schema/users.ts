@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
-export const EMAIL_STATUSES = ['queued', 'sending', 'sent', 'failed'] as const;
+/** `unsent`: written while no SMTP server was configured; it stays readable in `dev.emails` and is never sent. */
+export const EMAIL_STATUSES = ['queued', 'sending', 'sent', 'failed', 'unsent'] as const;
 export type EmailStatus = (typeof EMAIL_STATUSES)[number];
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });

@@ -31,7 +31,7 @@ const Email = z
     to: z.string(),
     subject: z.string(),
     text: z.string().describe('The body as sent, links included'),
-    status: z.enum(EMAIL_STATUSES).describe('queued (waiting, or no SMTP server configured) · sending · sent · failed'),
+    status: z.enum(EMAIL_STATUSES).describe('queued (waiting to be sent) · sending · sent · failed · unsent (written while no SMTP server was configured; never sent)'),
     attempts: z.number().int(),
     last_error: z.string().nullable().describe("The mail server's last refusal or the connection error"),
     last_attempt_at: Timestamp.nullable(),

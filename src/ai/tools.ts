@@ -1,9 +1,12 @@
 // An agent's tools (DESIGN §9): registry operations on its allow-list, each called as the HTTP request a client
 // would make with the agent's own credential — so auth, scopes, tenancy, rate limits, idempotency, billing and the
 // activity log (actor_type `agent`) apply exactly as for REST and MCP — plus `http_fetch` behind the
-// private-network guard. The input schema the model sees is the operation's zod input, as MCP shows it.
+// private-network guard. The input schema the model sees is the operation's zod input as JSON Schema, exactly the
+// MCP tool's (the operation's contract), and a call is MCP's `callTool`: same confirm rule for paid operations, same
+// error results.
 import type { FastifyInstance } from 'fastify';
 import { jsonSchema, type Tool, type ToolSet, tool } from 'ai';
+import { contractOf } from '../cli/manifest.ts';
 import { checkOutboundUrl } from '../core/net-guard.ts';
 import { type Operation, toolName } from '../core/operation.ts';
 import { type Executor, injectExecutor } from '../mcp/executor.ts';
@@ -35,11 +38,12 @@ function resultOf(r: Awaited<ReturnType<typeof callTool>>): unknown {
 export function operationTools(ops: readonly Operation[], executor: Executor): ToolSet {
   const tools: ToolSet = {};
   for (const op of ops) {
-    const def = toolDefinition(op);
+    const contract = contractOf(op);
+    const def = toolDefinition(contract);
     tools[toolName(op.id)] = tool({
       description: def.description,
       inputSchema: jsonSchema(def.inputSchema as Parameters<typeof jsonSchema>[0]),
-      execute: async (args, { abortSignal }) => resultOf(await callTool(op, (args ?? {}) as Record<string, unknown>, executor, abortSignal)),
+      execute: async (args, { abortSignal }) => resultOf(await callTool(contract, (args ?? {}) as Record<string, unknown>, executor, abortSignal)),
     }) as Tool;
   }
   return tools;

@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runModelLoop } from '../src/ai/loop.ts';
-import { agentExecutor, agentTools } from '../src/ai/tools.ts';
+import { eq } from 'drizzle-orm';
 import { readConfig } from '../src/config.ts';
+import { agents } from '../src/db/schema/agents.ts';
 import { agentCredential } from '../src/modules/agents/identity.ts';
+import { llmRunSetup } from '../src/modules/agents/llm-run.ts';
 import { modelFor } from '../src/modules/agents/model.ts';
-import { operations } from '../src/operations.ts';
 import { closeDb, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.ts';
@@ -188,12 +189,12 @@ test('an agent acts as itself: its tool calls run through the API with its scope
   const [row] = await sql(app, 'select key_secret_encrypted from agents where id = $1', [agent.id]);
   assert.ok(!row.key_secret_encrypted.includes(credential));
 
-  const r = await runModelLoop({
-    model: modelFor(offlineAgent(agent.id), readConfig({}), app.app.services.masterKey),
-    system: 'You announce things.',
-    prompt: 'The release is out.',
-    tools: agentTools({ allow: agent.tools, operations, executor: agentExecutor(app.app.server, credential), allowPrivateNetwork: true }),
-  });
+  // What a run does: set up from the agent, then loop.
+  const setup = await llmRunSetup(app.app.services, app.app.server, await agentRow(agent.id));
+  assert.deepEqual(Object.keys(setup.tools), ['notifications_create']);
+  assert.deepEqual(setup.limits, { maxSteps: 10, maxOutputTokens: undefined, temperature: undefined, timeoutMs: 300_000 });
+  assert.match(setup.system.prompt, /^You are herald/);
+  const r = await runModelLoop({ ...setup.limits, model: setup.model, system: setup.system.prompt, tools: setup.tools, prompt: 'The release is out.' });
   assert.equal(r.steps, 2);
   const list = await app.request('GET', '/api/v1/notifications', { key: t.key });
   assert.equal(list.body.data[0].title, 'The release is out.');
@@ -214,10 +215,7 @@ test('an agent acts as itself: its tool calls run through the API with its scope
   assert.equal((await app.request('GET', '/api/v1/whoami', { key: credential })).status, 200);
 });
 
-/** The agents row shape modelFor reads, for an offline llm agent. */
-function offlineAgent(id: string) {
-  return { id, runtimeConfig: {}, model: null, providerKeyEncrypted: null } as unknown as Parameters<typeof modelFor>[0];
-}
+const agentRow = async (id: string) => (await app.app.services.database.db.select().from(agents).where(eq(agents.id, id)))[0];
 
 test('lifecycle: stop pauses (event), restart clears, list filters by status; each change is in the activity log', async () => {
   const t = await app.tenant('Lifecycle');
@@ -261,8 +259,7 @@ test("an agent's own provider key is stored encrypted, never shown or logged, an
   assert.ok(!JSON.stringify(logged).includes('sk-agent-secret'));
 
   fake.script({ kind: 'text', text: 'ok', usage: { prompt_tokens: 2, completion_tokens: 1 } });
-  const agentRow = { ...row, runtimeConfig: row.runtime_config, providerKeyEncrypted: row.provider_key_encrypted };
-  const r = await runModelLoop({ model: modelFor(agentRow, readConfig({}), app.app.services.masterKey), system: 's', prompt: 'p' });
+  const r = await runModelLoop({ model: modelFor(await agentRow(res.body.id), readConfig({}), app.app.services.masterKey), system: 's', prompt: 'p' });
   assert.equal(r.text, 'ok');
   assert.equal(fake.authorizations.at(-1), 'Bearer sk-agent-secret-123');
   assert.equal(fake.requests.at(-1)?.model, 'llama3.1');

@@ -12,7 +12,7 @@ import { agentTemplates } from '../../db/schema/templates.ts';
 
 // The registry imports this module (through agents/operations.ts): load it when first needed, not at import.
 let registry: Promise<readonly Operation[]> | undefined;
-const allOperations = () => {
+export const allOperations = () => {
   registry ??= import('../../operations.ts').then((m) => m.operations);
   return registry;
 };

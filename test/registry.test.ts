@@ -16,7 +16,7 @@ before(async () => {
 });
 after(() => app.close());
 
-const ID_PREFIX: Record<string, string> = { keys: 'key', orgs: 'org', users: 'usr' };
+const ID_PREFIX: Record<string, string> = { keys: 'key', orgs: 'org', users: 'usr', agents: 'agt', templates: 'tpl', rules: 'rule' };
 
 /** A well-formed id of the right kind that names nothing. */
 function fakeId(op: Operation, param: string): string {
@@ -83,6 +83,18 @@ interface OrgAObjects {
   notificationId?: string;
   /** A webhook endpoint of org A and a (test) delivery of it. */
   webhook?: { webhookId: string; deliveryId: string };
+  /** An agent of org A, a template and a rule (tenancy test only). */
+  agents?: { agentId: string; templateId: string; ruleId: string };
+}
+
+async function agentObjects(t: Tenant): Promise<{ agentId: string; templateId: string; ruleId: string }> {
+  const template = await app.request('POST', '/api/v1/templates', { key: t.key, body: { name: 'A writer', identity: 'You write.' } });
+  assert.equal(template.status, 201, JSON.stringify(template.body));
+  const agent = await app.request('POST', '/api/v1/agents', { key: t.key, body: { name: 'a-writer', template_id: template.body.id } });
+  assert.equal(agent.status, 201, JSON.stringify(agent.body));
+  const rule = await app.request('POST', '/api/v1/rules', { key: t.key, body: { text: 'Be brief.', scope: agent.body.id } });
+  assert.equal(rule.status, 201, JSON.stringify(rule.body));
+  return { agentId: agent.body.id, templateId: template.body.id, ruleId: rule.body.id };
 }
 
 async function webhookObjects(t: Tenant): Promise<{ webhookId: string; deliveryId: string }> {
@@ -114,6 +126,9 @@ const TENANCY_FIXTURES: { prefix: string; params: (a: OrgAObjects) => Record<str
   { prefix: 'notifications.', params: (a) => ({ id: a.notificationId ?? '' }) },
   { prefix: 'webhooks.', params: (a) => ({ id: a.webhook?.webhookId ?? '' }) },
   { prefix: 'webhook_deliveries.', params: (a) => ({ id: a.webhook?.deliveryId ?? '' }) },
+  { prefix: 'agents.', params: (a) => ({ id: a.agents?.agentId ?? '' }) },
+  { prefix: 'templates.', params: (a) => ({ id: a.agents?.templateId ?? '' }) },
+  { prefix: 'rules.', params: (a) => ({ id: a.agents?.ruleId ?? '' }) },
 ];
 
 /** Valid bodies, so that a 404 can only come from tenancy, never from validation. */
@@ -126,6 +141,10 @@ const TENANCY_BODIES: Record<string, unknown> = {
   'queue.complete': { worker_id: 'w', result: { hijacked: true } },
   'queue.fail': { worker_id: 'w', error: 'hijacked' },
   'webhooks.update': { description: 'hijacked', enabled: false, event_types: ['key.created'] },
+  'agents.update': { display_name: 'Hijacked', instructions: 'hijacked' },
+  'agents.stop': { note: 'hijacked' },
+  'templates.update': { name: 'Hijacked', identity: 'hijacked' },
+  'rules.update': { text: 'hijacked', enabled: false },
 };
 
 /** The path parameters naming `objects`' real object for `op`; fails for an operation no fixture knows. */
@@ -403,6 +422,7 @@ test("tenancy: org B's key and session get 404 on every operation that names org
     queue: await queueObjects(a),
     notificationId: notification.body.id,
     webhook: await webhookObjects(a),
+    agents: await agentObjects(a),
   };
   const mustCover = operations.filter((op) => op.auth === 'org' && op.pathParams.length > 0);
   assert.ok(mustCover.length >= 10);
@@ -439,6 +459,17 @@ test("tenancy: org B's key and session get 404 on every operation that names org
   assert.equal(hook.body.enabled, true);
   assert.deepEqual(hook.body.event_types, ['*']);
   assert.equal(hook.body.description, null);
+  const agent = await app.request('GET', `/api/v1/agents/${objects.agents?.agentId}`, { key: a.key });
+  assert.equal(agent.body.status, 'active');
+  assert.equal(agent.body.display_name, null);
+  const template = await app.request('GET', `/api/v1/templates/${objects.agents?.templateId}`, { key: a.key });
+  assert.equal(template.body.archived_at, null);
+  assert.equal(template.body.identity, 'You write.');
+  const rules = await app.request('GET', '/api/v1/rules', { key: a.key });
+  assert.deepEqual(
+    rules.body.data.map((r: { text: string; enabled: boolean }) => [r.text, r.enabled]),
+    [['Be brief.', true]],
+  );
   const org = await app.request('GET', `/api/v1/orgs/${a.orgId}`, { key: a.key });
   assert.equal(org.status, 200);
   assert.doesNotMatch(org.body.name, /Hijacked/);

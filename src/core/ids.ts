@@ -47,6 +47,9 @@ export const ID_PREFIXES = {
   notification: 'ntf',
   webhook: 'whk',
   webhookDelivery: 'whd',
+  agent: 'agt',
+  template: 'tpl',
+  rule: 'rule',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

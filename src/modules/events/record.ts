@@ -22,6 +22,11 @@ export const EVENT_CATALOG = {
   'payment.succeeded': 'A payment (credit pack) succeeded. Subject: the payment intent id.',
   'plan.changed': "The org's plan changed. Subject: the org id.",
   'job.failed': 'A job of the public queue was dead-lettered (failed with no attempt left). Subject: the job id.',
+  'agent.created': 'An agent was created. Subject: the agent id.',
+  'agent.started': 'An agent was started (from paused, error or offline). Subject: the agent id.',
+  'agent.paused': 'An agent was paused: stopped by someone, or by its budget. Subject: the agent id; data.reason says why.',
+  'agent.offline': 'An agent was taken offline (deleted): its identity no longer works. Subject: the agent id.',
+  'agent.budget_alert': "An agent's spend this month reached its budget's alert threshold. Subject: the agent id.",
 } as const satisfies Record<string, string>;
 
 export type EventType = keyof typeof EVENT_CATALOG;

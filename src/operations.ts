@@ -15,6 +15,7 @@ import { notificationOperations } from './modules/notifications/operations.ts';
 import { orgOperations } from './modules/orgs/operations.ts';
 import { queueOperations } from './modules/queue/operations.ts';
 import { quotaOperations } from './modules/quota/operations.ts';
+import { taskOperations } from './modules/tasks/operations.ts';
 import { whoami } from './modules/orgs/whoami.ts';
 import { userOperations } from './modules/users/operations.ts';
 import { webhookOperations } from './modules/webhooks/operations.ts';
@@ -39,6 +40,7 @@ export const operations: Operation[] = [
   ...eventOperations,
   ...notificationOperations,
   ...webhookOperations,
+  ...taskOperations,
 ] as unknown as Operation[];
 
 export function findOperation(id: string): Operation | undefined {

@@ -47,6 +47,8 @@ export const ID_PREFIXES = {
   notification: 'ntf',
   webhook: 'whk',
   webhookDelivery: 'whd',
+  task: 'task',
+  taskComment: 'tcm',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -10,3 +10,4 @@ export * from './notifications.ts';
 export * from './workers.ts';
 export * from './webhooks.ts';
 export * from './catalog.ts';
+export * from './tasks.ts';

@@ -21,6 +21,9 @@ export const EVENT_CATALOG = {
   'credits.exhausted': "The org's available credits reached zero. Subject: the org id.",
   'payment.succeeded': 'A payment (credit pack) succeeded. Subject: the payment intent id.',
   'plan.changed': "The org's plan changed. Subject: the org id.",
+  'task.created': 'A task was created. Subject: the task id; data: number, title, status, priority, assignee.',
+  'task.updated': 'A task changed (fields, status, assignee, a claim, archiving). Subject: the task id; data lists what changed.',
+  'task.completed': 'A task reached status done. Subject: the task id.',
   'job.failed': 'A job of the public queue was dead-lettered (failed with no attempt left). Subject: the job id.',
 } as const satisfies Record<string, string>;
 

@@ -146,9 +146,10 @@ export async function claimNext(ctx: Ctx, input: PickInput & { lease_seconds?: n
 
 /** Claims one named task; its current lease holder claiming again renews the lease. */
 export async function claimTask(ctx: Ctx, input: { id: string; assignee?: string; lease_seconds?: number }) {
+  // The task first: an unknown one is a 404 whatever else is wrong with the request.
+  const t = await findTask(ctx, input.id, { forUpdate: true });
   const a = await who(ctx, input.assignee);
   const holder = writeAssignee(a);
-  const t = await findTask(ctx, input.id, { forUpdate: true });
   if (t.archivedAt) throw unprocessable(`Task #${t.number} is archived.`, { archived_at: t.archivedAt.toISOString() });
   const live = t.status === 'in_progress' && t.leaseExpiresAt !== null && t.leaseExpiresAt > new Date();
   const renewal = live && t.leaseHolder === holder;

@@ -242,10 +242,7 @@ test('50 concurrent claim_next calls never get the same task', async () => {
   }
   // The most urgent went first: the 5 left over are the least urgent.
   const left = await api(t, 'GET', '/tasks?status=todo');
-  assert.deepEqual(
-    left.body.data.map((x: any) => x.priority).sort(),
-    ['P3', 'P3', 'P3', 'P3', 'P3'].slice(0, left.body.data.length),
-  );
+  assert.deepEqual(left.body.data.map((x: any) => x.priority).sort(), ['P3', 'P3', 'P3', 'P3', 'P3'].slice(0, left.body.data.length));
 });
 
 test('an expired lease makes the task claimable again by another claimer; the holder renews by claiming again', async () => {
@@ -289,7 +286,10 @@ test('full-text search ranks a title match above a description match; filters co
     found.body.data.map((x: any) => x.id),
     [title.id, desc.id],
   );
-  assert.deepEqual((await api(t, 'GET', '/tasks?q=blank')).body.data.map((x: any) => x.id), [title.id]);
+  assert.deepEqual(
+    (await api(t, 'GET', '/tasks?q=blank')).body.data.map((x: any) => x.id),
+    [title.id],
+  );
   assert.deepEqual((await api(t, 'GET', '/tasks?q=zebra')).body.data, []);
 
   const ids = async (query: string) => (await api(t, 'GET', `/tasks?${query}`)).body.data.map((x: any) => x.title);
@@ -311,9 +311,27 @@ test('full-text search ranks a title match above a description match; filters co
   const p1 = await api(t, 'GET', '/tasks?limit=2');
   assert.equal(p1.body.meta.has_more, true);
   const p2 = await api(t, 'GET', `/tasks?limit=2&cursor=${p1.body.meta.next_cursor}`);
-  assert.deepEqual(p2.body.data.map((x: any) => x.id), [desc.id]);
+  assert.deepEqual(
+    p2.body.data.map((x: any) => x.id),
+    [desc.id],
+  );
+  // Several statuses (one ordered scan each, merged): the cursor walks the merged order.
+  const s1 = await api(t, 'GET', '/tasks?status=todo,in_progress&limit=2');
+  assert.deepEqual(
+    s1.body.data.map((x: any) => x.title),
+    ['Unrelated', 'Invoice export is broken'],
+  );
+  const s2 = await api(t, 'GET', `/tasks?status=todo,in_progress&limit=2&cursor=${s1.body.meta.next_cursor}`);
+  assert.deepEqual([s2.body.data.map((x: any) => x.title), s2.body.meta.has_more], [['Update the handbook'], false]);
+  assert.deepEqual(
+    (await api(t, 'GET', '/tasks?status=todo,in_progress&limit=1&offset=2')).body.data.map((x: any) => x.id),
+    [desc.id],
+  );
   assertEnvelope(await api(t, 'GET', `/tasks?q=invoice&cursor=${p1.body.meta.next_cursor}`), 400, 'invalid_request');
-  assert.deepEqual((await api(t, 'GET', '/tasks?q=invoice&limit=1&offset=1')).body.data.map((x: any) => x.id), [desc.id]);
+  assert.deepEqual(
+    (await api(t, 'GET', '/tasks?q=invoice&limit=1&offset=1')).body.data.map((x: any) => x.id),
+    [desc.id],
+  );
 
   // Archived tasks leave the list (and are cancelled); ?archived=true shows them.
   const archived = await api(t, 'POST', `/tasks/${desc.id}/archive`, {});

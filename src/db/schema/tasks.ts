@@ -76,13 +76,9 @@ export const tasks = pgTable(
     index('tasks_org_title_key_idx').on(t.orgId, t.titleKey),
     index('tasks_parent_idx').on(t.parentId),
     // `next` / `claim_next`: an assignee's todo tasks, most urgent then oldest first.
-    index('tasks_next_idx')
-      .on(t.orgId, t.assigneeId, t.priority, t.id)
-      .where(sql`status = 'todo' and archived_at is null`),
+    index('tasks_next_idx').on(t.orgId, t.assigneeId, t.priority, t.id).where(sql`status = 'todo' and archived_at is null`),
     // Expired leases: in-progress tasks with a lease, found by expiry.
-    index('tasks_lease_idx')
-      .on(t.orgId, t.leaseExpiresAt)
-      .where(sql`status = 'in_progress' and lease_expires_at is not null`),
+    index('tasks_lease_idx').on(t.orgId, t.leaseExpiresAt).where(sql`status = 'in_progress' and lease_expires_at is not null`),
   ],
 );
 

@@ -27,7 +27,7 @@ const unblocked = sql`not exists (
 const mine = (a: Assignee) => and(eq(tasks.assigneeType, a.type), eq(tasks.assigneeId, a.id));
 
 /** Todo tasks the assignee may take: their own, and unassigned ones when asked. */
-function todoPool(orgId: string, a: Assignee, includeUnassigned: boolean): SQL | undefined {
+export function todoPool(orgId: string, a: Assignee, includeUnassigned: boolean): SQL | undefined {
   return and(
     eq(tasks.orgId, orgId),
     eq(tasks.status, 'todo'),
@@ -41,18 +41,20 @@ function todoPool(orgId: string, a: Assignee, includeUnassigned: boolean): SQL |
  * In-progress tasks whose lease ran out count as back in the pool they came from: their assignee's, or the
  * unassigned one when the claim had assigned them.
  */
-function expiredPool(orgId: string, a: Assignee, includeUnassigned: boolean): SQL | undefined {
+export function expiredPool(orgId: string, a: Assignee, includeUnassigned: boolean): SQL | undefined {
   return and(
     eq(tasks.orgId, orgId),
     eq(tasks.status, 'in_progress'),
     lt(tasks.leaseExpiresAt, sql`now()`),
     isNull(tasks.archivedAt),
-    includeUnassigned ? or(and(mine(a), eq(tasks.assignedByClaim, false)), eq(tasks.assignedByClaim, true)) : and(mine(a), eq(tasks.assignedByClaim, false)),
+    includeUnassigned
+      ? or(and(mine(a), eq(tasks.assignedByClaim, false)), eq(tasks.assignedByClaim, true))
+      : and(mine(a), eq(tasks.assignedByClaim, false)),
     unblocked,
   );
 }
 
-const urgency = [asc(tasks.priority), asc(tasks.id)];
+export const urgency = [asc(tasks.priority), asc(tasks.id)];
 const before = (x: TaskRow, y: TaskRow) => x.priority < y.priority || (x.priority === y.priority && x.id < y.id);
 
 async function who(ctx: Ctx, assignee: string | undefined): Promise<Assignee> {
@@ -63,10 +65,14 @@ export async function nextTask(ctx: Ctx, input: PickInput) {
   const orgId = requireOrg(ctx);
   const a = await who(ctx, input.assignee);
   const inc = input.include_unassigned ?? false;
-  const [[todo], [expired]] = await Promise.all([
-    ctx.db.select().from(tasks).where(todoPool(orgId, a, inc)).orderBy(...urgency).limit(1),
-    ctx.db.select().from(tasks).where(expiredPool(orgId, a, inc)).orderBy(...urgency).limit(1),
-  ]);
+  const first = (where: SQL | undefined) =>
+    ctx.db
+      .select()
+      .from(tasks)
+      .where(where)
+      .orderBy(...urgency)
+      .limit(1);
+  const [[todo], [expired]] = await Promise.all([first(todoPool(orgId, a, inc)), first(expiredPool(orgId, a, inc))]);
   const best = todo && expired ? (before(expired, todo) ? expired : todo) : (todo ?? expired);
   return { task: best ? presentTask(best) : null };
 }

@@ -28,6 +28,11 @@ export async function createComment(ctx: Ctx, input: { id: string; body: string 
     .insert(taskComments)
     .values({ id: newId('taskComment'), orgId: task.orgId, taskId: task.id, authorType: ctx.actorType, authorId: ctx.actorId, body: input.body })
     .returning();
-  await recordActivity(ctx, { action: 'task.commented', entityType: 'task', entityId: task.id, metadata: { number: task.number, comment_id: row.id } });
+  await recordActivity(ctx, {
+    action: 'task.commented',
+    entityType: 'task',
+    entityId: task.id,
+    metadata: { number: task.number, comment_id: row.id },
+  });
   return presentComment(row);
 }

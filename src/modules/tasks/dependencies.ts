@@ -60,12 +60,29 @@ async function pathBetween(ctx: Ctx, fromId: string, toId: string): Promise<stri
   return res.rows[0]?.path ?? null;
 }
 
-export async function addDependency(ctx: Ctx, input: { id: string; depends_on: string }) {
-  const orgId = requireOrg(ctx);
+/** The two ends of an edge: the task (404 `Task`) and the one it depends on (404 `missing`). */
+async function ends(ctx: Ctx, input: { id: string; depends_on: string }, missing: string) {
   const task = await findTask(ctx, input.id);
   const other = await findTask(ctx, input.depends_on).catch(() => {
-    throw notFound('Task named by depends_on');
+    throw notFound(missing);
   });
+  return { task, other };
+}
+
+/** The edge's audit row, then the task as `get` shows it. */
+async function changed(ctx: Ctx, action: string, task: { id: string; number: number }, other: { id: string; number: number }) {
+  await recordActivity(ctx, {
+    action,
+    entityType: 'task',
+    entityId: task.id,
+    metadata: { number: task.number, depends_on: other.id, depends_on_number: other.number },
+  });
+  return getTask(ctx, task.id);
+}
+
+export async function addDependency(ctx: Ctx, input: { id: string; depends_on: string }) {
+  const orgId = requireOrg(ctx);
+  const { task, other } = await ends(ctx, input, 'Task named by depends_on');
   if (task.id === other.id) throw unprocessable('A task cannot depend on itself.', { field: 'depends_on', cycle: [task.number, task.number] });
   // One writer of an org's graph at a time: two concurrent additions could each pass the check and close a loop.
   await ctx.db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`tasks.deps:${orgId}`}, 0))`);
@@ -77,30 +94,15 @@ export async function addDependency(ctx: Ctx, input: { id: string; depends_on: s
     throw unprocessable(`That would make a dependency cycle: ${cycle.map((n) => `#${n}`).join(' → ')}.`, { field: 'depends_on', cycle });
   }
   await ctx.db.insert(taskDependencies).values({ orgId, taskId: task.id, dependsOnId: other.id }).onConflictDoNothing();
-  await recordActivity(ctx, {
-    action: 'task.dependency_added',
-    entityType: 'task',
-    entityId: task.id,
-    metadata: { number: task.number, depends_on: other.id, depends_on_number: other.number },
-  });
-  return getTask(ctx, task.id);
+  return changed(ctx, 'task.dependency_added', task, other);
 }
 
 export async function removeDependency(ctx: Ctx, input: { id: string; depends_on: string }) {
-  const task = await findTask(ctx, input.id);
-  const other = await findTask(ctx, input.depends_on).catch(() => {
-    throw notFound('Dependency');
-  });
+  const { task, other } = await ends(ctx, input, 'Dependency');
   const gone = await ctx.db
     .delete(taskDependencies)
     .where(and(eq(taskDependencies.taskId, task.id), eq(taskDependencies.dependsOnId, other.id)))
     .returning({ id: taskDependencies.dependsOnId });
   if (!gone.length) throw notFound('Dependency');
-  await recordActivity(ctx, {
-    action: 'task.dependency_removed',
-    entityType: 'task',
-    entityId: task.id,
-    metadata: { number: task.number, depends_on: other.id, depends_on_number: other.number },
-  });
-  return getTask(ctx, task.id);
+  return changed(ctx, 'task.dependency_removed', task, other);
 }

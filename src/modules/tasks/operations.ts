@@ -163,7 +163,10 @@ export const nextTaskOp = defineOperation({
   path: '/tasks/next',
   summary: 'The most urgent startable todo task for an assignee (ties: oldest first), without claiming it',
   scopes: ['tasks:read'],
-  input: z.object({ assignee: PickInput.assignee, include_unassigned: QueryBool.optional().describe(PickInput.include_unassigned.description ?? '') }),
+  input: z.object({
+    assignee: PickInput.assignee,
+    include_unassigned: QueryBool.optional().describe(PickInput.include_unassigned.description ?? ''),
+  }),
   output: z.object({ task: Task.nullable() }),
   handler: (ctx, input) => nextTask(ctx, input),
 });

@@ -47,12 +47,16 @@ export async function takeNumber(ctx: Ctx): Promise<number> {
   const { limit } = { limit: (await tierOfOrg(ctx, orgId)).limits.tasks_per_day };
   if (limit !== -1 && row.createdToday > limit) {
     const reset = resetAt();
-    throw new AppError('quota_exceeded', `This org created its ${limit} tasks for today (plan limit tasks_per_day). It resets at ${reset} (UTC midnight).`, {
-      resource: 'tasks_per_day',
-      limit,
-      used: limit,
-      reset_at: reset,
-    });
+    throw new AppError(
+      'quota_exceeded',
+      `This org created its ${limit} tasks for today (plan limit tasks_per_day). It resets at ${reset} (UTC midnight).`,
+      {
+        resource: 'tasks_per_day',
+        limit,
+        used: limit,
+        reset_at: reset,
+      },
+    );
   }
   return row.number;
 }

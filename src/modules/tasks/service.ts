@@ -52,7 +52,10 @@ export function refCondition(orgId: string, ref: string): SQL | undefined {
 }
 
 export async function findTask(ctx: Ctx, ref: string, opts: { forUpdate?: boolean } = {}): Promise<TaskRow> {
-  const q = ctx.db.select().from(tasks).where(refCondition(requireOrg(ctx), ref));
+  const q = ctx.db
+    .select()
+    .from(tasks)
+    .where(refCondition(requireOrg(ctx), ref));
   const [row] = opts.forUpdate ? await q.for('update') : await q;
   if (!row) throw notFound('Task');
   return row;
@@ -208,7 +211,9 @@ export async function assertUnblocked(ctx: Ctx, t: TaskRow, opts: { byDependenci
   if ((t.status === 'blocked' && !opts.byDependenciesOnly) || blockers.length) {
     const list = blockers.map((b) => `#${b.number}`).join(', ');
     throw conflict(
-      blockers.length ? `Task #${t.number} is blocked by open task(s) ${list}: finish or cancel them first.` : `Task #${t.number} is blocked: move it to todo first.`,
+      blockers.length
+        ? `Task #${t.number} is blocked by open task(s) ${list}: finish or cancel them first.`
+        : `Task #${t.number} is blocked: move it to todo first.`,
       { status: t.status, blocked_by: blockers },
     );
   }
@@ -228,8 +233,16 @@ export async function archiveTask(ctx: Ctx, ref: string) {
 export async function deleteTask(ctx: Ctx, ref: string) {
   const current = await findTask(ctx, ref, { forUpdate: true });
   // Subtasks outlive their parent: they lose the link rather than vanish with it.
-  await ctx.db.update(tasks).set({ parentId: null }).where(and(eq(tasks.orgId, current.orgId), eq(tasks.parentId, current.id)));
+  await ctx.db
+    .update(tasks)
+    .set({ parentId: null })
+    .where(and(eq(tasks.orgId, current.orgId), eq(tasks.parentId, current.id)));
   await ctx.db.delete(tasks).where(eq(tasks.id, current.id));
-  await recordActivity(ctx, { action: 'task.deleted', entityType: 'task', entityId: current.id, metadata: { number: current.number, title: current.title } });
+  await recordActivity(ctx, {
+    action: 'task.deleted',
+    entityType: 'task',
+    entityId: current.id,
+    metadata: { number: current.number, title: current.title },
+  });
   return { id: current.id, deleted: true as const };
 }

@@ -5,6 +5,9 @@ import { eq, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError } from '../../core/errors.ts';
 import { taskCounters } from '../../db/schema/tasks.ts';
+import { orgs } from '../../db/schema/orgs.ts';
+import { effectiveCatalog } from '../billing/catalog-store.ts';
+import { tierOf } from '../billing/plans.ts';
 import { tierOfOrg } from '../quota/service.ts';
 
 export const utcDay = (d = new Date()) => d.toISOString().slice(0, 10);
@@ -61,11 +64,17 @@ export async function takeNumber(ctx: Ctx): Promise<number> {
   return row.number;
 }
 
+/** Today's count and the limit, in one query (a list page pays for it on every call). */
 export async function dailyQuota(ctx: Ctx): Promise<DailyQuota> {
   const orgId = requireOrg(ctx);
-  const [[row], tier] = await Promise.all([
-    ctx.db.select({ day: taskCounters.day, createdToday: taskCounters.createdToday }).from(taskCounters).where(eq(taskCounters.orgId, orgId)),
-    tierOfOrg(ctx, orgId),
+  const [[row], catalog] = await Promise.all([
+    ctx.db
+      .select({ plan: orgs.plan, day: taskCounters.day, createdToday: taskCounters.createdToday })
+      .from(orgs)
+      .leftJoin(taskCounters, eq(taskCounters.orgId, orgs.id))
+      .where(eq(orgs.id, orgId)),
+    effectiveCatalog(ctx.services, ctx.db),
   ]);
-  return view(row && row.day === utcDay() ? row.createdToday : 0, tier.limits.tasks_per_day);
+  const used = row?.day === utcDay() ? (row.createdToday ?? 0) : 0;
+  return view(used, tierOf(row?.plan, catalog).limits.tasks_per_day);
 }

@@ -128,6 +128,9 @@ test('an open task with the same normalized title is a 409 naming it, unless all
   assert.equal((await create(t, { title: 'Fix the login bug' })).number, 3, 'done and cancelled tasks are no duplicates');
   // Another org's task is never a duplicate.
   await create(await app.tenant(), { title: 'Fix the login bug' });
+  // Concurrent creates of one title: exactly one wins (the org's counter row serializes them).
+  const race = await Promise.all(Array.from({ length: 8 }, () => api(t, 'POST', '/tasks', { title: 'Same time' })));
+  assert.deepEqual(race.map((r) => r.status).sort(), [201, 409, 409, 409, 409, 409, 409, 409]);
 });
 
 test('the daily quota: concurrent creates never pass tasks_per_day; over it, 402 with the reset time; the list reports it', async () => {

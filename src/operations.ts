@@ -18,6 +18,7 @@ import { queueOperations } from './modules/queue/operations.ts';
 import { quotaOperations } from './modules/quota/operations.ts';
 import { ruleOperations } from './modules/rules/operations.ts';
 import { templateOperations } from './modules/templates/operations.ts';
+import { taskOperations } from './modules/tasks/operations.ts';
 import { whoami } from './modules/orgs/whoami.ts';
 import { userOperations } from './modules/users/operations.ts';
 import { webhookOperations } from './modules/webhooks/operations.ts';
@@ -45,6 +46,7 @@ export const operations: Operation[] = [
   ...templateOperations,
   ...agentOperations,
   ...ruleOperations,
+  ...taskOperations,
 ] as unknown as Operation[];
 
 export function findOperation(id: string): Operation | undefined {

@@ -50,6 +50,8 @@ export const ID_PREFIXES = {
   agent: 'agt',
   template: 'tpl',
   rule: 'rule',
+  task: 'task',
+  taskComment: 'tcm',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

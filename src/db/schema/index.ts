@@ -13,3 +13,4 @@ export * from './catalog.ts';
 export * from './templates.ts';
 export * from './agents.ts';
 export * from './rules.ts';
+export * from './tasks.ts';

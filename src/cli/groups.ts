@@ -41,6 +41,8 @@ export const GROUPS: Record<string, string> = {
   rules: 'Rules: standing instructions every llm run of the agents they cover follows',
   search: 'Full-text search across the org',
   tasks: 'Tasks: create, assign to people or agents, run and track',
+  'tasks comments': 'Comments on a task, by people and agents',
+  'tasks dependencies': 'Which tasks block which: add and remove edges (no cycles)',
   teams: 'Teams within the org',
   templates: 'Agent templates: identity, default model and tools agents are made from',
   tokens: 'Tokens: balance, spending and the token ledger',

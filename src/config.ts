@@ -21,6 +21,8 @@ const ConfigSchema = z.object({
   OPSBASE_AI_BASE_URL: z.string().url().optional(),
   OPSBASE_AI_API_KEY: z.string().optional(),
   OPSBASE_AI_MODEL: z.string().optional(),
+  /** Allow agents of the `process` runtime (they run a command on the worker's host): off unless the operator opts in. */
+  OPSBASE_ALLOW_PROCESS_AGENTS: bool,
   /** `smtp://user:pass@host:587` (or `smtps://…:465`): the worker sends the email outbox through it. Unset: mail waits in the outbox. */
   OPSBASE_SMTP_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
   /** The From of outgoing mail, e.g. `Opsbase <ops@example.com>`. */

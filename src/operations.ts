@@ -2,6 +2,7 @@
 // all derived from it.
 import type { Operation } from './core/operation.ts';
 import { activityOperations } from './modules/activity/operations.ts';
+import { agentOperations } from './modules/agents/operations.ts';
 import { authOperations } from './modules/auth/operations.ts';
 import { catalogOperations } from './modules/billing/catalog-operations.ts';
 import { paymentOperations } from './modules/billing/payment-operations.ts';
@@ -15,6 +16,9 @@ import { notificationOperations } from './modules/notifications/operations.ts';
 import { orgOperations } from './modules/orgs/operations.ts';
 import { queueOperations } from './modules/queue/operations.ts';
 import { quotaOperations } from './modules/quota/operations.ts';
+import { ruleOperations } from './modules/rules/operations.ts';
+import { templateOperations } from './modules/templates/operations.ts';
+import { taskOperations } from './modules/tasks/operations.ts';
 import { whoami } from './modules/orgs/whoami.ts';
 import { userOperations } from './modules/users/operations.ts';
 import { webhookOperations } from './modules/webhooks/operations.ts';
@@ -39,6 +43,10 @@ export const operations: Operation[] = [
   ...eventOperations,
   ...notificationOperations,
   ...webhookOperations,
+  ...templateOperations,
+  ...agentOperations,
+  ...ruleOperations,
+  ...taskOperations,
 ] as unknown as Operation[];
 
 export function findOperation(id: string): Operation | undefined {

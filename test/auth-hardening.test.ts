@@ -150,7 +150,7 @@ test('revocation race: a look-up that read the key before the revoke committed c
     // Only now does the slow look-up finish and try to cache what it read: it must be dropped.
     cache.set(
       `p:${sha256(secret)}`,
-      { kind: 'key', keyId: id, orgId: stale.org_id, plan: 'free', name: 'racing', scopes: ['*'], rateLimit: null, validUntil: null },
+      { kind: 'key', keyId: id, orgId: stale.org_id, plan: 'free', name: 'racing', scopes: ['*'], rateLimit: null, validUntil: null, agentId: null },
       generation,
     );
     assertEnvelope(await whoami(secret), 401, 'unauthorized', 'the revoked key after the race');

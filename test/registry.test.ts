@@ -16,7 +16,7 @@ before(async () => {
 });
 after(() => app.close());
 
-const ID_PREFIX: Record<string, string> = { keys: 'key', orgs: 'org', users: 'usr' };
+const ID_PREFIX: Record<string, string> = { keys: 'key', orgs: 'org', users: 'usr', agents: 'agt', templates: 'tpl', rules: 'rule', tasks: 'task' };
 
 /** A well-formed id of the right kind that names nothing. */
 function fakeId(op: Operation, param: string): string {
@@ -83,6 +83,30 @@ interface OrgAObjects {
   notificationId?: string;
   /** A webhook endpoint of org A and a (test) delivery of it. */
   webhook?: { webhookId: string; deliveryId: string };
+  /** An agent of org A, a template and a rule (tenancy test only). */
+  agents?: { agentId: string; templateId: string; ruleId: string };
+  /** Two tasks of org A (the second, number 2, is what the first's dependency names). */
+  tasks?: { id: string; otherId: string };
+}
+
+async function agentObjects(t: Tenant): Promise<{ agentId: string; templateId: string; ruleId: string }> {
+  const template = await app.request('POST', '/api/v1/templates', { key: t.key, body: { name: 'A writer', identity: 'You write.' } });
+  assert.equal(template.status, 201, JSON.stringify(template.body));
+  const agent = await app.request('POST', '/api/v1/agents', { key: t.key, body: { name: 'a-writer', template_id: template.body.id } });
+  assert.equal(agent.status, 201, JSON.stringify(agent.body));
+  const rule = await app.request('POST', '/api/v1/rules', { key: t.key, body: { text: 'Be brief.', scope: agent.body.id } });
+  assert.equal(rule.status, 201, JSON.stringify(rule.body));
+  return { agentId: agent.body.id, templateId: template.body.id, ruleId: rule.body.id };
+}
+
+async function taskObjects(t: Tenant): Promise<{ id: string; otherId: string }> {
+  const [first, second] = [
+    await app.request('POST', '/api/v1/tasks', { key: t.key, body: { title: 'A task of A' } }),
+    await app.request('POST', '/api/v1/tasks', { key: t.key, body: { title: 'Another task of A' } }),
+  ];
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  assert.equal(second.body.number, 2, JSON.stringify(second.body));
+  return { id: first.body.id, otherId: second.body.id };
 }
 
 async function webhookObjects(t: Tenant): Promise<{ webhookId: string; deliveryId: string }> {
@@ -114,6 +138,10 @@ const TENANCY_FIXTURES: { prefix: string; params: (a: OrgAObjects) => Record<str
   { prefix: 'notifications.', params: (a) => ({ id: a.notificationId ?? '' }) },
   { prefix: 'webhooks.', params: (a) => ({ id: a.webhook?.webhookId ?? '' }) },
   { prefix: 'webhook_deliveries.', params: (a) => ({ id: a.webhook?.deliveryId ?? '' }) },
+  { prefix: 'agents.', params: (a) => ({ id: a.agents?.agentId ?? '' }) },
+  { prefix: 'templates.', params: (a) => ({ id: a.agents?.templateId ?? '' }) },
+  { prefix: 'rules.', params: (a) => ({ id: a.agents?.ruleId ?? '' }) },
+  { prefix: 'tasks.', params: (a) => ({ id: a.tasks?.id ?? '', depends_on: a.tasks?.otherId ?? '' }) },
 ];
 
 /** Valid bodies, so that a 404 can only come from tenancy, never from validation. */
@@ -126,6 +154,14 @@ const TENANCY_BODIES: Record<string, unknown> = {
   'queue.complete': { worker_id: 'w', result: { hijacked: true } },
   'queue.fail': { worker_id: 'w', error: 'hijacked' },
   'webhooks.update': { description: 'hijacked', enabled: false, event_types: ['key.created'] },
+  'agents.update': { display_name: 'Hijacked', instructions: 'hijacked' },
+  'agents.stop': { note: 'hijacked' },
+  'templates.update': { name: 'Hijacked', identity: 'hijacked' },
+  'rules.update': { text: 'hijacked', enabled: false },
+  'tasks.update': { title: 'Hijacked', status: 'cancelled' },
+  'tasks.claim': { assignee: 'agent:hijacker' },
+  'tasks.dependencies.add': { depends_on: '2' },
+  'tasks.comments.create': { body: 'hijacked' },
 };
 
 /** The path parameters naming `objects`' real object for `op`; fails for an operation no fixture knows. */
@@ -366,7 +402,7 @@ test('bad path ids and query strings → 400 or 404, never 5xx', async () => {
     else assertEnvelope(res, 400, 'invalid_request', `${op.id} with a 65-character id`);
   }
 
-  const own: OrgAObjects = { tenant: t, key: { id: t.keyId, secret: t.key }, webhook: await webhookObjects(t) };
+  const own: OrgAObjects = { tenant: t, key: { id: t.keyId, secret: t.key }, webhook: await webhookObjects(t), tasks: await taskObjects(t) };
   const lists = operations.filter((op) => op.method === 'GET' && 'limit' in op.input.shape);
   assert.ok(lists.length >= 6);
   for (const query of ['limit=abc', 'limit=0', 'limit=201', 'offset=-1', 'cursor=not-a-cursor']) {
@@ -403,6 +439,8 @@ test("tenancy: org B's key and session get 404 on every operation that names org
     queue: await queueObjects(a),
     notificationId: notification.body.id,
     webhook: await webhookObjects(a),
+    agents: await agentObjects(a),
+    tasks: await taskObjects(a),
   };
   const mustCover = operations.filter((op) => op.auth === 'org' && op.pathParams.length > 0);
   assert.ok(mustCover.length >= 10);
@@ -439,6 +477,19 @@ test("tenancy: org B's key and session get 404 on every operation that names org
   assert.equal(hook.body.enabled, true);
   assert.deepEqual(hook.body.event_types, ['*']);
   assert.equal(hook.body.description, null);
+  const agent = await app.request('GET', `/api/v1/agents/${objects.agents?.agentId}`, { key: a.key });
+  assert.equal(agent.body.status, 'active');
+  assert.equal(agent.body.display_name, null);
+  const template = await app.request('GET', `/api/v1/templates/${objects.agents?.templateId}`, { key: a.key });
+  assert.equal(template.body.archived_at, null);
+  assert.equal(template.body.identity, 'You write.');
+  const rules = await app.request('GET', '/api/v1/rules', { key: a.key });
+  assert.deepEqual(
+    rules.body.data.map((r: { text: string; enabled: boolean }) => [r.text, r.enabled]),
+    [['Be brief.', true]],
+  );
+  const task = await app.request('GET', `/api/v1/tasks/${objects.tasks?.id}`, { key: a.key });
+  assert.deepEqual([task.body.title, task.body.status, task.body.assignee, task.body.depends_on], ['A task of A', 'todo', null, []]);
   const org = await app.request('GET', `/api/v1/orgs/${a.orgId}`, { key: a.key });
   assert.equal(org.status, 200);
   assert.doesNotMatch(org.body.name, /Hijacked/);

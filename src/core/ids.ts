@@ -47,6 +47,11 @@ export const ID_PREFIXES = {
   notification: 'ntf',
   webhook: 'whk',
   webhookDelivery: 'whd',
+  agent: 'agt',
+  template: 'tpl',
+  rule: 'rule',
+  task: 'task',
+  taskComment: 'tcm',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -23,6 +23,8 @@ export type Principal =
       scopes: string[];
       rateLimit: number | null;
       validUntil: number | null;
+      /** Set when the key is an agent's own: the agent is the actor. */
+      agentId: string | null;
     }
   | { kind: 'session'; sessionId: string; userId: string; instanceAdmin: boolean; validUntil: number };
 
@@ -83,7 +85,7 @@ async function loadPrincipal(services: AppServices, token: string): Promise<Prin
   let principal: Principal | null = null;
   if (token.startsWith(KEY_PREFIX)) {
     const { rows } = await pool.query(
-      `select k.id, k.org_id, o.plan, k.name, k.scopes, k.rate_limit_per_minute, k.expires_at, s.expires_at as secret_expires_at
+      `select k.id, k.org_id, o.plan, k.name, k.scopes, k.rate_limit_per_minute, k.expires_at, k.agent_id, s.expires_at as secret_expires_at
          from api_key_secrets s
          join api_keys k on k.id = s.key_id
          join orgs o on o.id = k.org_id
@@ -102,6 +104,7 @@ async function loadPrincipal(services: AppServices, token: string): Promise<Prin
         scopes: r.scopes,
         rateLimit: r.rate_limit_per_minute,
         validUntil: ends.length ? Math.min(...ends) : null,
+        agentId: r.agent_id,
       };
     }
   } else if (token.startsWith(SESSION_PREFIX)) {

@@ -117,8 +117,9 @@ function contextFor(services: AppServices, req: FastifyRequest): Ctx {
     requestId: req.id,
     db: services.database.db,
     orgId: auth.orgId,
-    actorType: p?.kind === 'session' ? 'user' : 'system',
-    actorId: p ? (p.kind === 'session' ? p.userId : p.keyId) : null,
+    // An agent's own key makes the agent the actor (DESIGN §9); any other key acts as an integration.
+    actorType: p?.kind === 'session' ? 'user' : p?.kind === 'key' && p.agentId ? 'agent' : 'system',
+    actorId: p ? (p.kind === 'session' ? p.userId : (p.agentId ?? p.keyId)) : null,
     userId: p?.kind === 'session' ? p.userId : null,
     keyId: p?.kind === 'key' ? p.keyId : null,
     keyName: p?.kind === 'key' ? p.name : null,

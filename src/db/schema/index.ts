@@ -10,3 +10,7 @@ export * from './notifications.ts';
 export * from './workers.ts';
 export * from './webhooks.ts';
 export * from './catalog.ts';
+export * from './templates.ts';
+export * from './agents.ts';
+export * from './rules.ts';
+export * from './tasks.ts';

@@ -20,6 +20,8 @@ export const apiKeys = pgTable(
     last4: text('last4').notNull(),
     rateLimitPerMinute: integer('rate_limit_per_minute'),
     createdBy: text('created_by'),
+    /** Set for an agent's own key (agents act with it; managed through agents.*, not keys.*). */
+    agentId: text('agent_id'),
     expiresAt: ts('expires_at'),
     revokedAt: ts('revoked_at'),
     deletedAt: ts('deleted_at'),

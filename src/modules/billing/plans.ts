@@ -25,7 +25,7 @@ export type LimitName = (typeof LIMIT_NAMES)[number];
 
 export const TierLimits = z
   .strictObject({
-    tasks_per_day: Limit.describe('Task runs per UTC day'),
+    tasks_per_day: Limit.describe('Tasks created per UTC day'),
     agents: Limit.describe('Agents in the org'),
     seats: Limit.describe('Members of the org'),
     storage_bytes: Limit.describe('Stored bytes'),

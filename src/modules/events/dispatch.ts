@@ -52,6 +52,16 @@ export const NOTIFICATION_RULES: Partial<Record<EventType, Rule>> = {
       return `Dead-lettered after ${str(e.data.attempts)} attempt(s)${err?.message ? `: ${str(err.message)}` : '.'}`;
     },
   },
+  'agent.paused': {
+    roles: ['owner', 'admin'],
+    title: (e) => `Agent ${str(e.data.name)} paused`,
+    body: (e) => (e.data.reason ? `Reason: ${str(e.data.reason)}.` : null),
+  },
+  'agent.budget_alert': {
+    roles: ['owner', 'admin'],
+    title: (e) => `Agent ${str(e.data.name)} reached ${str(e.data.pct)}% of its monthly budget`,
+    body: (e) => (e.data.budget ? `Budget: ${str(e.data.budget)}.` : null),
+  },
   'payment.succeeded': {
     roles: ['owner'],
     title: () => 'Payment succeeded',

@@ -21,7 +21,15 @@ export const EVENT_CATALOG = {
   'credits.exhausted': "The org's available credits reached zero. Subject: the org id.",
   'payment.succeeded': 'A payment (credit pack) succeeded. Subject: the payment intent id.',
   'plan.changed': "The org's plan changed. Subject: the org id.",
+  'task.created': 'A task was created. Subject: the task id; data: number, title, status, priority, assignee.',
+  'task.updated': 'A task changed (fields, status, assignee, a claim, archiving). Subject: the task id; data lists what changed.',
+  'task.completed': 'A task reached status done. Subject: the task id.',
   'job.failed': 'A job of the public queue was dead-lettered (failed with no attempt left). Subject: the job id.',
+  'agent.created': 'An agent was created. Subject: the agent id.',
+  'agent.started': 'An agent was started (from paused, error or offline). Subject: the agent id.',
+  'agent.paused': 'An agent was paused: stopped by someone, or by its budget. Subject: the agent id; data.reason says why.',
+  'agent.offline': 'An agent was taken offline (deleted): its identity no longer works. Subject: the agent id.',
+  'agent.budget_alert': "An agent's spend this month reached its budget's alert threshold. Subject: the agent id.",
 } as const satisfies Record<string, string>;
 
 export type EventType = keyof typeof EVENT_CATALOG;

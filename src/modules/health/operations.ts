@@ -30,6 +30,8 @@ export const health = defineOperation({
   id: 'health.check',
   method: 'GET',
   path: '/api/health',
+  // Orkosi's public v1 probe.
+  aliases: ['/api/v1/public/health'],
   summary: 'Liveness with database status, version and uptime (503 when the database is down)',
   auth: 'public',
   scopes: [],

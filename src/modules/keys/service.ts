@@ -56,7 +56,7 @@ async function findKey(ctx: Ctx, id: string, opts: { forUpdate?: boolean } = {})
   const q = ctx.db
     .select()
     .from(apiKeys)
-    .where(and(eq(apiKeys.id, id), eq(apiKeys.orgId, requireOrg(ctx)), isNull(apiKeys.deletedAt)));
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.orgId, requireOrg(ctx)), isNull(apiKeys.deletedAt), isNull(apiKeys.agentId)));
   const [row] = opts.forUpdate ? await q.for('update') : await q;
   if (!row) throw notFound('API key');
   return row;
@@ -115,7 +115,8 @@ export async function createKey(ctx: Ctx, input: CreateKeyInput) {
 }
 
 export async function listKeys(ctx: Ctx, input: PageInput) {
-  return listNewestFirst(ctx.db, apiKeys, input, [eq(apiKeys.orgId, requireOrg(ctx)), isNull(apiKeys.deletedAt)], presentKey);
+  // Agents' own keys are managed through agents.*, not here.
+  return listNewestFirst(ctx.db, apiKeys, input, [eq(apiKeys.orgId, requireOrg(ctx)), isNull(apiKeys.deletedAt), isNull(apiKeys.agentId)], presentKey);
 }
 
 export async function getKey(ctx: Ctx, id: string) {

@@ -1,0 +1,280 @@
+// `npm run bench -- tasks [--scale S] [--duration S] [--concurrency N]`: task lists at size. Seeds 1,000,000 tasks
+// in one org and 100,000 in each of 9 others (× scale) with set-based SQL on the server's own embedded PostgreSQL,
+// then measures p50/p99 through the API of (a) the list filtered by status + assignee, (b) the list with `q`
+// (ranked full-text), (c) `next` — and the same SQL run directly on PostgreSQL in the same run, at the same
+// concurrency. Last line: `ratio tasks: <SQL p99 / API p99 of the filtered list>`.
+// Targets (issue 11): API p99 < 50 ms for the list and next, < 100 ms with q; ratio >= 0.6.
+//
+// Distributions: statuses mostly done (as in a long-lived org), priorities mostly P2, 40 agents with a skewed
+// share of the work (10% unassigned), titles and descriptions drawn from a vocabulary with a Zipf-like skew so
+// search terms range from rare to common.
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { eq, isNull } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import type { Db } from '../src/db/client.ts';
+import { tasks } from '../src/db/schema/tasks.ts';
+import { expiredPool, todoPool, urgency } from '../src/modules/tasks/claim.ts';
+import { newestFirstQuery, rankedQuery } from '../src/modules/tasks/list.ts';
+import { cleanUp, cleanUpOnSignals, createTenant, startOpsbase } from './lib/opsbase.ts';
+
+const TARGETS = { list: 50, next: 50, q: 100, ratio: 0.6 };
+const AGENTS = 40;
+
+const VERBS = ['Fix', 'Add', 'Update', 'Remove', 'Refactor', 'Investigate', 'Document', 'Migrate', 'Review', 'Test', 'Deploy', 'Design'];
+// Frequent words first: the draw below favours the start of the list.
+const WORDS = (
+  'the customer page invoice export login report dashboard email billing search api error user account payment ' +
+  'order product onboarding checkout cache queue webhook notification settings profile password session mobile ' +
+  'import csv pdf chart filter sort timeout latency retry database index migration schema backup restore upload ' +
+  'image avatar thumbnail translation locale currency refund subscription plan trial coupon discount tax shipping ' +
+  'warehouse inventory supplier contract invoice-number vat audit compliance gdpr consent cookie banner analytics ' +
+  'funnel campaign newsletter template landing headline copy creative banner-ad budget bid keyword ranking sitemap ' +
+  'redirect canonical crawler robots accessibility contrast keyboard screenreader dropdown modal tooltip sidebar ' +
+  'navbar footer breadcrumb pagination infinite-scroll skeleton spinner toast darkmode theme font icon svg ' +
+  'animation transition gesture swipe offline sync conflict merge rebase pipeline runner artifact release changelog ' +
+  'semver hotfix rollback canary feature-flag experiment cohort retention churn nps survey feedback ticket sla ' +
+  'escalation oncall pager incident postmortem runbook alert threshold metric trace span log rotation quota ' +
+  'throttle ratelimit captcha spam fraud chargeback dispute kyc identity sso saml oauth token scope permission role'
+).split(' ');
+// Terms from the middle of the real words (in 0.5–3% of tasks each), as people search: one or two words.
+const QUERY_TERMS = ['refund', 'webhook retry', 'subscription', 'sitemap', 'oauth token', 'warehouse', 'canary release', 'dispute'];
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+interface Figures {
+  label: string;
+  n: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Runs `once` from `concurrency` loops for `seconds` (after a 1 s uncounted warm-up); latencies in ms. */
+async function measure(label: string, seconds: number, concurrency: number, once: (i: number) => Promise<void>): Promise<Figures> {
+  const run = async (ms: number, record: boolean) => {
+    const latencies: number[] = [];
+    let errors = 0;
+    const end = Date.now() + ms;
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (Date.now() < end) {
+          const t0 = performance.now();
+          try {
+            await once(i++);
+            if (record) latencies.push(performance.now() - t0);
+          } catch (err) {
+            errors++;
+            if (errors === 1) console.error(`${label}: ${(err as Error).message}`);
+          }
+        }
+      }),
+    );
+    return { latencies: latencies.sort((a, b) => a - b), errors };
+  };
+  await run(1000, false);
+  const { latencies, errors } = await run(seconds * 1000, true);
+  return { label, n: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+const fmt = (f: Figures) =>
+  `${f.label.padEnd(52)} p50 ${f.p50.toFixed(2).padStart(7)} ms  p99 ${f.p99.toFixed(2).padStart(7)} ms  (${f.n} calls, ${f.errors} errors)`;
+
+/**
+ * The vocabulary: the real words above, most frequent first, then pseudo-words for the long tail real text has
+ * (a vocabulary of a few hundred words would put every word in a tenth of the documents).
+ */
+function vocabulary(): string[] {
+  const syl = ['ba', 'ko', 'ri', 'mu', 'te', 'sa', 'lo', 'ne', 'vi', 'da', 'pe', 'zu', 'ha', 'fo', 'gi', 'ty', 'qua', 'ex'];
+  const tail: string[] = [];
+  for (const a of syl) for (const b of syl) for (const c of syl) if (tail.length < 4800) tail.push(a + b + c);
+  return [...WORDS, ...tail];
+}
+
+/** Word number k of a text: skewed to the start of the vocabulary (a Zipf-like head, a long tail). */
+const DRAW = (v: number) => `($1::text[])[1 + floor(${v} * power(random(), 2))::int]`;
+
+/** 20,000 phrases of 12 words and 20,000 titles of 3 words, drawn once; tasks combine them by hashes of their number. */
+const PHRASES_SQL = (v: number) => `
+create temp table seed_phrases as
+  select i, (select string_agg(${DRAW(v)}, ' ') from generate_series(1, 12) k where k > 0 * i) as t from generate_series(0, 19999) i;
+create temp table seed_titles as
+  select i, (select string_agg(${DRAW(v)}, ' ') from generate_series(1, 3) k where k > 0 * i) as t from generate_series(0, 19999) i;
+create unique index on seed_phrases (i);
+create unique index on seed_titles (i);`;
+
+/** One chunk of one org's tasks ($1 org, $2..$3 numbers, $4 the org's total). */
+const SEED_SQL = `
+insert into tasks (id, org_id, number, title, title_key, description, type, status, priority, assignee_type, assignee_id,
+                   tags, created_by_type, created_at, updated_at, completed_at)
+select id, $1, g, title, lower(title), description, type, status, priority,
+       case when agent is null then null else 'agent' end, agent, tags, 'system', created, created,
+       case when status = 'done' then created + interval '2 days' end
+from (
+  select g,
+    -- Time-sortable like real ids (every org spread over the same two years, so orgs interleave), made unique by a hash.
+    'task_' || lpad((extract(epoch from created) * 1000)::bigint::text, 14, '0') || substr(md5($1 || g::text), 1, 12) as id,
+    (array[${VERBS.map((v) => `'${v}'`).join(',')}])[1 + (g * 7) % ${VERBS.length}] || ' ' || tt.t || ' #' || g as title,
+    p1.t || '. ' || p2.t || '. ' || p3.t || '.' as description,
+    (array['feature','bug','research','ops','infra','content','other'])[1 + (g * 13) % 7] as type,
+    case when r1 < 0.55 then 'done' when r1 < 0.60 then 'cancelled' when r1 < 0.75 then 'todo' when r1 < 0.85 then 'backlog'
+         when r1 < 0.93 then 'in_progress' when r1 < 0.97 then 'in_review' else 'blocked' end as status,
+    case when r2 < 0.05 then 'P0' when r2 < 0.25 then 'P1' when r2 < 0.75 then 'P2' else 'P3' end as priority,
+    case when r3 < 0.10 then null else 'agent-' || (1 + floor(${AGENTS} * power(random(), 1.6))::int) end as agent,
+    case when r2 < 0.3 then array['billing'] when r2 < 0.4 then array['growth', 'web'] else '{}'::text[] end as tags,
+    created
+  from (select g, random() as r1, random() as r2, random() as r3,
+               now() - interval '730 days' * (1 - g::float8 / $4) as created
+        from generate_series($2::int, $3::int) g) s
+  join seed_titles tt on tt.i = abs(hashint4(g + 17)) % 20000
+  join seed_phrases p1 on p1.i = abs(hashint4(g)) % 20000
+  join seed_phrases p2 on p2.i = abs(hashint4(g + 1000003)) % 20000
+  join seed_phrases p3 on p3.i = abs(hashint4(g + 2000003)) % 20000
+) x`;
+
+export default async function tasksBench(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scale: { type: 'string', default: '1' },
+      duration: { type: 'string', default: '8' },
+      concurrency: { type: 'string', default: '4' },
+      explain: { type: 'boolean', default: false },
+    },
+  });
+  const scale = Number(values.scale);
+  const seconds = Number(values.duration);
+  const concurrency = Number(values.concurrency);
+  if (!(scale > 0 && scale <= 1) || !(seconds > 0) || !(concurrency >= 1)) throw new Error('--scale in (0, 1], --duration > 0, --concurrency >= 1');
+  const big = Math.round(1_000_000 * scale);
+  const small = Math.round(100_000 * scale);
+  cleanUpOnSignals();
+  const [load1] = loadavg();
+  console.log(
+    `tasks: scale ${scale} (${big.toLocaleString('en-US')} tasks in one org, ${small.toLocaleString('en-US')} in each of 9 others); ` +
+      `${concurrency} concurrent callers, ${seconds} s per figure; Node ${process.version}, ${availableParallelism()} CPUs, load ${load1.toFixed(2)}`,
+  );
+  const started = Date.now();
+  try {
+    const o = await startOpsbase({ env: { OPSBASE_RATE_LIMIT_PER_MINUTE: '1000000' } });
+    const main = await createTenant(o.base);
+    const others = [];
+    for (let i = 0; i < 9; i++) others.push(await createTenant(o.base));
+    const pool = new pg.Pool({ connectionString: o.databaseUrl(), max: Math.max(4, concurrency) });
+    const db = drizzle(pool) as unknown as Db;
+
+    // Seed: secondary indexes off while loading (built once at the end, as a bulk load would), one chunk per statement.
+    const t0 = Date.now();
+    const client = await pool.connect();
+    const { rows: idx } = await client.query<{ indexname: string; indexdef: string }>(
+      `select indexname, indexdef from pg_indexes where tablename = 'tasks' and indexname <> 'tasks_pkey'`,
+    );
+    for (const i of idx) await client.query(`drop index ${i.indexname}`);
+    const words = vocabulary();
+    await client.query(PHRASES_SQL(words.length).replaceAll('$1::text[]', `'{${words.join(',')}}'::text[]`));
+    const orgs = [{ orgId: main.orgId, n: big }, ...others.map((t) => ({ orgId: t.orgId, n: small }))];
+    for (const org of orgs) {
+      for (let from = 1; from <= org.n; from += 100_000) {
+        await client.query(SEED_SQL, [org.orgId, from, Math.min(org.n, from + 99_999), org.n]);
+      }
+      await client.query(`insert into task_counters (org_id, last_number, day, created_today) values ($1, $2, '2000-01-01', 0)`, [org.orgId, org.n]);
+    }
+    const seeded = Date.now();
+    await client.query(`set maintenance_work_mem = '256MB'`);
+    for (const i of idx) await client.query(i.indexdef);
+    await client.query('analyze tasks');
+    client.release();
+    const total = big + 9 * small;
+    console.log(
+      `seeded ${total.toLocaleString('en-US')} tasks in ${((seeded - t0) / 1000).toFixed(1)} s, indexes built in ${((Date.now() - seeded) / 1000).toFixed(1)} s`,
+    );
+
+    const headers = { authorization: `Bearer ${main.key}` };
+    const get = async (path: string) => {
+      const res = await fetch(`${o.base}${path}`, { headers });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${body.slice(0, 300)}`);
+    };
+    const agent = (i: number) => `agent-${1 + ((i * 7) % AGENTS)}`;
+    const term = (i: number) => QUERY_TERMS[i % QUERY_TERMS.length];
+    const orgId = main.orgId;
+
+    // The API's own query builders, so the SQL baseline is the very SQL the API runs.
+    const baseWhere = [eq(tasks.orgId, orgId), isNull(tasks.archivedAt)];
+    const listSql = (i: number) =>
+      newestFirstQuery(db, [...baseWhere, eq(tasks.assigneeId, agent(i)), eq(tasks.assigneeType, 'agent')], ['todo', 'in_progress'], 51, 0);
+    const qSql = (i: number) => rankedQuery(db, baseWhere, term(i), 51, 0);
+    const who = (i: number) => ({ type: 'agent' as const, id: agent(i) });
+    const nextSql = (i: number) =>
+      Promise.all([
+        db
+          .select()
+          .from(tasks)
+          .where(todoPool(orgId, who(i), false))
+          .orderBy(...urgency)
+          .limit(1),
+        db
+          .select()
+          .from(tasks)
+          .where(expiredPool(orgId, who(i), false))
+          .orderBy(...urgency)
+          .limit(1),
+      ]);
+
+    if (values.explain) {
+      const next = db
+        .select()
+        .from(tasks)
+        .where(todoPool(orgId, who(0), false))
+        .orderBy(...urgency)
+        .limit(1);
+      for (const [name, q] of [
+        ['list', listSql(0)],
+        ['q', qSql(0)],
+        ['next', next],
+      ] as const) {
+        const { sql: text, params } = q.toSQL();
+        const plan = await pool.query(`explain (analyze, buffers) ${text}`, params);
+        console.log(`-- ${name}\n${plan.rows.map((r) => r['QUERY PLAN']).join('\n')}`);
+      }
+    }
+    const figures: Record<string, { api: Figures; sql: Figures }> = {};
+    const pairs: [string, (i: number) => Promise<void>, (i: number) => Promise<unknown>][] = [
+      ['list status+assignee', (i) => get(`/api/v1/tasks?status=todo,in_progress&assignee=agent:${agent(i)}&limit=50`), listSql],
+      ['list q', (i) => get(`/api/v1/tasks?q=${encodeURIComponent(term(i))}&limit=50`), qSql],
+      ['next', (i) => get(`/api/v1/tasks/next?assignee=agent:${agent(i)}`), nextSql],
+    ];
+    for (const [name, viaApi, viaSql] of pairs) {
+      const apiF = await measure(`API ${name}`, seconds, concurrency, viaApi);
+      const sqlF = await measure(`SQL ${name}`, seconds, concurrency, async (i) => {
+        await viaSql(i);
+      });
+      figures[name] = { api: apiF, sql: sqlF };
+      console.log(fmt(apiF));
+      console.log(fmt(sqlF));
+    }
+    await pool.end();
+
+    const list = figures['list status+assignee'];
+    const ratio = list.sql.p99 / list.api.p99;
+    const check = (label: string, value: number, target: number) =>
+      console.log(`target ${label} p99 < ${target} ms: ${value < target ? 'PASS' : 'FAIL'} (${value.toFixed(2)} ms)`);
+    check('API list status+assignee', list.api.p99, TARGETS.list);
+    check('API list q', figures['list q'].api.p99, TARGETS.q);
+    check('API next', figures.next.api.p99, TARGETS.next);
+    console.log(`target SQL/API p99 of the filtered list >= ${TARGETS.ratio}: ${ratio >= TARGETS.ratio ? 'PASS' : 'FAIL'} (${ratio.toFixed(2)})`);
+    const errors = Object.values(figures)
+      .flatMap((f) => [f.api, f.sql])
+      .reduce((n, f) => n + f.errors, 0);
+    if (errors) throw new Error(`${errors} calls failed: the figures are not valid`);
+    console.log(`total run time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`ratio tasks: ${ratio.toFixed(2)}`);
+  } finally {
+    await cleanUp();
+  }
+}

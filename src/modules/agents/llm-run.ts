@@ -1,0 +1,41 @@
+// Everything an llm run of an agent needs before its loop starts, in one call: the model (instance settings under
+// the agent's own), the system prompt (template identity, instructions, rules — with the rule ids to record), the
+// tools of its allow-list acting as the agent through `server`'s own routes, and the loop limits from its
+// runtime_config. The runs round calls this, then `runModelLoop({ ...setup.limits, model, system: system.prompt,
+// tools, prompt: <the task>, onEvent, beforeNextStep })`.
+import type { LanguageModelV4 } from '@ai-sdk/provider';
+import type { ToolSet } from 'ai';
+import type { FastifyInstance } from 'fastify';
+import { agentExecutor, agentTools } from '../../ai/tools.ts';
+import type { AppServices } from '../../core/services.ts';
+import type { agents } from '../../db/schema/agents.ts';
+import { agentCredential } from './identity.ts';
+import { modelFor } from './model.ts';
+import { type SystemPrompt, systemPromptFor } from './prompt.ts';
+import type { LlmRuntimeConfig } from './runtime-config.ts';
+import { allOperations } from './validate.ts';
+
+export interface LlmRunSetup {
+  model: LanguageModelV4;
+  system: SystemPrompt;
+  tools: ToolSet;
+  limits: { maxSteps: number; maxOutputTokens?: number; temperature?: number; timeoutMs: number };
+}
+
+export async function llmRunSetup(services: AppServices, server: FastifyInstance, agent: typeof agents.$inferSelect): Promise<LlmRunSetup> {
+  const db = services.database.db;
+  const credential = await agentCredential(db, services.masterKey, agent.id);
+  if (!credential) throw new Error(`agent ${agent.id} has no identity`);
+  const rc = agent.runtimeConfig as LlmRuntimeConfig;
+  return {
+    model: modelFor(agent, services.config, services.masterKey),
+    system: await systemPromptFor(db, agent),
+    tools: agentTools({
+      allow: agent.tools,
+      operations: await allOperations(),
+      executor: agentExecutor(server, credential),
+      allowPrivateNetwork: services.config.OPSBASE_ALLOW_PRIVATE_NETWORK,
+    }),
+    limits: { maxSteps: rc.max_steps ?? 10, maxOutputTokens: rc.max_output_tokens, temperature: rc.temperature, timeoutMs: (rc.timeout_sec ?? 300) * 1000 },
+  };
+}

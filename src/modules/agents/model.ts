@@ -1,0 +1,20 @@
+// The language model an llm agent runs on: the instance's settings with the agent's own model, provider, base URL
+// and (decrypted) key over them. Runs call this; its errors (AiConfigError) say what to configure.
+import type { LanguageModelV4 } from '@ai-sdk/provider';
+import { agentSettings, instanceSettings, languageModel } from '../../ai/provider.ts';
+import type { Config } from '../../config.ts';
+import { decrypt } from '../../core/crypto.ts';
+import type { agents } from '../../db/schema/agents.ts';
+import type { LlmRuntimeConfig } from './runtime-config.ts';
+
+export function modelFor(agent: typeof agents.$inferSelect, config: Config, masterKey: Buffer): LanguageModelV4 {
+  const rc = agent.runtimeConfig as LlmRuntimeConfig;
+  return languageModel(
+    agentSettings(instanceSettings(config), {
+      provider: rc.provider ?? null,
+      model: agent.model,
+      baseUrl: rc.base_url ?? null,
+      apiKey: agent.providerKeyEncrypted ? decrypt(agent.providerKeyEncrypted, masterKey) : null,
+    }),
+  );
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { defineOperation } from '../../core/operation.ts';
+import { listOf, PageInput } from '../../core/pagination.ts';
+import * as lifecycle from './lifecycle.ts';
+import { Agent, AGENT_STATUSES, CreateAgentInput, RUNTIMES, UpdateAgentInput } from './schemas.ts';
+import * as agents from './service.ts';
+
+const columns = ['id', 'name', 'role', 'runtime', 'status', 'model', 'runs_this_month', 'last_heartbeat_at'];
+const id = z.string().min(1).max(64).describe('Agent id or name');
+const Note = z.object({ id, note: z.string().trim().max(500).optional().describe('Why (kept in the activity log)') });
+
+export const createAgent = defineOperation({
+  id: 'agents.create',
+  method: 'POST',
+  path: '/agents',
+  aliases: ['/public/agents'],
+  summary: 'Create an agent (it gets its own identity: an API key with its scopes, kept by the server)',
+  scopes: ['agents:write'],
+  input: CreateAgentInput,
+  output: Agent,
+  cli: { args: ['name'], columns },
+  handler: (ctx, input) => agents.createAgent(ctx, input),
+});
+
+export const listAgents = defineOperation({
+  id: 'agents.list',
+  method: 'GET',
+  path: '/agents',
+  aliases: ['/public/agents'],
+  summary: "The org's agents, newest first (runs and spend this month stay 0 until task runs exist)",
+  scopes: ['agents:read'],
+  input: PageInput.extend({
+    status: z.enum(AGENT_STATUSES).optional(),
+    role: z.string().max(200).optional(),
+    runtime: z.enum(RUNTIMES).optional(),
+  }),
+  output: listOf(Agent),
+  cli: { columns },
+  handler: (ctx, input) => agents.listAgents(ctx, input),
+});
+
+export const getAgent = defineOperation({
+  id: 'agents.get',
+  method: 'GET',
+  path: '/agents/:id',
+  aliases: ['/public/agents/:id'],
+  summary: 'Get an agent by id or name',
+  scopes: ['agents:read'],
+  input: z.object({ id }),
+  output: Agent,
+  cli: { columns },
+  handler: (ctx, input) => agents.getAgent(ctx, input.id),
+});
+
+export const updateAgent = defineOperation({
+  id: 'agents.update',
+  method: 'PATCH',
+  path: '/agents/:id',
+  aliases: ['/public/agents/:id'],
+  summary: 'Update an agent (status changes go through start / stop / restart)',
+  scopes: ['agents:write'],
+  input: UpdateAgentInput,
+  output: Agent,
+  cli: { columns },
+  handler: (ctx, input) => agents.updateAgent(ctx, input),
+});
+
+/** start / stop / restart: the same shape, a different transition. */
+function lifecycleOperation(verb: 'start' | 'stop' | 'restart', summary: string, run: typeof lifecycle.startAgent) {
+  return defineOperation({
+    id: `agents.${verb}`,
+    method: 'POST',
+    path: `/agents/:id/${verb}`,
+    summary,
+    scopes: ['agents:write'],
+    status: 200,
+    input: Note,
+    output: Agent,
+    cli: { columns },
+    handler: (ctx, input) => run(ctx, input.id, input.note),
+  });
+}
+
+export const startAgent = lifecycleOperation('start', 'Start an agent (active; an offline agent comes back, its identity working again)', lifecycle.startAgent);
+export const stopAgent = lifecycleOperation('stop', 'Stop an agent (paused: it takes no new work)', lifecycle.stopAgent);
+export const restartAgent = lifecycleOperation('restart', 'Restart an agent (active again, its error cleared)', lifecycle.restartAgent);
+
+export const deleteAgent = defineOperation({
+  id: 'agents.delete',
+  method: 'DELETE',
+  path: '/agents/:id',
+  aliases: ['/public/agents/:id'],
+  summary: 'Take an agent offline (soft delete: its identity stops working, its history stays; `start` brings it back)',
+  scopes: ['agents:write'],
+  input: z.object({ id }),
+  output: Agent,
+  cli: { columns },
+  handler: (ctx, input) => lifecycle.deleteAgent(ctx, input.id),
+});
+
+// Delete last: tests that walk the registry in order act on one agent.
+export const agentOperations = [createAgent, listAgents, getAgent, updateAgent, startAgent, stopAgent, restartAgent, deleteAgent];

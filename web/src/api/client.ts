@@ -56,12 +56,13 @@ export async function apiFetch(input: Request): Promise<Response> {
   const retry = input.clone();
   const res = await fetch(input);
   if (res.status !== 401 || NO_RETRY.test(new URL(input.url).pathname)) return res;
-  if (await refreshSession()) {
-    const again = await fetch(retry);
-    if (again.status !== 401) return again;
-  }
+  // Retried whether or not this renewal worked: refresh tokens are single-use, so when another tab (or request)
+  // renewed the session a moment earlier, this attempt fails while the browser already holds the new cookie.
+  await refreshSession();
+  const again = await fetch(retry);
+  if (again.status !== 401) return again;
   onSignedOut();
-  return res;
+  return again;
 }
 
 export const api = createClient<paths>({ baseUrl: window.location.origin, fetch: apiFetch });

@@ -2,38 +2,25 @@
 // dependencies and cycles, claims and leases (concurrent claimers, expired leases), full-text ranking, filters,
 // comments, events and activity, the public v1 aliases and the CLI.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TRANSITIONS } from '../src/modules/tasks/transitions.ts';
+import { startWithTiers } from './helpers/billing-config.ts';
 import { closeDb, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
-import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import type { Tenant, TestApp } from './helpers/harness.ts';
 import { runProcess } from './helpers/run-process.ts';
 
-const LIMITS = { tasks_per_day: 1000, agents: 1, seats: 3, storage_bytes: 5000, credits_per_month: 0, ai_calls: 20, api_calls: -1 };
-
 let app: TestApp;
-let dir: string;
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'opsbase-tasks-'));
-  const file = join(dir, 'billing.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      tiers: [
-        { id: 'free', name: 'Free', price_cents: 0, limits: LIMITS },
-        { id: 'tiny', name: 'Tiny', price_cents: 0, limits: { ...LIMITS, tasks_per_day: 5 } },
-      ],
-    }),
-  );
-  app = await startTestApp({ env: { OPSBASE_BILLING_CONFIG: file, OPSBASE_RATE_LIMIT_PER_MINUTE: '100000' } });
+  // `free` roomy enough for every test; `tiny` for the daily quota.
+  app = await startWithTiers({ free: { tasks_per_day: 1000, seats: 3 }, tiny: { tasks_per_day: 5, seats: 3 } }, { OPSBASE_RATE_LIMIT_PER_MINUTE: '100000' });
 });
 after(async () => {
   await closeDb(app);
   await app.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const api = (t: Tenant | string, method: string, path: string, body?: unknown) =>
@@ -396,7 +383,9 @@ test('the public v1 paths serve the same operations', async () => {
 
 test('CLI: `opsbase tasks create "…" --priority P1` and `opsbase tasks list`', async () => {
   const t = await app.tenant();
-  const env = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url, OPSBASE_API_KEY: t.key, XDG_CONFIG_HOME: dir };
+  // A config dir of its own: no saved login of this machine's user is read.
+  const configDir = mkdtempSync(join(tmpdir(), 'opsbase-tasks-cli-'));
+  const env = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url, OPSBASE_API_KEY: t.key, XDG_CONFIG_HOME: configDir };
   const made = await runProcess(['--json', 'tasks', 'create', 'Write the launch post', '--priority', 'P1'], env);
   assert.equal(made.code, 0, made.stderr);
   const body = JSON.parse(made.stdout);
@@ -407,4 +396,5 @@ test('CLI: `opsbase tasks create "…" --priority P1` and `opsbase tasks list`',
   assert.match(listed.stdout, /number/);
   assert.match(listed.stdout, /Write the launch post/);
   assert.match(listed.stdout, /P1/);
+  rmSync(configDir, { recursive: true, force: true });
 });

@@ -76,10 +76,8 @@ function assertSameOrigin(req: FastifyRequest, publicUrl: string | undefined) {
   }
 }
 
-async function loadPrincipal(services: AppServices, token: string): Promise<Principal | null> {
-  const hash = sha256(token);
-  const cached = services.authCache.get(`p:${hash}`) as Principal | null | undefined;
-  if (cached !== undefined) return cached;
+/** Reads the credential whose SHA-256 is `hash` (the caller has already missed the cache) and caches the answer. */
+async function loadPrincipal(services: AppServices, token: string, hash: string): Promise<Principal | null> {
   const generation = services.authCache.generation;
   const { pool } = services.database;
   let principal: Principal | null = null;
@@ -152,12 +150,14 @@ function tooManyFailures(seconds: number): AppError {
 }
 
 async function resolveCredential(services: AppServices, req: FastifyRequest, token: string): Promise<Principal | null> {
-  const limit = services.config.OPSBASE_AUTH_FAILURES_PER_MINUTE;
-  if (services.authCache.get(`p:${sha256(token)}`) === undefined) {
-    const v = services.rateLimiter.peek(failureBucket(req), limit);
+  // One hash and one cache look-up per request: a hit skips both the throttle and the query.
+  const hash = sha256(token);
+  let principal = services.authCache.get(`p:${hash}`) as Principal | null | undefined;
+  if (principal === undefined) {
+    const v = services.rateLimiter.peek(failureBucket(req), services.config.OPSBASE_AUTH_FAILURES_PER_MINUTE);
     if (!v.allowed) throw tooManyFailures(v.resetSeconds);
+    principal = await loadPrincipal(services, token, hash);
   }
-  const principal = await loadPrincipal(services, token);
   if (principal?.validUntil != null && principal.validUntil <= Date.now()) return null;
   return principal;
 }

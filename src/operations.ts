@@ -18,6 +18,7 @@ import { queueOperations } from './modules/queue/operations.ts';
 import { quotaOperations } from './modules/quota/operations.ts';
 import { ruleOperations } from './modules/rules/operations.ts';
 import { templateOperations } from './modules/templates/operations.ts';
+import { runOperations } from './modules/runs/operations.ts';
 import { taskOperations } from './modules/tasks/operations.ts';
 import { whoami } from './modules/orgs/whoami.ts';
 import { userOperations } from './modules/users/operations.ts';
@@ -46,6 +47,8 @@ export const operations: Operation[] = [
   ...templateOperations,
   ...agentOperations,
   ...ruleOperations,
+  // Runs before tasks: registry-walking tests act on one task, and tasks.delete (last of the tasks) removes it.
+  ...runOperations,
   ...taskOperations,
 ] as unknown as Operation[];
 

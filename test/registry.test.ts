@@ -87,6 +87,21 @@ interface OrgAObjects {
   agents?: { agentId: string; templateId: string; ruleId: string };
   /** Two tasks of org A (the second, number 2, is what the first's dependency names). */
   tasks?: { id: string; otherId: string };
+  /** A (queued) run of org A. */
+  runId?: string;
+}
+
+/** A run of org A: credits granted, an agent, a task assigned to it, run (no worker here: it stays queued). */
+async function runObject(t: Tenant): Promise<string> {
+  const grant = await app.request('POST', '/api/v1/billing/grants', { key: app.admin.sessionToken, body: { org: t.orgId, credits: 5 } });
+  assert.ok(grant.status < 300, JSON.stringify(grant.body));
+  const agent = await app.request('POST', '/api/v1/agents', { key: t.key, body: { name: 'a-runner' } });
+  assert.equal(agent.status, 201, JSON.stringify(agent.body));
+  const task = await app.request('POST', '/api/v1/tasks', { key: t.key, body: { title: 'A run of A', assignee: 'agent:a-runner' } });
+  assert.equal(task.status, 201, JSON.stringify(task.body));
+  const run = await app.request('POST', `/api/v1/tasks/${task.body.id}/run`, { key: t.key, body: {} });
+  assert.equal(run.status, 202, JSON.stringify(run.body));
+  return run.body.id;
 }
 
 async function agentObjects(t: Tenant): Promise<{ agentId: string; templateId: string; ruleId: string }> {
@@ -142,6 +157,7 @@ const TENANCY_FIXTURES: { prefix: string; params: (a: OrgAObjects) => Record<str
   { prefix: 'templates.', params: (a) => ({ id: a.agents?.templateId ?? '' }) },
   { prefix: 'rules.', params: (a) => ({ id: a.agents?.ruleId ?? '' }) },
   { prefix: 'tasks.', params: (a) => ({ id: a.tasks?.id ?? '', depends_on: a.tasks?.otherId ?? '' }) },
+  { prefix: 'runs.', params: (a) => ({ id: a.runId ?? '' }) },
 ];
 
 /** Valid bodies, so that a 404 can only come from tenancy, never from validation. */
@@ -159,7 +175,7 @@ const TENANCY_BODIES: Record<string, unknown> = {
   'templates.update': { name: 'Hijacked', identity: 'hijacked' },
   'rules.update': { text: 'hijacked', enabled: false },
   'tasks.update': { title: 'Hijacked', status: 'cancelled' },
-  'tasks.claim': { assignee: 'agent:hijacker' },
+  'tasks.claim': { assignee: 'agent:a-writer' },
   'tasks.dependencies.add': { depends_on: '2' },
   'tasks.comments.create': { body: 'hijacked' },
 };
@@ -402,7 +418,7 @@ test('bad path ids and query strings → 400 or 404, never 5xx', async () => {
     else assertEnvelope(res, 400, 'invalid_request', `${op.id} with a 65-character id`);
   }
 
-  const own: OrgAObjects = { tenant: t, key: { id: t.keyId, secret: t.key }, webhook: await webhookObjects(t), tasks: await taskObjects(t) };
+  const own: OrgAObjects = { tenant: t, key: { id: t.keyId, secret: t.key }, webhook: await webhookObjects(t), tasks: await taskObjects(t), runId: await runObject(t) };
   const lists = operations.filter((op) => op.method === 'GET' && 'limit' in op.input.shape);
   assert.ok(lists.length >= 6);
   for (const query of ['limit=abc', 'limit=0', 'limit=201', 'offset=-1', 'cursor=not-a-cursor']) {
@@ -441,6 +457,7 @@ test("tenancy: org B's key and session get 404 on every operation that names org
     webhook: await webhookObjects(a),
     agents: await agentObjects(a),
     tasks: await taskObjects(a),
+    runId: await runObject(a),
   };
   const mustCover = operations.filter((op) => op.auth === 'org' && op.pathParams.length > 0);
   assert.ok(mustCover.length >= 10);

@@ -26,6 +26,13 @@ after(async () => {
 const api = (t: Tenant | string, method: string, path: string, body?: unknown) =>
   app.request(method, `/api/v1${path}`, { key: typeof t === 'string' ? t : t.key, body });
 
+/** Agents to assign or claim as (an agent assignee must be an agent of the org). */
+async function agent(t: Tenant, name: string): Promise<string> {
+  const res = await api(t, 'POST', '/agents', { name });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.id;
+}
+
 async function create(t: Tenant | string, body: Record<string, unknown>) {
   const res = await api(t, 'POST', '/tasks', body);
   assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -207,7 +214,9 @@ test('next: most urgent first, ties oldest first, only the assignee’s todo tas
   assert.equal(mine.body.task.id, p1old.id);
   const any = await api(t, 'GET', `/tasks/next?assignee=${me}&include_unassigned=true`);
   assert.equal(any.body.task.id, p0free.id);
-  const none = await api(t, 'GET', '/tasks/next?assignee=agent:nobody');
+  assertEnvelope(await api(t, 'GET', '/tasks/next?assignee=agent:nobody'), 404, 'not_found', 'agent');
+  await agent(t, 'idle-one');
+  const none = await api(t, 'GET', '/tasks/next?assignee=agent:idle-one');
   assert.deepEqual(none.body, { task: null });
   assert.equal((await api(t.sessionToken, 'GET', '/tasks/next')).body.task.id, p1old.id, '`me` with a session');
   assertEnvelope(await api(t, 'GET', '/tasks/next?assignee=bogus'), 400, 'invalid_request');
@@ -217,6 +226,7 @@ test('next: most urgent first, ties oldest first, only the assignee’s todo tas
 test('50 concurrent claim_next calls never get the same task', async () => {
   const t = await app.tenant();
   for (let i = 0; i < 55; i++) await create(t, { title: `job ${i}`, priority: `P${i % 4}` });
+  for (let i = 0; i < 50; i++) await agent(t, `worker-${i}`);
   const claims = await Promise.all(
     Array.from({ length: 50 }, (_, i) => api(t, 'POST', '/tasks/claim-next', { assignee: `agent:worker-${i}`, include_unassigned: true })),
   );
@@ -238,11 +248,13 @@ test('50 concurrent claim_next calls never get the same task', async () => {
 test('an expired lease makes the task claimable again by another claimer; the holder renews by claiming again', async () => {
   const t = await app.tenant();
   const task = await create(t, { title: 'Leased', priority: 'P0' });
+  const oneId = await agent(t, 'one');
+  const twoId = await agent(t, 'two');
   const first = await api(t, 'POST', '/tasks/claim-next', { assignee: 'agent:one', include_unassigned: true, lease_seconds: 60 });
   assert.equal(first.body.task.id, task.id);
   const again = await api(t, 'POST', '/tasks/claim-next', { assignee: 'agent:two', include_unassigned: true });
   assert.deepEqual(again.body, { task: null }, 'held while the lease lasts');
-  assertEnvelope(await api(t, 'POST', `/tasks/${task.id}/claim`, { assignee: 'agent:two' }), 409, 'conflict', 'held by agent:one');
+  assertEnvelope(await api(t, 'POST', `/tasks/${task.id}/claim`, { assignee: 'agent:two' }), 409, 'conflict', `claimed by agent:${oneId}`);
   const renewed = await api(t, 'POST', `/tasks/${task.id}/claim`, { assignee: 'agent:one', lease_seconds: 600 });
   assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
   assert.ok(new Date(renewed.body.lease_expires_at).getTime() > new Date(first.body.task.lease_expires_at).getTime() + 400_000);
@@ -253,7 +265,7 @@ test('an expired lease makes the task claimable again by another claimer; the ho
   assert.equal(next.body.task.id, task.id, 'next shows it again');
   const taken = await api(t, 'POST', '/tasks/claim-next', { assignee: 'agent:two', include_unassigned: true });
   assert.equal(taken.body.task?.id, task.id);
-  assert.deepEqual(taken.body.task.assignee, { type: 'agent', id: 'two' });
+  assert.deepEqual(taken.body.task.assignee, { type: 'agent', id: twoId }, 'stored by id, named by name');
   const acts = await sql(app, `select action from activity_log where entity_id = $1 order by id`, [task.id]);
   assert.deepEqual(
     acts.map((r) => r.action),
@@ -349,8 +361,11 @@ test('comments carry their author; assignees must be org members; delete removes
   const stranger = await app.tenant();
   assertEnvelope(await api(t, 'POST', '/tasks', { title: 'x', assignee: `user:${stranger.userId}` }), 404, 'not_found', 'a non-member');
   assertEnvelope(await api(t, 'POST', '/tasks', { title: 'x', assignee: 'me' }), 422, 'unprocessable', '`me` with a key');
-  const agent = await create(t, { title: 'for a bot', assignee: 'agent:felix' });
-  assert.deepEqual(agent.assignee, { type: 'agent', id: 'felix' });
+  assertEnvelope(await api(t, 'POST', '/tasks', { title: 'x', assignee: 'agent:felix' }), 404, 'not_found', 'an unknown agent');
+  const felix = await agent(t, 'felix');
+  assertEnvelope(await api(stranger, 'POST', '/tasks', { title: 'x', assignee: `agent:${felix}` }), 404, 'not_found', "another org's agent");
+  const forBot = await create(t, { title: 'for a bot', assignee: 'agent:felix' });
+  assert.deepEqual(forBot.assignee, { type: 'agent', id: felix });
 
   const child = await create(t, { title: 'child', parent_id: task.id });
   assert.equal(child.parent_id, task.id);

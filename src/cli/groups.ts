@@ -33,6 +33,7 @@ export const GROUPS: Record<string, string> = {
   'orgs members': 'Members of the current org and their roles',
   pilots: 'Pilots: automations that run steps on triggers and schedules',
   products: 'Products and their prices',
+  runs: 'Task runs by agents: status, usage, live events, cancel',
   queue: 'The job queue: submit jobs, claim them from your own workers, schedules and stats',
   'queue jobs': 'Jobs of the queue: list and inspect',
   'queue schedules': 'Recurring job schedules',

@@ -24,6 +24,8 @@ export interface Ctx {
   ip: string;
   userAgent: string | null;
   services: AppServices;
+  /** A paid operation's reservation, while its handler runs (a `deferred` one records it with the work it starts). */
+  hold?: { id: string; amount: number };
   /** Only for operations with `rawBody` (signed webhooks): the exact bytes received and the request headers. */
   request?: { rawBody: Buffer; headers: Readonly<Record<string, string | string[] | undefined>> };
 }

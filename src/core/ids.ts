@@ -52,6 +52,7 @@ export const ID_PREFIXES = {
   rule: 'rule',
   task: 'task',
   taskComment: 'tcm',
+  run: 'run',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -1,6 +1,7 @@
 // The operation registry (DESIGN §3): each endpoint is declared once and becomes a route, an OpenAPI operation,
 // a CLI command and an MCP tool.
 import type { z } from 'zod';
+import type { EventStream } from '../http/sse.ts';
 import type { Ctx } from './context.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -32,6 +33,17 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
   cost?: number;
   /** How long the credits stay reserved if the action never settles (a crash): then the sweeper releases them. */
   holdTtlSeconds?: number;
+  /**
+   * `deferred`: the action only starts paid work that finishes later (a task run queued as a job). The hold stays
+   * open when the request commits; the handler records `ctx.hold.id` with that work, which settles it exactly once
+   * (commit on success; release on failure, timeout or cancel). A handler that throws still releases it at once.
+   */
+  settlement?: 'with_action' | 'deferred';
+  /**
+   * Paid operations: read-only checks run before credits are reserved, so a request naming nothing (an unknown or
+   * another org's object) is a 404 whatever the wallet holds, not a 402.
+   */
+  precheck?: (ctx: Ctx, input: z.output<I>) => Promise<void>;
   input: I;
   output: O;
   status?: number;
@@ -52,13 +64,22 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
    * that are each atomic on their own (queue claims and completions). Default true.
    */
   transaction?: boolean;
+  /**
+   * A read that also answers as Server-Sent Events when the client asks for them (`Accept: text/event-stream`):
+   * same path, auth, scopes and input. `stream` checks what it must (a 404 before `open()` is an ordinary error
+   * response), opens the stream and writes events until the client hangs up (a run's live events).
+   */
+  stream?: (ctx: Ctx, input: z.output<I>, open: () => EventStream) => Promise<void>;
   /** Reads that may be served without a transaction; mutations always get one. */
   handler: (ctx: Ctx, input: z.output<I>) => Promise<z.input<O>>;
 }
 
 export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType>
-  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds' | 'rawBody'>> {
+  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds' | 'rawBody' | 'settlement' | 'stream' | 'precheck'>> {
+  stream?: OperationSpec<I, O>['stream'];
+  precheck?: OperationSpec<I, O>['precheck'];
   description?: string;
+  settlement: 'with_action' | 'deferred';
   orgParam?: string;
   holdTtlSeconds: number;
   instanceAdmin: boolean;
@@ -87,6 +108,7 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     instanceAdmin: spec.instanceAdmin ?? false,
     cost: spec.cost ?? 0,
     holdTtlSeconds: spec.holdTtlSeconds ?? 15 * 60,
+    settlement: spec.settlement ?? 'with_action',
     status: spec.status ?? (spec.method === 'POST' ? 201 : 200),
     cli: { args: spec.cli?.args ?? pathParams, columns: spec.cli?.columns, watch: spec.cli?.watch },
     pathParams,

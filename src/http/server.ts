@@ -19,6 +19,7 @@ import { claim, complete, release, requestHash, type IdempotencyClaim } from './
 import { refusingNul } from './nul-guard.ts';
 import { registerOpenApi } from './openapi.ts';
 import { registerSessionCookies } from './session-cookie.ts';
+import { type EventStream, openEventStream, wantsEventStream } from './sse.ts';
 import { cspFor } from './static.ts';
 
 declare module 'fastify' {
@@ -34,6 +35,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Operation handlers still running (a handler keeps running when its client goes away). */
     inflight: Inflight;
+    /** Open Server-Sent Event streams of operations: ended at shutdown, so close() need not wait for browsers. */
+    eventStreams: Set<EventStream>;
   }
 }
 
@@ -164,6 +167,8 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
       response: { [op.status]: op.output, '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
     },
     onRequest: async (req, reply) => {
+      // An EventSource cannot send headers: a session streaming picks its org with `?org=` instead of X-Org-Id.
+      if (op.stream && wantsEventStream(req)) adoptOrgParam(req);
       req.auth = await authenticate(services, req, op);
       await rateLimit(services, req, reply, req.auth);
       await enforceApiQuota(services, op, req.auth);
@@ -184,12 +189,13 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
       reply.header('idempotent-replayed', 'true');
       return reply.code(result.status).send(result.body);
     },
-    handler: (req, reply) =>
-      app.inflight.run(async () => {
+    handler: (req, reply) => {
+      if (op.stream && wantsEventStream(req)) return streamOperation(app, services, op, req, reply);
+      return app.inflight.run(async () => {
         const input = { ...((body ? req.body : req.query) as object), ...(req.params as object) };
         const ctx = contextFor(services, req);
-        const mutate = async (tx: DbOrTx) => {
-          const out = await op.handler({ ...ctx, db: tx }, input);
+        const mutate = async (tx: DbOrTx, hold?: { id: string; amount: number }) => {
+          const out = await op.handler({ ...ctx, db: tx, hold }, input);
           if (req.idem) {
             await complete(tx, services.masterKey, req.idem, op.status, out);
             req.idem = undefined;
@@ -199,15 +205,44 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
         const { db } = services.database;
         let result: unknown;
         if (op.cost > 0) {
+          await op.precheck?.(ctx, input);
           // The hold is keyed by the Idempotency-Key when there is one, so a retried paid request never pays twice.
           const holdKey = req.idem ? `idem:${req.idem.scope}:${req.idem.key}` : `once:${newId('hold')}`;
           result = await runPaid(db, op, ctx.orgId!, holdKey, mutate);
         } else {
-          result = op.readOnly ? await op.handler(ctx, input) : op.transaction ? await db.transaction(mutate) : await mutate(db);
+          result = op.readOnly ? await op.handler(ctx, input) : op.transaction ? await db.transaction((tx) => mutate(tx)) : await mutate(db);
         }
         return reply.code(op.status).send(result);
-      }),
+      });
+    },
   });
+}
+
+function adoptOrgParam(req: FastifyRequest) {
+  const org = (req.query as { org?: unknown } | undefined)?.org;
+  if (typeof org === 'string' && !req.headers['x-org-id']) req.headers['x-org-id'] = org;
+}
+
+/** The Server-Sent Events face of a read (`op.stream`): outside `inflight`, since a stream lasts as long as its client. */
+async function streamOperation(app: FastifyInstance, services: AppServices, op: Operation, req: FastifyRequest, reply: FastifyReply) {
+  const input = { ...(req.query as object), ...(req.params as object) };
+  let opened: EventStream | undefined;
+  const open = () => {
+    const stream = openEventStream(req, reply);
+    app.eventStreams.add(stream);
+    stream.closed.addEventListener('abort', () => app.eventStreams.delete(stream));
+    opened = stream;
+    return stream;
+  };
+  try {
+    // Errors before the stream opens (an unknown id: 404) leave as the usual envelope.
+    await op.stream!(contextFor(services, req), input, open);
+  } catch (err) {
+    if (!opened) throw err;
+    req.log.error({ err }, 'event stream failed');
+  } finally {
+    opened?.end();
+  }
 }
 
 /**
@@ -254,6 +289,7 @@ export async function buildServer({ services, operations, plugins = [] }: Server
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorate('inflight', new Inflight());
+  app.decorate('eventStreams', new Set<EventStream>());
   app.setValidatorCompiler(refusingNul(validatorCompiler));
   app.setSerializerCompiler(serializerCompiler);
   // JSON in (DESIGN §4): without this, Fastify's default text/plain parser turns a wrong content type into a
@@ -277,6 +313,7 @@ export async function buildServer({ services, operations, plugins = [] }: Server
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    for (const stream of app.eventStreams) stream.end();
   });
   app.addHook('onSend', (_req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');

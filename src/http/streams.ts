@@ -12,6 +12,7 @@ import type { AppServices } from '../core/services.ts';
 import { EVENTS_CHANNEL } from '../modules/events/record.ts';
 import { QUEUE_CHANNEL } from '../modules/queue/wakeups.ts';
 import { authenticate } from './auth.ts';
+import { openEventStream } from './sse.ts';
 
 interface Client {
   orgId: string;
@@ -38,7 +39,6 @@ const streamOp = (topic: Topic, scope: string): Operation =>
 const OPS: Record<Topic, Operation> = { queue: streamOp('queue', 'queue:read'), notifications: streamOp('notifications', 'notifications:read') };
 /** Events are fanned out to notifications by the worker's dispatcher shortly after they are recorded. */
 const FANOUT_DELAY_MS = 750;
-const KEEPALIVE_MS = 25_000;
 /**
  * Workers heartbeat into their row without a NOTIFY (src/modules/workers), so the fleet is the one thing looked at on
  * a timer: one small query per instance every few seconds, and only while an admin watches; a `fleet` signal goes
@@ -110,16 +110,7 @@ async function open(services: AppServices, hub: Hub, topic: Topic, req: FastifyR
   const org = (req.query as { org?: unknown }).org;
   if (typeof org === 'string' && !req.headers['x-org-id']) req.headers['x-org-id'] = org;
   const auth = await authenticate(services, req, OPS[topic]);
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    // A buffering reverse proxy (nginx) would hold the events back.
-    'x-accel-buffering': 'no',
-  });
+  const stream = openEventStream(req, reply);
   // Several signals in a burst (a batch submit) become one: pages refetch once per animation-sized window.
   let queued = new Map<string, unknown>();
   let flush: NodeJS.Timeout | undefined;
@@ -130,21 +121,19 @@ async function open(services: AppServices, hub: Hub, topic: Topic, req: FastifyR
       queued.set(event, data);
       flush ??= setTimeout(() => {
         flush = undefined;
-        for (const [name, payload] of queued) res.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
+        for (const [name, payload] of queued) stream.send(name, payload);
         queued = new Map();
       }, 100);
     },
   };
-  res.write(`retry: 2000\nevent: ready\ndata: {}\n\n`);
-  const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+  stream.send('ready', {});
   hub.clients[topic].add(client);
   if (topic === 'queue') hub.watchFleet(services);
-  const close = () => {
-    clearInterval(keepalive);
+  stream.closed.addEventListener('abort', () => {
     clearTimeout(flush);
     hub.clients[topic].delete(client);
-  };
-  res.on('close', close);
+  });
+  return stream;
 }
 
 export function streamsPlugin(services: AppServices) {
@@ -154,11 +143,9 @@ export function streamsPlugin(services: AppServices) {
     const ends = new Set<() => void>();
     for (const topic of ['queue', 'notifications'] as const) {
       app.get(`/api/v1/streams/${topic}`, { schema: { hide: true } }, async (req, reply) => {
-        await open(services, hub, topic, req, reply);
-        const res = reply.raw;
-        const end = () => res.end();
-        ends.add(end);
-        res.on('close', () => ends.delete(end));
+        const stream = await open(services, hub, topic, req, reply);
+        ends.add(stream.end);
+        stream.closed.addEventListener('abort', () => ends.delete(stream.end));
       });
     }
     // Shutdown: end the streams so server.close() does not wait for browsers to hang up.

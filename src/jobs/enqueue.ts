@@ -14,6 +14,8 @@ export interface EnqueueOptions {
   runAt?: Date;
   /** Higher runs first (default 0). */
   priority?: number;
+  /** This job's own timeout instead of the type's (a task run's length depends on its task and agent). */
+  timeoutSeconds?: number;
 }
 
 export async function enqueueJob<P extends Record<string, unknown>>(
@@ -27,7 +29,7 @@ export async function enqueueJob<P extends Record<string, unknown>>(
     payload,
     max_attempts: def.max_attempts,
     backoff_seconds: def.backoff,
-    timeout_seconds: def.timeout,
+    timeout_seconds: opts.timeoutSeconds ?? def.timeout,
     priority: opts.priority,
     delay_seconds: opts.delaySeconds,
     run_at: opts.runAt,

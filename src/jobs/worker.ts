@@ -10,6 +10,7 @@ import { EVENTS_CHANNEL, WEBHOOKS_CHANNEL } from '../modules/events/record.ts';
 import { SYSTEM_ORG, upsertSystemSchedule } from '../modules/queue/system.ts';
 import { startQueueTicker } from '../modules/queue/ticker.ts';
 import { QUEUE_CHANNEL } from '../modules/queue/wakeups.ts';
+import { closeInternalServer } from '../modules/runs/internal-server.ts';
 import { startWebhookDeliverer } from '../modules/webhooks/deliver.ts';
 import { type Fleet, type FleetOptions, joinFleet } from '../modules/workers/fleet.ts';
 import { type JobDefinition, scheduleOf } from './define.ts';
@@ -74,6 +75,7 @@ export async function startWorker(services: AppServices, opts: WorkerOptions = {
       await queueTicker.stop();
       await Promise.all([runner.stop(), eventDispatcher.stop(), webhookDeliverer.stop()]);
       await fleet.stop();
+      await closeInternalServer(services);
     },
   };
 }

@@ -18,7 +18,7 @@ export const TOOLSETS: Record<string, ToolsetInfo> = {
     description: 'Who and where you are: the credential, its user and org; server health and version',
     domains: ['whoami', 'auth', 'health'],
   },
-  tasks: { description: 'Tasks: create, assign to people or agents, run and track', domains: ['tasks'] },
+  tasks: { description: 'Tasks: create, assign to people or agents, run them and follow their runs', domains: ['tasks', 'runs'] },
   agents: { description: 'AI agents: their models, tools, budgets and runs; agent templates and rules', domains: ['agents', 'templates', 'rules'] },
   pilots: { description: 'Pilots: automations that run steps on triggers and schedules', domains: ['pilots'] },
   documents: { description: 'Documents and files', domains: ['documents', 'files'] },

@@ -14,3 +14,4 @@ export * from './templates.ts';
 export * from './agents.ts';
 export * from './rules.ts';
 export * from './tasks.ts';
+export * from './runs.ts';

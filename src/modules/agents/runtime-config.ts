@@ -9,6 +9,11 @@ import { checkOutboundUrl } from '../../core/net-guard.ts';
 import type { AgentRuntime } from '../../db/schema/agents.ts';
 
 const TimeoutSec = z.number().int().min(1).max(3600).optional().describe('How long one run may take (seconds)');
+/** What every runtime's config may say about how its runs end. */
+const Common = {
+  timeout_sec: TimeoutSec,
+  on_success: z.enum(['in_review', 'done']).optional().describe('Where a successful run leaves its task (default in_review)'),
+};
 
 export const LlmConfig = z
   .object({
@@ -17,7 +22,7 @@ export const LlmConfig = z
     temperature: z.number().min(0).max(2).optional(),
     max_steps: z.number().int().min(1).max(50).optional().describe('Model calls per run (default 10)'),
     max_output_tokens: z.number().int().min(1).max(1_000_000).optional(),
-    timeout_sec: TimeoutSec,
+    ...Common,
   })
   .strict();
 
@@ -25,7 +30,7 @@ export const HttpConfig = z
   .object({
     url: z.string().min(1).max(2000).describe('Where each run is POSTed (http or https; private hosts refused)'),
     method: z.enum(['POST', 'PUT']).optional(),
-    timeout_sec: TimeoutSec,
+    ...Common,
   })
   .strict();
 
@@ -35,7 +40,7 @@ export const ProcessConfig = z
     args: z.array(z.string().max(4000)).max(100).optional(),
     cwd: z.string().max(1000).optional(),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string().max(10_000)).optional(),
-    timeout_sec: TimeoutSec,
+    ...Common,
   })
   .strict();
 

@@ -291,3 +291,13 @@ export async function expireHolds(db: Db, limit = 500): Promise<number> {
   for (const w of wallets) await postSettlements(db, w.org_id, w.currency);
   return expired.length;
 }
+
+/**
+ * Pushes an open hold's expiry to at least `seconds` from now: work that owns a deferred hold (a task run) keeps it
+ * alive while it is still queued or running, so the sweeper only ever releases the hold of work that is gone.
+ */
+export async function extendHold(db: DbOrTx, holdId: string, seconds: number): Promise<void> {
+  await db.execute(
+    sql`update holds set expires_at = greatest(expires_at, now() + make_interval(secs => ${seconds})) where id = ${holdId} and status = 'open'`,
+  );
+}

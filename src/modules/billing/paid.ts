@@ -8,7 +8,13 @@ import type { Operation } from '../../core/operation.ts';
 import type { Db, Tx } from '../../db/client.ts';
 import { type HoldRow, postSoon, reserve, retireHoldKey, settle } from './holds.ts';
 
-export async function runPaid<T>(db: Db, op: Operation, orgId: string, holdKey: string, action: (tx: Tx) => Promise<T>): Promise<T> {
+export async function runPaid<T>(
+  db: Db,
+  op: Operation,
+  orgId: string,
+  holdKey: string,
+  action: (tx: Tx, hold: { id: string; amount: number }) => Promise<T>,
+): Promise<T> {
   const take = (key: string) => reserve(db, { orgId, amount: op.cost, operation: op.id, idempotencyKey: key, ttlSeconds: op.holdTtlSeconds });
   let { hold } = await take(holdKey);
   // A failed attempt released its hold (or the sweeper expired it) and freed its idempotency record: a retry with
@@ -24,7 +30,9 @@ export async function runPaid<T>(db: Db, op: Operation, orgId: string, holdKey: 
   let out: T;
   try {
     out = await db.transaction(async (tx) => {
-      const result = await action(tx);
+      const result = await action(tx, { id: hold.id, amount: hold.amount });
+      // A deferred operation hands its open hold to the work it started, which settles it when it ends.
+      if (op.settlement === 'deferred') return result;
       const settled: HoldRow = await settle(tx, hold.id, 'commit');
       // The sweeper expired the hold while the action ran (it outlived its TTL): the credits went back, so the
       // action must not be committed for free.

@@ -52,6 +52,11 @@ export const NOTIFICATION_RULES: Partial<Record<EventType, Rule>> = {
       return `Dead-lettered after ${str(e.data.attempts)} attempt(s)${err?.message ? `: ${str(err.message)}` : '.'}`;
     },
   },
+  'run.failed': {
+    roles: ['owner', 'admin'],
+    title: (e) => `Run failed: ${str(e.data.task_title) || str(e.data.task_id)}`,
+    body: (e) => `${str(e.data.status) === 'timed_out' ? 'Timed out' : 'Failed'}${e.data.message ? `: ${str(e.data.message)}` : '.'} The credit was refunded.`,
+  },
   'agent.paused': {
     roles: ['owner', 'admin'],
     title: (e) => `Agent ${str(e.data.name)} paused`,

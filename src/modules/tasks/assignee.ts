@@ -1,5 +1,6 @@
 // Assignees are written `me`, `user:<id>` or `agent:<name-or-id>` on every face and stored as (type, id).
-import { and, eq } from 'drizzle-orm';
+import { and, eq, or } from 'drizzle-orm';
+import { agents } from '../../db/schema/agents.ts';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError, notFound, unprocessable } from '../../core/errors.ts';
 import { orgMembers } from '../../db/schema/orgs.ts';
@@ -28,11 +29,18 @@ export function parseAssignee(ctx: Ctx, value: string, field = 'assignee'): Assi
 }
 
 /**
- * A user assignee must be a member of the org (else 404, as for any object of another org).
- * TODO(agents module): an agent assignee is stored as given (name or id) and not yet checked — there is no
- * agents table this round. When it lands, resolve the name to the agent's id here and 404 an unknown agent.
+ * A user assignee must be a member of the org, an agent one an agent of it (else 404, as for any object of another
+ * org). An agent named by its name is stored by its id, so renaming it keeps its tasks.
  */
 export async function validateAssignee(ctx: Ctx, a: Assignee): Promise<Assignee> {
+  if (a.type === 'agent') {
+    const [agent] = await ctx.db
+      .select({ id: agents.id })
+      .from(agents)
+      .where(and(eq(agents.orgId, requireOrg(ctx)), or(eq(agents.id, a.id), eq(agents.name, a.id))));
+    if (!agent) throw notFound('Assignee (agent)');
+    return { type: 'agent', id: agent.id };
+  }
   if (a.type === 'user') {
     const [m] = await ctx.db
       .select({ id: orgMembers.id })

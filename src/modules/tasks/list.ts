@@ -26,7 +26,7 @@ export interface ListTasksInput extends PageInput {
 }
 
 /** `a,b` → [a, b], each checked against `allowed` (400 naming the bad ones). */
-function several<T extends string>(field: string, value: string | undefined, allowed: readonly T[]): T[] | undefined {
+export function several<T extends string>(field: string, value: string | undefined, allowed: readonly T[]): T[] | undefined {
   if (value === undefined || value === '') return undefined;
   const items = [...new Set(value.split(',').map((s) => s.trim()))];
   const bad = items.filter((s) => !allowed.includes(s as T));

@@ -1,0 +1,159 @@
+// Executing one attempt of a run (the `runs.execute` job): take the task under the agent's lease, run the agent's
+// runtime with the run's time limit and a cancel signal heard from any instance, then end the run exactly once.
+// A worker killed mid-run leaves the run `running`: its job's lease lapses, another worker takes the job and this
+// runs again as attempt 2 (or, with no attempt left, the reaper ends the run timed_out). The hold is settled by
+// whichever attempt — or the reaper — ends the run; finish.ts makes that happen once.
+import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { AppServices } from '../../core/services.ts';
+import { agents } from '../../db/schema/agents.ts';
+import { runs } from '../../db/schema/runs.ts';
+import { tasks } from '../../db/schema/tasks.ts';
+import type { JobRun } from '../../jobs/define.ts';
+import { extendHold } from '../billing/holds.ts';
+import { recordEvent } from '../events/record.ts';
+import { appendRunEvent, appendRunEvents } from './events.ts';
+import { finishRun, type RunOutcome } from './finish.ts';
+import { llmRuntime } from './runtimes/llm.ts';
+import { RunFailure, type Runtime } from './runtimes/types.ts';
+import { runSignals } from './signals.ts';
+import { runTimeoutSeconds } from './start.ts';
+
+const RUNTIMES: Record<string, Runtime> = { llm: llmRuntime };
+
+/** Adds a runtime (http and process register themselves here). */
+export function registerRuntime(name: string, runtime: Runtime) {
+  RUNTIMES[name] = runtime;
+}
+
+/** The task, claimed for the agent until the run's time is up: in progress, leased to `agent:<id>`. */
+async function takeTask(services: AppServices, taskId: string, agentId: string, seconds: number) {
+  const holder = `agent:${agentId}`;
+  const [row] = await services.database.db
+    .update(tasks)
+    .set({
+      status: 'in_progress',
+      assignedByClaim: sql`${tasks.assigneeId} is null or ${tasks.assignedByClaim}`,
+      assigneeType: 'agent',
+      assigneeId: agentId,
+      leaseHolder: holder,
+      leaseExpiresAt: sql`now() + make_interval(secs => ${seconds})`,
+      completedAt: null,
+      updatedAt: new Date(),
+    })
+    .where(
+      and(
+        eq(tasks.id, taskId),
+        isNull(tasks.archivedAt),
+        // Startable, or already this agent's (a retried attempt), or held by a lease that ran out.
+        or(
+          sql`${tasks.status} in ('backlog', 'todo', 'in_review')`,
+          and(eq(tasks.status, 'in_progress'), or(eq(tasks.leaseHolder, holder), isNull(tasks.leaseExpiresAt), lt(tasks.leaseExpiresAt, sql`now()`))),
+        ),
+      ),
+    )
+    .returning();
+  return row;
+}
+
+async function begin(services: AppServices, runId: string, attempt: number, log: Logger) {
+  const db = services.database.db;
+  const [run] = await db.select().from(runs).where(eq(runs.id, runId));
+  if (!run || (run.status !== 'queued' && run.status !== 'running')) return { done: run?.status ?? 'missing' } as const;
+  if (run.cancelRequestedAt) return { end: { status: 'cancelled', reason: 'cancelled', message: 'Cancelled before it started.' } as RunOutcome, run };
+  const [agent] = run.agentId ? await db.select().from(agents).where(eq(agents.id, run.agentId)) : [];
+  if (!agent || agent.status === 'paused' || agent.status === 'offline') {
+    const why = agent ? `Agent ${agent.name} is ${agent.status}.` : 'The agent no longer exists.';
+    return { end: { status: 'failed', reason: 'agent_unavailable', message: why } as RunOutcome, run };
+  }
+  const [task0] = await db.select().from(tasks).where(eq(tasks.id, run.taskId));
+  const seconds = runTimeoutSeconds(task0, agent);
+  const task = await takeTask(services, run.taskId, agent.id, seconds + 60);
+  if (!task) {
+    return { end: { status: 'failed', reason: 'task_unavailable', message: `Task #${task0.number} is ${task0.status} and not free to run.` } as RunOutcome, run };
+  }
+  if (run.holdId) await extendHold(db, run.holdId, seconds * 2 + 600);
+  const retried = run.status === 'running';
+  const [started] = await db
+    .update(runs)
+    .set({ status: 'running', attempt, startedAt: sql`coalesce(${runs.startedAt}, now())` })
+    .where(and(eq(runs.id, run.id), sql`${runs.status} in ('queued', 'running')`))
+    .returning();
+  if (!started) return { done: 'finished meanwhile' } as const;
+  await db.update(agents).set({ status: 'running', lastHeartbeatAt: new Date(), updatedAt: new Date() }).where(and(eq(agents.id, agent.id), sql`status in ('active', 'idle')`));
+  await db.transaction(async (tx) => {
+    await recordEvent(tx, { orgId: run.orgId, type: 'run.started', subject: run.id, data: { run_id: run.id, task_id: task.id, agent_id: agent.id, attempt } });
+    await appendRunEvents(tx, run, [
+      ...(retried ? [{ type: 'log' as const, data: { level: 'warn', message: `The worker running attempt ${run.attempt} was lost; attempt ${attempt} takes over.` } }] : []),
+      { type: 'status', data: { status: 'running', attempt } },
+    ]);
+  });
+  if (retried) log.warn({ run: run.id, attempt }, 'run resumed after its worker was lost');
+  return { run: started, agent, task, seconds } as const;
+}
+
+export async function executeRun(services: AppServices, job: JobRun<{ run_id: string }>): Promise<unknown> {
+  const { payload, log } = job;
+  const started = await begin(services, payload.run_id, job.job.attempt, log);
+  if ('done' in started) return { status: started.done };
+  if ('end' in started) {
+    const ended = await finishRun(services, started.run.id, started.end as RunOutcome);
+    return { status: ended?.status ?? 'already finished' };
+  }
+  const { run, agent, task, seconds } = started;
+  const cancel = new AbortController();
+  const timeout = AbortSignal.timeout(seconds * 1000);
+  const signals = await runSignals(services);
+  const unsubscribe = signals.subscribe('c', run.id, () => cancel.abort(new Error('cancelled')));
+  // A cancel that landed between begin() and the subscription.
+  const [fresh] = await services.database.db.select({ c: runs.cancelRequestedAt }).from(runs).where(eq(runs.id, run.id));
+  if (fresh?.c) cancel.abort(new Error('cancelled'));
+  const signal = AbortSignal.any([cancel.signal, timeout, job.signal]);
+  let outcome: RunOutcome;
+  try {
+    const runtime = RUNTIMES[run.runtime];
+    if (!runtime) throw new RunFailure('configuration', `No runtime \`${run.runtime}\` on this worker.`);
+    const out = await runtime({
+      services,
+      run,
+      task,
+      agent,
+      signal,
+      timeoutMs: seconds * 1000,
+      log: log.child({ run: run.id }),
+      emit: async (...events) => {
+        await appendRunEvents(services.database.db, run, events);
+      },
+    });
+    if (out.model !== undefined) await services.database.db.update(runs).set({ model: out.model }).where(eq(runs.id, run.id));
+    outcome = { status: 'succeeded', result: out.result, usage: out.usage, steps: out.steps };
+  } catch (err) {
+    // The worker itself is stopping (not the run's fault): leave the run running for the next attempt.
+    if (job.signal.aborted && !cancel.signal.aborted && !timeout.aborted) throw err;
+    const f = err instanceof RunFailure ? err : null;
+    if (cancel.signal.aborted) outcome = { status: 'cancelled', reason: 'cancelled', message: 'Cancelled while running.', usage: f?.usage, steps: f?.steps };
+    else if (timeout.aborted || f?.status === 'timed_out') {
+      outcome = { status: 'timed_out', reason: 'timeout', message: `The run passed its time limit of ${seconds} s.`, usage: f?.usage, steps: f?.steps };
+    } else if (f) outcome = { status: f.status, reason: f.reason, message: f.message, usage: f.usage, steps: f.steps };
+    else {
+      log.error({ err, run: run.id }, 'run failed unexpectedly');
+      outcome = { status: 'failed', reason: 'internal', message: `The run failed: ${(err as Error).message ?? String(err)}` };
+    }
+  } finally {
+    unsubscribe();
+  }
+  const ended = await finishRun(services, run.id, outcome);
+  return { status: ended?.status ?? 'already finished' };
+}
+
+/** Keeps a run's task lease (and the agent's liveness) fresh: http agents call this through runs.report. */
+export async function renewRunLease(services: AppServices, run: { id: string; taskId: string; agentId: string | null }, seconds: number) {
+  const db = services.database.db;
+  await db
+    .update(tasks)
+    .set({ leaseExpiresAt: sql`now() + make_interval(secs => ${seconds})` })
+    .where(and(eq(tasks.id, run.taskId), eq(tasks.leaseHolder, `agent:${run.agentId}`), gt(tasks.leaseExpiresAt, sql`now()`)));
+  if (run.agentId) await db.update(agents).set({ lastHeartbeatAt: new Date() }).where(eq(agents.id, run.agentId));
+}
+
+export { appendRunEvent };

@@ -1,0 +1,64 @@
+// The `llm` runtime: the agent's model in the tool-calling loop (src/ai/loop.ts), its tools acting as the agent.
+// Every model message, tool call, tool result and usage becomes a run event as it happens; the run's token counts
+// are kept current after each model call, so budgets (which read them) see this run's spend while it runs.
+import { eq } from 'drizzle-orm';
+import { LoopError, type LoopEvent, runModelLoop, type Usage } from '../../../ai/loop.ts';
+import { AiConfigError } from '../../../ai/provider.ts';
+import { runs } from '../../../db/schema/runs.ts';
+import { llmRunSetup } from '../../agents/llm-run.ts';
+import { budgetVerdict } from '../budget.ts';
+import { internalServer } from '../internal-server.ts';
+import type { NewRunEvent } from '../events.ts';
+import { RunFailure, type Runtime } from './types.ts';
+
+function toRunEvent(e: LoopEvent): NewRunEvent {
+  const { type, ...data } = e;
+  return { type, data };
+}
+
+export function taskPrompt(task: { number: number; title: string; description: string | null }): string {
+  return `Task #${task.number}: ${task.title}${task.description?.trim() ? `\n\n${task.description.trim()}` : ''}`;
+}
+
+export const llmRuntime: Runtime = async ({ services, run, task, agent, signal, timeoutMs, emit }) => {
+  const db = services.database.db;
+  let setup: Awaited<ReturnType<typeof llmRunSetup>>;
+  try {
+    setup = await llmRunSetup(services, await internalServer(services), agent);
+  } catch (err) {
+    if (err instanceof AiConfigError) throw new RunFailure('configuration', err.message);
+    throw err;
+  }
+  await db.update(runs).set({ ruleIds: setup.system.rule_ids }).where(eq(runs.id, run.id));
+  let lastStep: Usage | null = null;
+  try {
+    const out = await runModelLoop({
+      ...setup.limits,
+      timeoutMs: Math.min(setup.limits.timeoutMs, timeoutMs),
+      model: setup.model,
+      system: setup.system.prompt,
+      tools: setup.tools,
+      prompt: taskPrompt(task),
+      signal,
+      onEvent: async (e) => {
+        if (e.type === 'usage') {
+          lastStep = e.usage;
+          await db.update(runs).set({ tokensIn: e.total.input_tokens, tokensOut: e.total.output_tokens, steps: e.step + 1 }).where(eq(runs.id, run.id));
+        }
+        await emit(toRunEvent(e));
+      },
+      // The budget re-check after every model call that wants another (DESIGN §9).
+      beforeNextStep: async () => (await budgetVerdict(db, agent, lastStep)) ?? true,
+    });
+    if (out.stop_reason === 'stopped') {
+      throw new RunFailure('budget', `Stopped before the next model call: ${out.stopped_by}.`, { usage: out.usage, steps: out.steps });
+    }
+    return { result: out.text, usage: out.usage, steps: out.steps, ruleIds: setup.system.rule_ids, model: setup.model.modelId };
+  } catch (err) {
+    if (!(err instanceof LoopError)) throw err;
+    const opts = { usage: err.usage, steps: err.steps };
+    if (err.code === 'timeout') throw new RunFailure('timeout', err.message, { ...opts, status: 'timed_out' });
+    if (err.code === 'aborted') throw new RunFailure('aborted', err.message, opts);
+    throw new RunFailure(err.code, err.message, opts);
+  }
+};

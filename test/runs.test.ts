@@ -2,6 +2,9 @@
 // OpenAI-compatible server on loopback; exact usage; the credit committed once on success and refunded on failure,
 // cancel and timeout; the live event stream (SSE, resumable); bad input; another org's run is a 404.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Worker, startWorker } from '../src/jobs/worker.ts';
 import { closeDb, sql } from './helpers/db.ts';
@@ -9,6 +12,7 @@ import { assertEnvelope } from './helpers/envelope.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 import { invariantViolations, ledgerState, waitForPosting } from './helpers/ledger.ts';
+import { runProcess } from './helpers/run-process.ts';
 import { until } from './helpers/until.ts';
 
 let app: TestApp;
@@ -292,4 +296,45 @@ test('bad input: no agent → 422 saying what to do; blocked → 409; paused age
   assertEnvelope(await api(t, 'POST', `/tasks/${lonely.number}/run`, { agent: 'theirs' }), 404, 'not_found', "another org's agent");
   assert.equal(await available(t), before, 'no refusal held or spent anything');
   assert.equal((await sql(app, `select count(*)::int as n from runs where org_id = $1`, [t.orgId]))[0].n, 0);
+});
+
+test('CLI: `tasks run N --yes --wait` prints the live events and exits 0 on success, 1 on failure; `runs events --follow`', async () => {
+  const t = await funded('Cli');
+  const configDir = mkdtempSync(join(tmpdir(), 'opsbase-runs-cli-'));
+  const env = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url, OPSBASE_API_KEY: t.key, XDG_CONFIG_HOME: configDir };
+  try {
+    await ok(await api(t, 'POST', '/agents', { name: 'writer' }));
+    const task = await taskFor(t, 'writer', 'Write the launch announcement');
+    const refused = await runProcess(['tasks', 'run', String(task.number)], env);
+    assert.equal(refused.code, 2, 'a paid command without --yes and no terminal');
+    assert.match(refused.stderr, /costs 1 credit.*--yes/);
+    const ran = await runProcess(['tasks', 'run', String(task.number), '--yes', '--wait'], env);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.match(ran.stdout, /status queued/);
+    assert.match(ran.stdout, /status running \(attempt 1\)/);
+    assert.match(ran.stdout, /result:\n.*Write the launch announcement/);
+    assert.match(ran.stdout, /ended: succeeded/);
+
+    await ok(await api(t, 'POST', '/agents', fakeAgent('flaky')));
+    const doomed = await taskFor(t, 'flaky', 'Doomed from the CLI');
+    fake.reset();
+    fake.script({ kind: 'status', status: 500 }, { kind: 'status', status: 500 }, { kind: 'status', status: 500 });
+    const failed = await runProcess(['--json', 'tasks', 'run', String(doomed.number), '--yes', '--wait'], env);
+    assert.equal(failed.code, 1, failed.stderr);
+    const lines = failed.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.at(-1).event, 'end');
+    assert.equal(lines.at(-1).status, 'failed');
+    const runId = lines[0].run_id;
+    assert.match(runId, /^run_/);
+
+    const replay = await runProcess(['--json', 'runs', 'events', runId, '--follow'], env);
+    assert.equal(replay.code, 0, replay.stderr);
+    const seqs = replay.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.seq).map((e) => e.seq);
+    assert.deepEqual(seqs, seqs.map((_: number, i: number) => i + 1), 'every event once, in order');
+    const missing = await runProcess(['runs', 'events', 'run_00000000000000000000000000', '--follow'], env);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /not_found/);
+  } finally {
+    rmSync(configDir, { recursive: true, force: true });
+  }
 });

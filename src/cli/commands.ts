@@ -6,7 +6,8 @@ import { type Command, Option } from 'commander';
 import { commandWords } from '../core/operation.ts';
 import { applyUsageExit, globalsOf, guard, report, usageExit } from './action.ts';
 import { type ApiResult, type GlobalOptions, request, resolveTarget, type Target } from './client.ts';
-import { type CliContract, cliContracts } from './contract.ts';
+import { type CliContract, cliContracts, findContract } from './contract.ts';
+import { follow } from './follow.ts';
 import { addOption, fieldOf, kebab, parserFor } from './fields.ts';
 import { GROUPS } from './groups.ts';
 import { ask } from './prompt.ts';
@@ -46,6 +47,24 @@ async function watch(
   }
 }
 
+/**
+ * Follows `op`'s stream for `input`. `--wait` (`mustSucceed`): exit 0 only when it ended in success; `--follow`:
+ * exit 0 when it ended at all. 1 when the stream never reached its end.
+ */
+async function followAndExit(target: Target, op: CliContract, input: Record<string, unknown>, globals: GlobalOptions, mustSucceed = false) {
+  const { path, query } = toOperationRequest(op, input);
+  const qs = query?.toString();
+  const out = await follow(target, `${path}${qs ? `?${qs}` : ''}`, globals.json);
+  if (out.error) {
+    let body: unknown;
+    try {
+      body = JSON.parse(out.error.text);
+    } catch {}
+    return report({ status: out.error.status, text: out.error.text, body }, globals, undefined, target);
+  }
+  process.exitCode = out.status !== null && (!mustSucceed || out.status === 'succeeded') ? 0 : 1;
+}
+
 // ---- one command per operation -------------------------------------------------------------------------------
 
 function group(parent: Command, words: string[]): Command {
@@ -76,6 +95,8 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   for (const f of options) addOption(cmd, f, reserved, op.id);
   if (op.cost > 0) cmd.option('-y, --yes', `spend ${op.cost} credits without asking`);
   if (op.cli.watch && op.readOnly) cmd.option('-w, --watch [seconds]', 'redraw every N seconds (default 2) until Ctrl-C');
+  if (op.stream) cmd.option('-f, --follow', 'stream the events live until the end (resumes after a dropped connection)');
+  if (op.cli.wait) cmd.option('--wait', 'then follow it live until it ends; exit 0 if it succeeded, 1 if not');
 
   cmd.action(async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;
@@ -96,7 +117,12 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
       const { path, query, body } = toOperationRequest(op, input);
       if (op.cli.watch && given.watch !== undefined)
         return watch(given.watch, command, () => request(target, op.method, path, { query, body }), globals, op.cli.columns, target);
-      report(await request(target, op.method, path, { query, body }), globals, op.cli.columns, target);
+      if (op.stream && given.follow) return followAndExit(target, op, input, globals);
+      const res = await request(target, op.method, path, { query, body });
+      const followed = op.cli.wait && given.wait && res.status < 400 && findContract(op.cli.wait);
+      if (!followed) return report(res, globals, op.cli.columns, target);
+      if (!globals.json) report(res, globals, op.cli.columns, target);
+      await followAndExit(target, followed, { id: (res.body as { id: string }).id }, globals, true);
     });
   });
 }

@@ -34,7 +34,9 @@ export function contractOf(op: Operation): Contract {
       args: op.cli.args,
       ...(op.cli.columns ? { columns: op.cli.columns } : {}),
       ...(op.cli.watch ? { watch: true } : {}),
+      ...(op.cli.wait ? { wait: op.cli.wait } : {}),
     },
+    ...(op.stream ? { stream: true } : {}),
     input: jsonSchema(op.input, 'input'),
     output: jsonSchema(op.output, 'output'),
   };

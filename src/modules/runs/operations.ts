@@ -30,7 +30,7 @@ export const runTaskOp = defineOperation({
     agent: z.string().min(1).max(64).optional().describe("Agent id or name (default: the task's agent assignee)"),
   }),
   output: Run,
-  cli: { columns },
+  cli: { columns, wait: 'runs.events' },
   precheck: (ctx, input) => runnable(ctx, input),
   handler: (ctx, input) => startRun(ctx, input),
 });

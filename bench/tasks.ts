@@ -18,6 +18,7 @@ import { tasks } from '../src/db/schema/tasks.ts';
 import { expiredPool, todoPool, urgency } from '../src/modules/tasks/claim.ts';
 import { newestFirstQuery, rankedQuery } from '../src/modules/tasks/list.ts';
 import { cleanUp, cleanUpOnSignals, createTenant, startOpsbase } from './lib/opsbase.ts';
+import { RUN_TARGETS, runsBench } from './lib/runs-bench.ts';
 
 const TARGETS = { list: 50, next: 50, q: 100, ratio: 0.6 };
 const AGENTS = 40;
@@ -125,7 +126,7 @@ from (
     case when r1 < 0.55 then 'done' when r1 < 0.60 then 'cancelled' when r1 < 0.75 then 'todo' when r1 < 0.85 then 'backlog'
          when r1 < 0.93 then 'in_progress' when r1 < 0.97 then 'in_review' else 'blocked' end as status,
     case when r2 < 0.05 then 'P0' when r2 < 0.25 then 'P1' when r2 < 0.75 then 'P2' else 'P3' end as priority,
-    case when r3 < 0.10 then null else 'agent-' || (1 + floor(${AGENTS} * power(random(), 1.6))::int) end as agent,
+    case when r3 < 0.10 then null else ($5::text[])[1 + floor(${AGENTS} * power(random(), 1.6))::int] end as agent,
     case when r2 < 0.3 then array['billing'] when r2 < 0.4 then array['growth', 'web'] else '{}'::text[] end as tags,
     created
   from (select g, random() as r1, random() as r2, random() as r3,
@@ -145,6 +146,7 @@ export default async function tasksBench(argv: string[]): Promise<void> {
       duration: { type: 'string', default: '8' },
       concurrency: { type: 'string', default: '4' },
       explain: { type: 'boolean', default: false },
+      runs: { type: 'string', default: '1000' },
     },
   });
   const scale = Number(values.scale);
@@ -162,9 +164,26 @@ export default async function tasksBench(argv: string[]): Promise<void> {
   const started = Date.now();
   try {
     const o = await startOpsbase();
+    // The first account is the instance admin (it grants the runs' credits).
+    const admin = await createTenant(o.base);
     const main = await createTenant(o.base);
     const others = [];
     for (let i = 0; i < 9; i++) others.push(await createTenant(o.base));
+    // Each org's agents agent-1 … agent-40 (real agents: an agent assignee must be one), created through the API.
+    const agentIds = new Map<string, string[]>();
+    for (const t of [main, ...others]) {
+      const ids: string[] = [];
+      for (let i = 1; i <= AGENTS; i++) {
+        const res = await fetch(`${o.base}/api/v1/agents`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: `agent-${i}` }),
+        });
+        if (res.status !== 201) throw new Error(`agents.create: ${res.status} ${await res.text()}`);
+        ids.push(((await res.json()) as { id: string }).id);
+      }
+      agentIds.set(t.orgId, ids);
+    }
     const pool = new pg.Pool({ connectionString: o.databaseUrl(), max: Math.max(4, concurrency) });
     const db = drizzle(pool) as unknown as Db;
 
@@ -180,7 +199,7 @@ export default async function tasksBench(argv: string[]): Promise<void> {
     const orgs = [{ orgId: main.orgId, n: big }, ...others.map((t) => ({ orgId: t.orgId, n: small }))];
     for (const org of orgs) {
       for (let from = 1; from <= org.n; from += 100_000) {
-        await client.query(SEED_SQL, [org.orgId, from, Math.min(org.n, from + 99_999), org.n]);
+        await client.query(SEED_SQL, [org.orgId, from, Math.min(org.n, from + 99_999), org.n, agentIds.get(org.orgId)]);
       }
       await client.query(`insert into task_counters (org_id, last_number, day, created_today) values ($1, $2, '2000-01-01', 0)`, [org.orgId, org.n]);
     }
@@ -201,15 +220,16 @@ export default async function tasksBench(argv: string[]): Promise<void> {
       if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${body.slice(0, 300)}`);
     };
     const agent = (i: number) => `agent-${1 + ((i * 7) % AGENTS)}`;
+    const agentId = (i: number) => (agentIds.get(main.orgId) ?? [])[(i * 7) % AGENTS];
     const term = (i: number) => QUERY_TERMS[i % QUERY_TERMS.length];
     const orgId = main.orgId;
 
     // The API's own query builders, so the SQL baseline is the very SQL the API runs.
     const baseWhere = [eq(tasks.orgId, orgId), isNull(tasks.archivedAt)];
     const listSql = (i: number) =>
-      newestFirstQuery(db, [...baseWhere, eq(tasks.assigneeId, agent(i)), eq(tasks.assigneeType, 'agent')], ['todo', 'in_progress'], 51, 0);
+      newestFirstQuery(db, [...baseWhere, eq(tasks.assigneeId, agentId(i)), eq(tasks.assigneeType, 'agent')], ['todo', 'in_progress'], 51, 0);
     const qSql = (i: number) => rankedQuery(db, baseWhere, term(i), 51, 0);
-    const who = (i: number) => ({ type: 'agent' as const, id: agent(i) });
+    const who = (i: number) => ({ type: 'agent' as const, id: agentId(i) });
     const nextSql = (i: number) =>
       Promise.all([
         db
@@ -260,6 +280,15 @@ export default async function tasksBench(argv: string[]): Promise<void> {
     }
     await pool.end();
 
+    const runCount = Number(values.runs);
+    const runs = runCount > 0 ? await runsBench(o, admin, await createTenant(o.base), runCount, concurrency) : undefined;
+    if (runs) {
+      console.log(`runs (offline model, 1 worker): ${runCount} runs, ${runs.failed} not succeeded`);
+      console.log(`  run queued → finished        p50 ${runs.runP50.toFixed(2)} ms  p99 ${runs.runP99.toFixed(2)} ms (one at a time)`);
+      console.log(`  bare queue job submit → done p50 ${runs.jobP50.toFixed(2)} ms`);
+      console.log(`  throughput ${runs.runsPerSecond.toFixed(1)} runs/s (queued by ${concurrency} callers at once)`);
+    }
+
     const list = figures['list status+assignee'];
     const ratio = list.sql.p99 / list.api.p99;
     const check = (label: string, value: number, target: number) =>
@@ -268,6 +297,11 @@ export default async function tasksBench(argv: string[]): Promise<void> {
     check('API list q', figures['list q'].api.p99, TARGETS.q);
     check('API next', figures.next.api.p99, TARGETS.next);
     console.log(`target SQL/API p99 of the filtered list >= ${TARGETS.ratio}: ${ratio >= TARGETS.ratio ? 'PASS' : 'FAIL'} (${ratio.toFixed(2)})`);
+    if (runs) {
+      const ok = runs.overheadP50 < RUN_TARGETS.overheadP50Ms;
+      console.log(`target run overhead p50 (run − bare job) < ${RUN_TARGETS.overheadP50Ms} ms: ${ok ? 'PASS' : 'FAIL'} (${runs.overheadP50.toFixed(2)} ms)`);
+      if (runs.failed) throw new Error(`${runs.failed} runs did not succeed: the figures are not valid`);
+    }
     const errors = Object.values(figures)
       .flatMap((f) => [f.api, f.sql])
       .reduce((n, f) => n + f.errors, 0);

@@ -235,7 +235,7 @@ export async function api(base: string, method: string, path: string, body: unkn
  * Registers a user, creates an org and an API key with every scope and a rate limit that cannot bind; the key's
  * secret and the org's id.
  */
-export async function createTenant(base: string): Promise<{ key: string; orgId: string }> {
+export async function createTenant(base: string): Promise<{ key: string; orgId: string; session: string }> {
   const suffix = Math.random().toString(36).slice(2, 10);
   const session = await api(base, 'POST', '/api/v1/auth/register', {
     username: `bench_${suffix}`,
@@ -254,7 +254,7 @@ export async function createTenant(base: string): Promise<{ key: string; orgId: 
     { name: 'bench', scopes: ['*'], rate_limit_per_minute: 1_000_000 },
     { ...auth, 'x-org-id': org.id },
   );
-  return { key: key.secret as string, orgId: org.id as string };
+  return { key: key.secret as string, orgId: org.id as string, session: session.token as string };
 }
 
 /** createTenant's API key alone. */

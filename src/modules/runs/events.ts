@@ -2,27 +2,48 @@
 // never collide), each committed as it happens so a viewer sees it live, and signalled to every instance.
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.ts';
-import { runEvents, runs } from '../../db/schema/runs.ts';
+import { runEvents } from '../../db/schema/runs.ts';
 import type { RunEventType } from './schemas.ts';
-import { signalRun } from './signals.ts';
+import { RUNS_CHANNEL } from './signals.ts';
 
 export interface NewRunEvent {
   type: RunEventType;
   data: Record<string, unknown>;
 }
 
-/** Appends events to a run, in order, and signals its live streams when the caller's transaction commits. */
-export async function appendRunEvents(db: DbOrTx, run: { id: string; orgId: string }, events: NewRunEvent[]): Promise<number> {
+/** What a run's counters read after a model call, written with its events in the same statement. */
+export interface RunProgress {
+  tokensIn: number;
+  tokensOut: number;
+  steps: number;
+}
+
+/**
+ * Appends events to a run, in order, and signals its live streams when the caller's transaction commits — one
+ * statement (numbers from the run row, the rows, the NOTIFY, and the run's progress counters when given), since a
+ * run writes events all along its way. `durable: false` (events written while the model loop runs) commits without
+ * waiting for the WAL flush: a crash may lose those lines, never a status or a charge, which are written durably.
+ */
+export async function appendRunEvents(
+  db: DbOrTx,
+  run: { id: string; orgId: string },
+  events: NewRunEvent[],
+  opts: { progress?: RunProgress; durable?: boolean } = {},
+): Promise<number> {
   if (!events.length) return 0;
-  const [row] = await db
-    .update(runs)
-    .set({ lastSeq: sql`${runs.lastSeq} + ${events.length}` })
-    .where(eq(runs.id, run.id))
-    .returning({ last: runs.lastSeq });
-  const first = row.last - events.length + 1;
-  await db.insert(runEvents).values(events.map((e, i) => ({ runId: run.id, orgId: run.orgId, seq: first + i, type: e.type, data: e.data })));
-  await signalRun(db, 'e', run.id);
-  return row.last;
+  const p = opts.progress;
+  const progress = p ? sql`, tokens_in = ${p.tokensIn}, tokens_out = ${p.tokensOut}, steps = ${p.steps}` : sql``;
+  const asyncCommit = opts.durable === false ? sql`, set_config('synchronous_commit', 'off', true) as async_commit` : sql``;
+  const { rows } = await db.execute<{ last: number }>(sql`
+    with s as (update runs set last_seq = last_seq + ${events.length}${progress} where id = ${run.id} returning last_seq),
+    ins as (
+      insert into run_events (run_id, seq, org_id, type, data)
+      select ${run.id}, s.last_seq - ${events.length} + e.ord::int, ${run.orgId}, e.type, e.data
+        from s, unnest(${sql.param(events.map((e) => e.type))}::text[], ${sql.param(events.map((e) => JSON.stringify(e.data)))}::jsonb[])
+             with ordinality as e(type, data, ord)
+    )
+    select (select last_seq from s) as last, pg_notify(${RUNS_CHANNEL}, ${`e:${run.id}`})${asyncCommit}`);
+  return Number(rows[0].last);
 }
 
 export const appendRunEvent = (db: DbOrTx, run: { id: string; orgId: string }, type: RunEventType, data: Record<string, unknown>) =>

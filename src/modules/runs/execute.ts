@@ -5,6 +5,7 @@
 // whichever attempt — or the reaper — ends the run; finish.ts makes that happen once.
 import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import type { DbOrTx } from '../../db/client.ts';
 import type { AppServices } from '../../core/services.ts';
 import { agents } from '../../db/schema/agents.ts';
 import { runs } from '../../db/schema/runs.ts';
@@ -12,10 +13,13 @@ import { tasks } from '../../db/schema/tasks.ts';
 import type { JobRun } from '../../jobs/define.ts';
 import { extendHold } from '../billing/holds.ts';
 import { recordEvent } from '../events/record.ts';
+import type { AgentRow } from '../agents/service.ts';
+import type { TaskRow } from '../tasks/service.ts';
 import { appendRunEvent, appendRunEvents } from './events.ts';
 import { finishRun, type RunOutcome } from './finish.ts';
 import { llmRuntime } from './runtimes/llm.ts';
 import { RunFailure, type Runtime } from './runtimes/types.ts';
+import type { RunRow } from './service.ts';
 import { runSignals } from './signals.ts';
 import { runTimeoutSeconds } from './start.ts';
 
@@ -27,9 +31,9 @@ export function registerRuntime(name: string, runtime: Runtime) {
 }
 
 /** The task, claimed for the agent until the run's time is up: in progress, leased to `agent:<id>`. */
-async function takeTask(services: AppServices, taskId: string, agentId: string, seconds: number) {
+async function takeTask(db: DbOrTx, taskId: string, agentId: string, seconds: number) {
   const holder = `agent:${agentId}`;
-  const [row] = await services.database.db
+  const [row] = await db
     .update(tasks)
     .set({
       status: 'in_progress',
@@ -56,51 +60,57 @@ async function takeTask(services: AppServices, taskId: string, agentId: string, 
   return row;
 }
 
-async function begin(services: AppServices, runId: string, attempt: number, log: Logger) {
-  const db = services.database.db;
-  const [run] = await db.select().from(runs).where(eq(runs.id, runId));
-  if (!run || (run.status !== 'queued' && run.status !== 'running')) return { done: run?.status ?? 'missing' } as const;
-  if (run.cancelRequestedAt) return { end: { status: 'cancelled', reason: 'cancelled', message: 'Cancelled before it started.' } as RunOutcome, run };
-  const [agent] = run.agentId ? await db.select().from(agents).where(eq(agents.id, run.agentId)) : [];
-  if (!agent || agent.status === 'paused' || agent.status === 'offline') {
-    const why = agent ? `Agent ${agent.name} is ${agent.status}.` : 'The agent no longer exists.';
-    return { end: { status: 'failed', reason: 'agent_unavailable', message: why } as RunOutcome, run };
-  }
-  const [task0] = await db.select().from(tasks).where(eq(tasks.id, run.taskId));
-  const seconds = runTimeoutSeconds(task0, agent);
-  const task = await takeTask(services, run.taskId, agent.id, seconds + 60);
-  if (!task) {
-    return { end: { status: 'failed', reason: 'task_unavailable', message: `Task #${task0.number} is ${task0.status} and not free to run.` } as RunOutcome, run };
-  }
-  if (run.holdId) await extendHold(db, run.holdId, seconds * 2 + 600);
-  const retried = run.status === 'running';
-  const [started] = await db
-    .update(runs)
-    .set({ status: 'running', attempt, startedAt: sql`coalesce(${runs.startedAt}, now())` })
-    .where(and(eq(runs.id, run.id), sql`${runs.status} in ('queued', 'running')`))
-    .returning();
-  if (!started) return { done: 'finished meanwhile' } as const;
-  await db.update(agents).set({ status: 'running', lastHeartbeatAt: new Date(), updatedAt: new Date() }).where(and(eq(agents.id, agent.id), sql`status in ('active', 'idle')`));
-  await db.transaction(async (tx) => {
+type Begun =
+  | { kind: 'done'; status: string }
+  | { kind: 'end'; run: RunRow; outcome: RunOutcome }
+  | { kind: 'go'; run: RunRow; agent: AgentRow; task: TaskRow; seconds: number };
+
+/** Starts the attempt in one transaction: the run running, its task taken, its hold kept, the agent running. */
+async function begin(services: AppServices, runId: string, attempt: number, log: Logger): Promise<Begun> {
+  return services.database.db.transaction(async (tx): Promise<Begun> => {
+    const [run] = await tx.select().from(runs).where(eq(runs.id, runId)).for('update');
+    if (!run || (run.status !== 'queued' && run.status !== 'running')) return { kind: 'done', status: run?.status ?? 'missing' };
+    const end = (outcome: RunOutcome): Begun => ({ kind: 'end', run, outcome });
+    if (run.cancelRequestedAt) return end({ status: 'cancelled', reason: 'cancelled', message: 'Cancelled before it started.' });
+    const [agent] = run.agentId ? await tx.select().from(agents).where(eq(agents.id, run.agentId)) : [];
+    if (!agent || agent.status === 'paused' || agent.status === 'offline') {
+      const why = agent ? `Agent ${agent.name} is ${agent.status}.` : 'The agent no longer exists.';
+      return end({ status: 'failed', reason: 'agent_unavailable', message: why });
+    }
+    const [before] = await tx.select().from(tasks).where(eq(tasks.id, run.taskId));
+    const seconds = runTimeoutSeconds(before, agent);
+    const task = await takeTask(tx, run.taskId, agent.id, seconds + 60);
+    if (!task) return end({ status: 'failed', reason: 'task_unavailable', message: `Task #${before.number} is ${before.status} and not free to run.` });
+    if (run.holdId) await extendHold(tx, run.holdId, seconds * 2 + 600);
+    const retried = run.status === 'running';
+    const [started] = await tx
+      .update(runs)
+      .set({ status: 'running', attempt, startedAt: sql`coalesce(${runs.startedAt}, now())` })
+      .where(eq(runs.id, run.id))
+      .returning();
+    await tx
+      .update(agents)
+      .set({ status: 'running', lastHeartbeatAt: new Date(), updatedAt: new Date() })
+      .where(and(eq(agents.id, agent.id), sql`status in ('active', 'idle')`));
     await recordEvent(tx, { orgId: run.orgId, type: 'run.started', subject: run.id, data: { run_id: run.id, task_id: task.id, agent_id: agent.id, attempt } });
     await appendRunEvents(tx, run, [
       ...(retried ? [{ type: 'log' as const, data: { level: 'warn', message: `The worker running attempt ${run.attempt} was lost; attempt ${attempt} takes over.` } }] : []),
       { type: 'status', data: { status: 'running', attempt } },
     ]);
+    if (retried) log.warn({ run: run.id, attempt }, 'run resumed after its worker was lost');
+    return { kind: 'go', run: started, agent, task, seconds };
   });
-  if (retried) log.warn({ run: run.id, attempt }, 'run resumed after its worker was lost');
-  return { run: started, agent, task, seconds } as const;
 }
 
 export async function executeRun(services: AppServices, job: JobRun<{ run_id: string }>): Promise<unknown> {
   const { payload, log } = job;
-  const started = await begin(services, payload.run_id, job.job.attempt, log);
-  if ('done' in started) return { status: started.done };
-  if ('end' in started) {
-    const ended = await finishRun(services, started.run.id, started.end as RunOutcome);
+  const begun = await begin(services, payload.run_id, job.job.attempt, log);
+  if (begun.kind === 'done') return { status: begun.status };
+  if (begun.kind === 'end') {
+    const ended = await finishRun(services, begun.run.id, begun.outcome);
     return { status: ended?.status ?? 'already finished' };
   }
-  const { run, agent, task, seconds } = started;
+  const { run, agent, task, seconds } = begun;
   const cancel = new AbortController();
   const timeout = AbortSignal.timeout(seconds * 1000);
   const signals = await runSignals(services);
@@ -122,19 +132,22 @@ export async function executeRun(services: AppServices, job: JobRun<{ run_id: st
       timeoutMs: seconds * 1000,
       log: log.child({ run: run.id }),
       emit: async (...events) => {
-        await appendRunEvents(services.database.db, run, events);
+        await appendRunEvents(services.database.db, run, events, { durable: false });
+      },
+      emitProgress: async (progress, ...events) => {
+        await appendRunEvents(services.database.db, run, events, { progress, durable: false });
       },
     });
-    if (out.model !== undefined) await services.database.db.update(runs).set({ model: out.model }).where(eq(runs.id, run.id));
-    outcome = { status: 'succeeded', result: out.result, usage: out.usage, steps: out.steps };
+    outcome = { status: 'succeeded', result: out.result, usage: out.usage, steps: out.steps, ruleIds: out.ruleIds, model: out.model };
   } catch (err) {
     // The worker itself is stopping (not the run's fault): leave the run running for the next attempt.
     if (job.signal.aborted && !cancel.signal.aborted && !timeout.aborted) throw err;
     const f = err instanceof RunFailure ? err : null;
-    if (cancel.signal.aborted) outcome = { status: 'cancelled', reason: 'cancelled', message: 'Cancelled while running.', usage: f?.usage, steps: f?.steps };
+    const facts = { usage: f?.usage, steps: f?.steps, ruleIds: f?.ruleIds };
+    if (cancel.signal.aborted) outcome = { status: 'cancelled', reason: 'cancelled', message: 'Cancelled while running.', ...facts };
     else if (timeout.aborted || f?.status === 'timed_out') {
-      outcome = { status: 'timed_out', reason: 'timeout', message: `The run passed its time limit of ${seconds} s.`, usage: f?.usage, steps: f?.steps };
-    } else if (f) outcome = { status: f.status, reason: f.reason, message: f.message, usage: f.usage, steps: f.steps };
+      outcome = { status: 'timed_out', reason: 'timeout', message: `The run passed its time limit of ${seconds} s.`, ...facts };
+    } else if (f) outcome = { status: f.status, reason: f.reason, message: f.message, ...facts };
     else {
       log.error({ err, run: run.id }, 'run failed unexpectedly');
       outcome = { status: 'failed', reason: 'internal', message: `The run failed: ${(err as Error).message ?? String(err)}` };

@@ -16,9 +16,17 @@ import { recordEvent } from '../events/record.ts';
 import { appendRunEvents } from './events.ts';
 import type { RunRow } from './service.ts';
 
+/** What the run did, whatever the outcome: recorded with it. */
+interface RunFacts {
+  usage?: Usage;
+  steps?: number;
+  ruleIds?: string[];
+  model?: string | null;
+}
+
 export type RunOutcome =
-  | { status: 'succeeded'; result: string; usage?: Usage; steps?: number }
-  | { status: Exclude<RunStatus, 'queued' | 'running' | 'succeeded'>; reason: string; message: string; usage?: Usage; steps?: number };
+  | ({ status: 'succeeded'; result: string } & RunFacts)
+  | ({ status: Exclude<RunStatus, 'queued' | 'running' | 'succeeded'>; reason: string; message: string } & RunFacts);
 
 /** The context work done on an agent's behalf by the system is recorded under: the agent is the actor. */
 export function agentCtx(services: AppServices, db: DbOrTx, orgId: string, agentId: string | null): Ctx {
@@ -70,6 +78,8 @@ export async function finishRun(services: AppServices, runId: string, outcome: R
         error: outcome.status === 'succeeded' ? null : { code: outcome.reason, message: outcome.message },
         ...(usage && { tokensIn: usage.input_tokens, tokensOut: usage.output_tokens }),
         ...(outcome.steps !== undefined && { steps: outcome.steps }),
+        ...(outcome.ruleIds && { ruleIds: outcome.ruleIds }),
+        ...(outcome.model !== undefined && { model: outcome.model }),
         finishedAt: new Date(),
         leaseExpiresAt: null,
       })

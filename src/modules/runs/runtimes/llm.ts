@@ -1,10 +1,8 @@
 // The `llm` runtime: the agent's model in the tool-calling loop (src/ai/loop.ts), its tools acting as the agent.
 // Every model message, tool call, tool result and usage becomes a run event as it happens; the run's token counts
 // are kept current after each model call, so budgets (which read them) see this run's spend while it runs.
-import { eq } from 'drizzle-orm';
 import { LoopError, type LoopEvent, runModelLoop, type Usage } from '../../../ai/loop.ts';
 import { AiConfigError } from '../../../ai/provider.ts';
-import { runs } from '../../../db/schema/runs.ts';
 import { llmRunSetup } from '../../agents/llm-run.ts';
 import { budgetVerdict } from '../budget.ts';
 import { internalServer } from '../internal-server.ts';
@@ -20,7 +18,7 @@ export function taskPrompt(task: { number: number; title: string; description: s
   return `Task #${task.number}: ${task.title}${task.description?.trim() ? `\n\n${task.description.trim()}` : ''}`;
 }
 
-export const llmRuntime: Runtime = async ({ services, run, task, agent, signal, timeoutMs, emit }) => {
+export const llmRuntime: Runtime = async ({ services, task, agent, signal, timeoutMs, emit, emitProgress }) => {
   const db = services.database.db;
   let setup: Awaited<ReturnType<typeof llmRunSetup>>;
   try {
@@ -29,8 +27,10 @@ export const llmRuntime: Runtime = async ({ services, run, task, agent, signal, 
     if (err instanceof AiConfigError) throw new RunFailure('configuration', err.message);
     throw err;
   }
-  await db.update(runs).set({ ruleIds: setup.system.rule_ids }).where(eq(runs.id, run.id));
   let lastStep: Usage | null = null;
+  // A model message is written with the usage of its call (one statement per model call); tool calls and results
+  // are written as they happen.
+  let pending: NewRunEvent[] = [];
   try {
     const out = await runModelLoop({
       ...setup.limits,
@@ -41,22 +41,27 @@ export const llmRuntime: Runtime = async ({ services, run, task, agent, signal, 
       prompt: taskPrompt(task),
       signal,
       onEvent: async (e) => {
-        if (e.type === 'usage') {
+        if (e.type === 'message') {
+          pending.push(toRunEvent(e));
+        } else if (e.type === 'usage') {
           lastStep = e.usage;
-          await db.update(runs).set({ tokensIn: e.total.input_tokens, tokensOut: e.total.output_tokens, steps: e.step + 1 }).where(eq(runs.id, run.id));
+          const events = [...pending, toRunEvent(e)];
+          pending = [];
+          await emitProgress({ tokensIn: e.total.input_tokens, tokensOut: e.total.output_tokens, steps: e.step + 1 }, ...events);
+        } else {
+          await emit(toRunEvent(e));
         }
-        await emit(toRunEvent(e));
       },
       // The budget re-check after every model call that wants another (DESIGN §9).
       beforeNextStep: async () => (await budgetVerdict(db, agent, lastStep)) ?? true,
     });
     if (out.stop_reason === 'stopped') {
-      throw new RunFailure('budget', `Stopped before the next model call: ${out.stopped_by}.`, { usage: out.usage, steps: out.steps });
+      throw new RunFailure('budget', `Stopped before the next model call: ${out.stopped_by}.`, { usage: out.usage, steps: out.steps, ruleIds: setup.system.rule_ids });
     }
     return { result: out.text, usage: out.usage, steps: out.steps, ruleIds: setup.system.rule_ids, model: setup.model.modelId };
   } catch (err) {
     if (!(err instanceof LoopError)) throw err;
-    const opts = { usage: err.usage, steps: err.steps };
+    const opts = { usage: err.usage, steps: err.steps, ruleIds: setup.system.rule_ids };
     if (err.code === 'timeout') throw new RunFailure('timeout', err.message, { ...opts, status: 'timed_out' });
     if (err.code === 'aborted') throw new RunFailure('aborted', err.message, opts);
     throw new RunFailure(err.code, err.message, opts);

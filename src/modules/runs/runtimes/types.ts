@@ -5,7 +5,7 @@ import type { Usage } from '../../../ai/loop.ts';
 import type { AppServices } from '../../../core/services.ts';
 import type { AgentRow } from '../../agents/service.ts';
 import type { TaskRow } from '../../tasks/service.ts';
-import type { NewRunEvent } from '../events.ts';
+import type { NewRunEvent, RunProgress } from '../events.ts';
 import type { RunRow } from '../service.ts';
 
 export interface RuntimeContext {
@@ -20,6 +20,8 @@ export interface RuntimeContext {
   log: Logger;
   /** Appends events to the run (stored in order, streamed live). */
   emit: (...events: NewRunEvent[]) => Promise<void>;
+  /** The same, with the run's counters after a model call (budgets read them while the run goes on). */
+  emitProgress: (progress: RunProgress, ...events: NewRunEvent[]) => Promise<void>;
 }
 
 export interface RuntimeResult {
@@ -37,12 +39,18 @@ export class RunFailure extends Error {
   readonly usage?: Usage;
   readonly steps?: number;
   readonly status: 'failed' | 'timed_out' | 'cancelled';
-  constructor(reason: string, message: string, opts: { usage?: Usage; steps?: number; status?: 'failed' | 'timed_out' | 'cancelled' } = {}) {
+  readonly ruleIds?: string[];
+  constructor(
+    reason: string,
+    message: string,
+    opts: { usage?: Usage; steps?: number; status?: 'failed' | 'timed_out' | 'cancelled'; ruleIds?: string[] } = {},
+  ) {
     super(message);
     this.reason = reason;
     this.usage = opts.usage;
     this.steps = opts.steps;
     this.status = opts.status ?? 'failed';
+    this.ruleIds = opts.ruleIds;
   }
 }
 

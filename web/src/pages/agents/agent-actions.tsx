@@ -1,4 +1,5 @@
-// Start / stop / restart an agent; each button says which agent it acts on (a page can show many).
+// Start / stop / restart an agent: only the moves its status allows are offered; each button names its agent
+// (a page can show many).
 import { Button, ErrorNote } from '../../ui/kit';
 import { type Agent, useLifecycle } from './api';
 
@@ -9,15 +10,20 @@ export function AgentActions({ agent }: { agent: Agent }) {
   return (
     <div className="space-y-2">
       <div className="flex flex-wrap gap-1">
-        <Button variant="secondary" disabled={!stopped || act.isPending} onClick={() => go('start')} aria-label={`Start ${agent.name}`}>
-          Start
-        </Button>
-        <Button variant="secondary" disabled={stopped || act.isPending} onClick={() => go('stop')} aria-label={`Stop ${agent.name}`}>
-          Stop
-        </Button>
-        <Button variant="ghost" disabled={agent.status === 'offline' || act.isPending} onClick={() => go('restart')} aria-label={`Restart ${agent.name}`}>
-          Restart
-        </Button>
+        {stopped ? (
+          <Button variant="secondary" disabled={act.isPending} onClick={() => go('start')} aria-label={`Start ${agent.name}`}>
+            Start
+          </Button>
+        ) : (
+          <Button variant="secondary" disabled={act.isPending} onClick={() => go('stop')} aria-label={`Stop ${agent.name}`}>
+            Stop
+          </Button>
+        )}
+        {agent.status !== 'offline' && (
+          <Button variant="ghost" disabled={act.isPending} onClick={() => go('restart')} aria-label={`Restart ${agent.name}`}>
+            Restart
+          </Button>
+        )}
       </div>
       {act.error && <ErrorNote error={act.error} />}
     </div>

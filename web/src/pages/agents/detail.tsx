@@ -90,7 +90,7 @@ export default function AgentDetail() {
         </Card>
         <Rules agent={a} />
       </div>
-      <AgentSettings key={a.updated_at} agent={a} />
+      <AgentSettings agent={a} />
       <p className="mt-6 flex flex-wrap gap-4 text-sm">
         <Link to="/agents" className="underline">
           All agents

@@ -72,6 +72,7 @@ export function AgentSettings({ agent }: { agent: Agent }) {
     },
     onSuccess: async (updated) => {
       await qc.invalidateQueries({ queryKey: ['agents'] });
+      setForm(formOf(updated));
       setSaved(true);
       if (updated.name !== agent.name) navigate(`/agents/${updated.name}`, { replace: true });
     },
@@ -99,7 +100,7 @@ export function AgentSettings({ agent }: { agent: Agent }) {
           <TextInput label="Template" hint="id or slug" value={form.template_id} onChange={set('template_id')} error={err('template_id')} />
           <SelectInput label="Runtime" value={form.runtime} onChange={set('runtime')} options={['llm', 'http', 'process'].map((r) => ({ value: r, label: r }))} />
           <TextInput label="Model" placeholder="default" value={form.model} onChange={set('model')} error={err('model')} />
-          <TextInput label="Heartbeat (seconds)" hint="how often it looks for work; empty: never" inputMode="numeric" value={form.interval_sec} onChange={set('interval_sec')} error={err('interval_sec')} />
+          <TextInput label="Heartbeat (seconds)" hint="how often it looks for work; empty: the template's" inputMode="numeric" value={form.interval_sec} onChange={set('interval_sec')} error={err('interval_sec')} />
           <TextInput label="Runs at once" inputMode="numeric" value={form.max_concurrent_runs} onChange={set('max_concurrent_runs')} error={err('max_concurrent_runs')} />
           <TextInput label="Tools" hint="operation ids, comma-separated" value={form.tools} onChange={set('tools')} error={err('tools')} />
           <TextInput label="Monthly credits" hint="empty: no cap" inputMode="numeric" value={form.monthly_credits} onChange={set('monthly_credits')} error={err('budget.monthly_credits')} />

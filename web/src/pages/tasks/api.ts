@@ -13,7 +13,7 @@ export type Priority = Task['priority'];
 export const STATUSES: Status[] = ['backlog', 'todo', 'in_progress', 'in_review', 'blocked', 'done', 'cancelled'];
 export const PRIORITIES: Priority[] = ['P0', 'P1', 'P2', 'P3'];
 export const TYPES: Task['type'][] = ['feature', 'bug', 'research', 'ops', 'infra', 'content', 'other'];
-export const statusLabel = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace('_', ' ');
+export const statusLabel = (s: string) => (s === 'todo' ? 'To do' : (s.charAt(0).toUpperCase() + s.slice(1)).replace('_', ' '));
 export const statusOptions = STATUSES.map((s) => ({ value: s, label: statusLabel(s) }));
 
 export function statusTone(s: Status): Tone {

@@ -2,7 +2,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, ok } from '../../api/client';
-import type { Schemas } from '../../app/session';
+import { type Schemas, useSession } from '../../app/session';
 import { Field, controlClass, fieldError } from '../../ui/field';
 import { when } from '../../ui/format';
 import { Button, Card, ErrorNote, Loading } from '../../ui/kit';
@@ -13,6 +13,7 @@ type Comment = Schemas['TaskComment'];
 
 export function Comments({ taskId }: { taskId: string }) {
   const qc = useQueryClient();
+  const { me } = useSession();
   const [body, setBody] = useState('');
   const list = usePaged<Comment>(['tasks', taskId, 'comments'], (cursor) =>
     ok(api.GET('/api/v1/tasks/{id}/comments', { params: { path: { id: taskId }, query: { cursor, limit: 50 } } })),
@@ -52,8 +53,7 @@ export function Comments({ taskId }: { taskId: string }) {
           {list.rows.map((c) => (
             <li key={c.id} className="rounded-md border border-zinc-200 p-3 dark:border-zinc-800">
               <p className="mb-1 text-xs text-zinc-600 dark:text-zinc-400">
-                {c.author.type}
-                {c.author.id ? `:${c.author.id}` : ''} · {when(c.created_at)}
+                {c.author.type === 'user' && c.author.id === me.id ? 'you' : `${c.author.type}${c.author.id ? `:${c.author.id}` : ''}`} · {when(c.created_at)}
               </p>
               <Markdown text={c.body} />
             </li>

@@ -93,7 +93,7 @@ export default function TaskDetailPage() {
             <Button variant="secondary" onClick={() => claim.mutate()} disabled={claim.isPending || Boolean(t.archived_at)}>
               Claim
             </Button>
-            <EditTask key={t.updated_at} task={t} />
+            <EditTask task={t} />
             {!t.archived_at && (
               <Button variant="ghost" onClick={() => setArchiving(true)}>
                 Archive

@@ -3,6 +3,7 @@
 import { Link, useSearchParams } from 'react-router';
 import { when } from '../../ui/format';
 import { Badge, ErrorNote, Loading, PageHeader } from '../../ui/kit';
+import { ViewTabs } from '../../ui/view-tabs';
 import { AgentActions } from './agent-actions';
 import { type Agent, agentLabel, agentTone, useAgents } from './api';
 import { BudgetBars } from './budget';
@@ -42,9 +43,6 @@ function AgentCard({ agent }: { agent: Agent }) {
   );
 }
 
-const tab = (active: boolean) =>
-  `rounded-md px-3 py-1.5 text-sm font-medium ${active ? 'bg-indigo-600 text-white' : 'text-zinc-800 hover:bg-zinc-100 dark:text-zinc-200 dark:hover:bg-zinc-800'}`;
-
 export default function Agents() {
   const [params] = useSearchParams();
   const chart = params.get('view') === 'chart';
@@ -68,14 +66,14 @@ export default function Agents() {
         }
         actions={
           <>
-            <nav aria-label="Agent views" className="flex gap-1">
-              <Link to="/agents" className={tab(!chart)} aria-current={!chart ? 'page' : undefined}>
-                Cards
-              </Link>
-              <Link to="/agents?view=chart" className={tab(chart)} aria-current={chart ? 'page' : undefined}>
-                Org chart
-              </Link>
-            </nav>
+            <ViewTabs
+              label="Agent views"
+              current={chart ? 'chart' : 'cards'}
+              views={[
+                { id: 'cards', to: '/agents', label: 'Cards' },
+                { id: 'chart', to: '/agents?view=chart', label: 'Org chart' },
+              ]}
+            />
             <CreateAgent />
           </>
         }

@@ -4,7 +4,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { api, ok } from '../../api/client';
-import { Modal } from '../../ui/dialog';
+import { DialogActions, Modal } from '../../ui/dialog';
 import { SelectInput, TextInput, fieldError } from '../../ui/field';
 import { Button, ErrorNote } from '../../ui/kit';
 import { type Agent, useAgents } from './api';
@@ -86,14 +86,7 @@ export function CreateAgent() {
             Start paused (configure it first)
           </label>
           {create.error && <ErrorNote error={create.error} />}
-          <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={() => setOpen(false)}>
-              Cancel
-            </Button>
-            <Button type="submit" disabled={create.isPending}>
-              Create
-            </Button>
-          </div>
+          <DialogActions onCancel={() => setOpen(false)} submitLabel="Create" busy={create.isPending} />
         </form>
       </Modal>
     </>

@@ -3,6 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
 import { api, ok } from '../../api/client';
+import { Facts } from '../../ui/facts';
 import { when } from '../../ui/format';
 import { Badge, Card, ErrorNote, Loading, PageHeader } from '../../ui/kit';
 import { AgentActions } from './agent-actions';
@@ -76,14 +77,7 @@ export default function AgentDetail() {
       />
       <div className="mb-4 grid gap-4 lg:grid-cols-3">
         <Card title="Agent">
-          <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
-            {facts.map(([k, v]) => (
-              <div key={k} className="contents">
-                <dt className="font-medium text-zinc-700 dark:text-zinc-300">{k}</dt>
-                <dd className="min-w-0 break-words">{v}</dd>
-              </div>
-            ))}
-          </dl>
+          <Facts rows={facts} />
         </Card>
         <Card title="Budget this month">
           <BudgetBars agent={a} />

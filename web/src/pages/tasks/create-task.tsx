@@ -4,7 +4,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Link } from 'react-router';
 import { ApiError, api, ok } from '../../api/client';
-import { Modal } from '../../ui/dialog';
+import { DialogActions, Modal } from '../../ui/dialog';
 import { Field, SelectInput, TextInput, controlClass, fieldError } from '../../ui/field';
 import { Button, ErrorNote } from '../../ui/kit';
 import { PRIORITIES, type Priority } from './api';
@@ -74,14 +74,7 @@ export function CreateTask() {
           ) : (
             create.error && !fieldError(create.error, 'title') && <ErrorNote error={create.error} />
           )}
-          <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={() => setOpen(false)}>
-              Cancel
-            </Button>
-            <Button type="submit" disabled={create.isPending}>
-              Create
-            </Button>
-          </div>
+          <DialogActions onCancel={() => setOpen(false)} submitLabel="Create" busy={create.isPending} />
         </form>
       </Modal>
     </>

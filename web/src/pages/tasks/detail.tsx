@@ -7,6 +7,7 @@ import { api, ok } from '../../api/client';
 import { useSession } from '../../app/session';
 import { Confirm } from '../../ui/dialog';
 import { SelectInput } from '../../ui/field';
+import { Facts } from '../../ui/facts';
 import { when } from '../../ui/format';
 import { Badge, Button, Card, ErrorNote, Loading, PageHeader } from '../../ui/kit';
 import { Markdown } from '../../ui/markdown';
@@ -16,7 +17,7 @@ import { Dependencies } from './dependencies';
 import { EditTask } from './edit-task';
 import { RunsPanel } from './runs-panel';
 
-function Facts({ task }: { task: Detail }) {
+function TaskFacts({ task }: { task: Detail }) {
   const { me } = useSession();
   const rows: [string, React.ReactNode][] = [
     ['Type', task.type],
@@ -31,16 +32,7 @@ function Facts({ task }: { task: Detail }) {
     ['Updated', when(task.updated_at)],
     ['Completed', when(task.completed_at)],
   ];
-  return (
-    <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1.5 text-sm">
-      {rows.map(([k, v]) => (
-        <div key={k} className="contents">
-          <dt className="font-medium text-zinc-700 dark:text-zinc-300">{k}</dt>
-          <dd className="min-w-0 break-words">{v}</dd>
-        </div>
-      ))}
-    </dl>
-  );
+  return <Facts rows={rows} />;
 }
 
 function StatusControl({ task }: { task: Detail }) {
@@ -114,11 +106,11 @@ export default function TaskDetailPage() {
           <Comments taskId={t.id} />
         </div>
         <div className="space-y-4">
-          <Card title="Status">
-            <StatusControl task={t} />
-          </Card>
           <Card title="Details">
-            <Facts task={t} />
+            <StatusControl task={t} />
+            <div className="mt-4">
+              <TaskFacts task={t} />
+            </div>
           </Card>
           <Dependencies task={t} />
         </div>

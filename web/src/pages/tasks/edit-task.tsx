@@ -1,7 +1,7 @@
 // Edit a task's fields in one dialog (status has its own control on the page: it follows the transitions table).
 import { type FormEvent, useState } from 'react';
 import { useSession } from '../../app/session';
-import { Modal } from '../../ui/dialog';
+import { DialogActions, Modal } from '../../ui/dialog';
 import { Field, SelectInput, TextInput, controlClass, fieldError } from '../../ui/field';
 import { Button, ErrorNote } from '../../ui/kit';
 import { assigneeText, PRIORITIES, type Priority, type TaskDetail, TYPES, useUpdateTask } from './api';
@@ -72,14 +72,7 @@ export function EditTask({ task }: { task: TaskDetail }) {
           </div>
           <TextInput label="Resolution" value={form.resolution} onChange={set('resolution')} error={err('resolution')} />
           {update.error && !named && <ErrorNote error={update.error} />}
-          <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={() => show(false)}>
-              Cancel
-            </Button>
-            <Button type="submit" disabled={update.isPending}>
-              Save
-            </Button>
-          </div>
+          <DialogActions onCancel={() => show(false)} submitLabel="Save" busy={update.isPending} />
         </form>
       </Modal>
     </>

@@ -1,9 +1,10 @@
 // Tasks: the board (columns by status, drag to move) or the list (search, filters, infinite scroll), today's
 // creation quota, and the create dialog. The view is in the address (?view=list) so a link keeps it.
-import { Link, useSearchParams } from 'react-router';
+import { useSearchParams } from 'react-router';
 import { useDebounced } from '../../ui/debounce';
 import { when } from '../../ui/format';
 import { PageHeader } from '../../ui/kit';
+import { ViewTabs } from '../../ui/view-tabs';
 import { useState } from 'react';
 import { NO_FILTERS, useQuota } from './api';
 import { Board } from './board';
@@ -24,9 +25,6 @@ function QuotaLine() {
   );
 }
 
-const tab = (active: boolean) =>
-  `rounded-md px-3 py-1.5 text-sm font-medium ${active ? 'bg-indigo-600 text-white' : 'text-zinc-800 hover:bg-zinc-100 dark:text-zinc-200 dark:hover:bg-zinc-800'}`;
-
 export default function Tasks() {
   const [params] = useSearchParams();
   const view = params.get('view') === 'list' ? 'list' : 'board';
@@ -39,14 +37,14 @@ export default function Tasks() {
         description="The org's work: filed by people and agents, claimed, done."
         actions={
           <>
-            <nav aria-label="Task views" className="flex gap-1">
-              <Link to="/tasks" className={tab(view === 'board')} aria-current={view === 'board' ? 'page' : undefined}>
-                Board
-              </Link>
-              <Link to="/tasks?view=list" className={tab(view === 'list')} aria-current={view === 'list' ? 'page' : undefined}>
-                List
-              </Link>
-            </nav>
+            <ViewTabs
+              label="Task views"
+              current={view}
+              views={[
+                { id: 'board', to: '/tasks', label: 'Board' },
+                { id: 'list', to: '/tasks?view=list', label: 'List' },
+              ]}
+            />
             <CreateTask />
           </>
         }

@@ -70,14 +70,6 @@ export const useQuota = () =>
     },
   });
 
-/** Agents by id and name, so an assignee stored either way reads as its name. */
-export const useAgentNames = () =>
-  useQuery({
-    queryKey: ['agents', 'names'],
-    queryFn: async () => (await ok(api.GET('/api/v1/agents', { params: { query: { limit: 200 } } }))).data,
-    staleTime: 60_000,
-  });
-
 /** Changes fields of a task; everything showing tasks refetches once the server has answered. */
 export function useUpdateTask() {
   const qc = useQueryClient();

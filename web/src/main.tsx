@@ -50,6 +50,10 @@ const router = createBrowserRouter([
     element: <RequireSession needsOrg />,
     children: [
       { index: true, loader: () => prefetchOverview(qc), lazy: page(() => import('./pages/overview')) },
+      { path: '/tasks', lazy: page(() => import('./pages/tasks/tasks')) },
+      { path: '/tasks/:id', lazy: page(() => import('./pages/tasks/detail')) },
+      { path: '/agents', lazy: page(() => import('./pages/agents/agents')) },
+      { path: '/agents/:id', lazy: page(() => import('./pages/agents/detail')) },
       { path: '/keys', lazy: page(() => import('./pages/keys')) },
       { path: '/keys/:id', lazy: page(() => import('./pages/key-detail')) },
       { path: '/members', lazy: page(() => import('./pages/members')) },

@@ -10,6 +10,8 @@ export interface NavItem {
 
 export const NAV: NavItem[] = [
   { path: '/', label: 'Overview', keywords: 'home dashboard credits usage', covers: ['whoami', 'billing.plan_summary'] },
+  { path: '/tasks', label: 'Tasks', keywords: 'board issues work todo kanban', covers: ['tasks.*'] },
+  { path: '/agents', label: 'Agents', keywords: 'ai workforce org chart bots budget', covers: ['agents.*'] },
   { path: '/keys', label: 'API keys', keywords: 'tokens secrets credentials', covers: ['keys.*'] },
   { path: '/members', label: 'Members', keywords: 'team users invites roles owner', covers: ['orgs.members.*', 'orgs.invites.create', 'orgs.invites.list'] },
   {

@@ -67,3 +67,17 @@ export function Confirm({
     </Modal>
   );
 }
+
+/** The end of a dialog's form: Cancel closes it, the submit button names the action. */
+export function DialogActions({ onCancel, submitLabel, busy }: { onCancel: () => void; submitLabel: string; busy?: boolean }) {
+  return (
+    <div className="flex justify-end gap-2">
+      <Button variant="secondary" onClick={onCancel}>
+        Cancel
+      </Button>
+      <Button type="submit" disabled={busy}>
+        {submitLabel}
+      </Button>
+    </div>
+  );
+}

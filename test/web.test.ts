@@ -198,6 +198,11 @@ test('the ledger lists the credits grant, and filters by wallet and day', { skip
   await page.getByText('Nothing here yet.').waitFor();
   await field(page, 'To').fill('');
   await grantRow.waitFor();
+  await field(page, 'Entry type').selectOption('');
+  await ledger.getByRole('row', { name: /tokens\s+admin_grant/ }).waitFor();
+  await field(page, 'To').blur();
+  await page.getByRole('heading', { name: 'Ledger' }).evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await screenshot(page, 'billing-ledger-light');
 });
 
 test("a paid operation's page asks first, showing the cost; cancelling charges nothing, confirming charges it", { skip }, async () => {

@@ -184,18 +184,30 @@ const stream = async (topic: string, token: string) => {
   return s;
 };
 
-test('the queue stream tells the org, and only it, of every state change of its jobs; a heartbeat sends nothing', async () => {
-  const other = await app.tenant('Other');
-  const mine = await stream('queue', t.key);
-  const theirs = await stream('queue', other.key);
-  const call = async (method: string, path: string, body: object = {}, status = 200) => {
-    const res = await app.request(method, `/api/v1${path}`, { key: t.key, body });
-    assert.equal(res.status, status, `${path}: ${JSON.stringify(res.body)}`);
-    return res.body;
-  };
-  const submit = () => call('POST', '/queue/jobs', { queue: 'web-test', task_type: 'noop', payload: {} }, 201);
-  const claim = async () => (await call('POST', '/queue/claim', { queue: 'web-test', worker_id: 'w', batch_size: 1 })).data[0];
+type Stream = Awaited<ReturnType<typeof stream>>;
+
+/** Opens `topic` for this test's org and for another one, runs `fn`, then closes both. */
+async function withStreams(topic: string, fn: (mine: Stream, theirs: Stream) => Promise<void>) {
+  const other = await app.tenant(`Other ${topic}`);
+  const mine = await stream(topic, t.key);
+  const theirs = await stream(topic, other.key);
   try {
+    await fn(mine, theirs);
+  } finally {
+    await mine.close();
+    await theirs.close();
+  }
+}
+
+test('the queue stream tells the org, and only it, of every state change of its jobs; a heartbeat sends nothing', () =>
+  withStreams('queue', async (mine, theirs) => {
+    const call = async (method: string, path: string, body: object = {}, status = 200) => {
+      const res = await app.request(method, `/api/v1${path}`, { key: t.key, body });
+      assert.equal(res.status, status, `${path}: ${JSON.stringify(res.body)}`);
+      return res.body;
+    };
+    const submit = () => call('POST', '/queue/jobs', { queue: 'web-test', task_type: 'noop', payload: {} }, 201);
+    const claim = async () => (await call('POST', '/queue/claim', { queue: 'web-test', worker_id: 'w', batch_size: 1 })).data[0];
     const job = await submit();
     assert.ok(await mine.next('queue'), 'submitted');
     assert.equal((await claim()).id, job.id);
@@ -220,27 +232,16 @@ test('the queue stream tells the org, and only it, of every state change of its 
 
     assert.equal(await theirs.next('queue', 300), false, 'another org hears nothing of it');
     assert.equal(await theirs.next('events', 0), false);
-  } finally {
-    await mine.close();
-    await theirs.close();
-  }
-});
+  }));
 
-test("the notifications stream tells the org, and only it, when a notification was made", async () => {
-  const other = await app.tenant('Other notes');
-  const mine = await stream('notifications', t.key);
-  const theirs = await stream('notifications', other.key);
-  try {
+test('the notifications stream tells the org, and only it, when a notification was made', () =>
+  withStreams('notifications', async (mine, theirs) => {
     // No worker runs here: the signal comes from the notifications insert itself, not from the events' fan-out.
     const made = await app.request('POST', '/api/v1/notifications', { key: t.key, body: { title: 'Stream probe' } });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     assert.ok(await mine.next('notifications'));
     assert.equal(await theirs.next('notifications', 500), false);
-  } finally {
-    await mine.close();
-    await theirs.close();
-  }
-});
+  }));
 
 test('instance admins hear `fleet` on the queue stream when a worker joins; org members do not', async () => {
   const member = await app.tenant('Member');

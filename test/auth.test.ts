@@ -1,5 +1,5 @@
 // Users and auth (issue 2, scope 5): register, login and its throttle, refresh, logout, me, password reset
-// through the email outbox, erasing an account, and the instance admin's user operations.
+// through the email outbox, changing it with the current one, erasing an account, and the instance admin's user operations.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { closeDb, lastMailTo, register, sql } from './helpers/db.ts';
@@ -236,6 +236,51 @@ test('reset-password sets the new password, ends every session, and the token wo
   const bogus = await app.request('POST', '/api/v1/auth/reset-password', { body: { token: 'obp_invented', password: 'another-new-password' } });
   assert.equal(bogus.status, 422);
   assert.equal((await login(u.email, 'brand-new-password')).status, 200);
+});
+
+test('change-password needs the current password, keeps this session and ends the others', async () => {
+  const u = await register(app);
+  const other = (await login(u.email, u.password)).body;
+  const change = (body: object, token = u.token) => app.request('POST', '/api/v1/auth/change-password', { key: token, body });
+
+  const wrong = await change({ current_password: 'not-my-password', new_password: 'brand-new-password' });
+  assert.equal(wrong.status, 403, 'a valid session with a wrong password: 403, not 401 (which reads as signed out)');
+  assert.equal(wrong.body.error, 'forbidden');
+  assert.equal(wrong.body.details[0].field, 'current_password');
+  const short = await change({ current_password: u.password, new_password: 'short' });
+  assert.equal(short.status, 400);
+  assert.equal(short.body.error, 'invalid_request');
+  assert.ok(short.body.details.some((d: { field: string }) => d.field === 'new_password'));
+  assert.equal((await change({ current_password: u.password })).status, 400);
+  const same = await change({ current_password: u.password, new_password: u.password });
+  assert.equal(same.status, 422);
+  assert.equal(same.body.details[0].field, 'new_password');
+  // An API key is no user: it cannot change anyone's password.
+  const t = await app.tenant('Change');
+  assert.equal((await change({ current_password: t.password, new_password: 'brand-new-password' }, t.key)).status, 403);
+  assert.equal((await login(u.email, u.password)).status, 200, 'nothing changed so far');
+
+  const res = await change({ current_password: u.password, new_password: 'brand-new-password' });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.revoked_sessions, 2, 'the other session and the check login above');
+  assert.equal((await me(u.token)).status, 200, 'this session stays');
+  assert.equal((await me(other.token)).status, 401);
+  assert.equal((await app.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: other.refresh_token } })).status, 401);
+  assert.equal((await login(u.email, u.password)).status, 401, 'the old password is gone');
+  assert.equal((await login(u.email, 'brand-new-password')).status, 200);
+  const logged = await sql(app, "select actor_id from activity_log where action = 'user.password_changed' and entity_id = $1", [u.id]);
+  assert.deepEqual(logged, [{ actor_id: u.id }]);
+});
+
+test('change-password is throttled per user after 10 wrong current passwords', async () => {
+  const u = await register(app);
+  const change = (current_password: string) =>
+    app.request('POST', '/api/v1/auth/change-password', { key: u.token, body: { current_password, new_password: 'brand-new-password' } });
+  for (let i = 0; i < 10; i++) assert.equal((await change(`guess-${i}`)).status, 403);
+  const limited = await change(u.password);
+  assert.equal(limited.status, 429, 'even the right password waits out the window');
+  assert.ok(Number(limited.headers.get('retry-after')) > 0);
+  assert.equal((await login(u.email, u.password)).status, 200, 'the password did not change');
 });
 
 test('DELETE /users/me needs the password, refuses the last owner of an org, and erases after a transfer', async () => {

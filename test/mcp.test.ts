@@ -116,7 +116,7 @@ describe('mcp', () => {
       assert.deepEqual(names(tools), [...exposed.map((c) => toolName(c.id)), 'list_toolsets'].sort());
       // Credential-handling operations are deliberately not tools (passwords never pass through a model).
       assert.ok(!byName.has('auth_login') && !byName.has('auth_register') && !byName.has('auth_logout'));
-      assert.ok(!byName.has('users_delete_me'));
+      assert.ok(!byName.has('users_delete_me') && !byName.has('auth_change_password'));
       assert.deepEqual(byName.get('keys_get')?.annotations, {
         title: byName.get('keys_get')?.title,
         readOnlyHint: true,

@@ -128,67 +128,133 @@ test('OpenAPI carries each operation\'s CLI hints, cost and caller kind (x-opsba
   assert.equal(doc.paths['/api/v1/keys/{id}'].delete['x-opsbase'].destructive, true);
 });
 
-/** Reads Server-Sent Events until `until` returns true for one of them (or times out). */
-async function readEvents(res: Response, until: (event: string) => boolean, ms = 5000): Promise<string[]> {
-  const reader = res.body!.getReader();
+/** Reads a Server-Sent Events stream as it comes: `next(name)` waits for the next event of that name. */
+function listen(res: Response) {
   const seen: string[] = [];
-  let buffer = '';
-  const deadline = Date.now() + ms;
-  try {
-    while (Date.now() < deadline) {
-      const chunk = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), deadline - Date.now()))]);
-      if (!chunk || chunk.done) break;
+  let read = 0;
+  let arrived = () => {};
+  const reader = res.body!.getReader();
+  const done = (async () => {
+    let buffer = '';
+    for (;;) {
+      const chunk = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+      if (chunk.done) return;
       buffer += new TextDecoder().decode(chunk.value);
       const blocks = buffer.split('\n\n');
       buffer = blocks.pop()!;
       for (const block of blocks) {
         const name = /^event: (.+)$/m.exec(block)?.[1];
-        if (!name) continue;
-        seen.push(name);
-        if (until(name)) return seen;
+        if (name) seen.push(name);
       }
+      arrived();
     }
-    return seen;
+  })();
+  return {
+    seen,
+    /** True when an event `name` came (after the ones already taken) within `ms`; takes everything up to it. */
+    async next(name: string, ms = 5000): Promise<boolean> {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const at = seen.indexOf(name, read);
+        if (at >= 0) {
+          read = at + 1;
+          return true;
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        await new Promise<void>((r) => {
+          arrived = r;
+          setTimeout(r, left);
+        });
+      }
+    },
+    close: async () => {
+      await reader.cancel().catch(() => {});
+      await done;
+    },
+  };
+}
+
+const stream = async (topic: string, token: string) => {
+  const res = await fetch(`${app.url}/api/v1/streams/${topic}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type')!, /text\/event-stream/);
+  const s = listen(res);
+  assert.ok(await s.next('ready'), 'the stream opened');
+  return s;
+};
+
+type Stream = Awaited<ReturnType<typeof stream>>;
+
+/** Opens `topic` for this test's org and for another one, runs `fn`, then closes both. */
+async function withStreams(topic: string, fn: (mine: Stream, theirs: Stream) => Promise<void>) {
+  const other = await app.tenant(`Other ${topic}`);
+  const mine = await stream(topic, t.key);
+  const theirs = await stream(topic, other.key);
+  try {
+    await fn(mine, theirs);
   } finally {
-    await reader.cancel().catch(() => {});
+    await mine.close();
+    await theirs.close();
   }
 }
 
-test('the queue stream tells the submitting org, and only it, that a job arrived', async () => {
-  const other = await app.tenant('Other');
-  const mine = await fetch(`${app.url}/api/v1/streams/queue`, { headers: { authorization: `Bearer ${t.key}` } });
-  const theirs = await fetch(`${app.url}/api/v1/streams/queue`, { headers: { authorization: `Bearer ${other.key}` } });
-  assert.equal(mine.status, 200);
-  assert.match(mine.headers.get('content-type')!, /text\/event-stream/);
-  const mineEvents = readEvents(mine, (e) => e === 'queue');
-  const theirEvents = readEvents(theirs, (e) => e === 'queue', 1500);
-  await new Promise((r) => setTimeout(r, 200));
-  const job = await app.request('POST', '/api/v1/queue/jobs', { key: t.key, body: { queue: 'web-test', task_type: 'noop', payload: {} } });
-  assert.equal(job.status, 201, JSON.stringify(job.body));
-  assert.deepEqual((await mineEvents).filter((e) => e === 'queue'), ['queue']);
-  assert.deepEqual((await theirEvents).filter((e) => e === 'queue'), []);
-});
+test('the queue stream tells the org, and only it, of every state change of its jobs; a heartbeat sends nothing', () =>
+  withStreams('queue', async (mine, theirs) => {
+    const call = async (method: string, path: string, body: object = {}, status = 200) => {
+      const res = await app.request(method, `/api/v1${path}`, { key: t.key, body });
+      assert.equal(res.status, status, `${path}: ${JSON.stringify(res.body)}`);
+      return res.body;
+    };
+    const submit = () => call('POST', '/queue/jobs', { queue: 'web-test', task_type: 'noop', payload: {} }, 201);
+    const claim = async () => (await call('POST', '/queue/claim', { queue: 'web-test', worker_id: 'w', batch_size: 1 })).data[0];
+    const job = await submit();
+    assert.ok(await mine.next('queue'), 'submitted');
+    assert.equal((await claim()).id, job.id);
+    assert.ok(await mine.next('queue'), 'claimed');
+    await call('POST', `/queue/jobs/${job.id}/heartbeat`, { worker_id: 'w' });
+    assert.equal(await mine.next('queue', 700), false, 'a heartbeat changes no state');
+    await call('POST', `/queue/jobs/${job.id}/complete`, { worker_id: 'w', result: { ok: true } });
+    assert.ok(await mine.next('queue'), 'completed');
 
-test('the notifications stream signals after events were recorded (for the dispatcher to fan out)', async () => {
-  const res = await fetch(`${app.url}/api/v1/streams/notifications`, { headers: { authorization: `Bearer ${t.key}` } });
-  const events = readEvents(res, (e) => e === 'notifications');
-  await new Promise((r) => setTimeout(r, 200));
-  // Creating a key records a `key.created` event (the events table's insert trigger NOTIFYs opsbase_events).
-  assert.equal((await app.request('POST', '/api/v1/keys', { key: t.key, body: { name: 'stream-probe' } })).status, 201);
-  assert.deepEqual((await events).filter((e) => e === 'notifications'), ['notifications']);
-});
+    const cancelled = await submit();
+    assert.ok(await mine.next('queue'));
+    await call('POST', `/queue/jobs/${cancelled.id}/cancel`);
+    assert.ok(await mine.next('queue'), 'cancelled');
+    await call('POST', `/queue/jobs/${cancelled.id}/retry`);
+    assert.ok(await mine.next('queue'), 'retried');
+    assert.equal((await claim()).id, cancelled.id);
+    assert.ok(await mine.next('queue'));
+    // Dead-lettered: the state change, and the `job.failed` event recorded with it.
+    await call('POST', `/queue/jobs/${cancelled.id}/fail`, { worker_id: 'w', error: 'boom', retry: false });
+    assert.ok(await mine.next('queue'), 'failed');
+    assert.ok(await mine.next('events'), 'its event');
+
+    assert.equal(await theirs.next('queue', 300), false, 'another org hears nothing of it');
+    assert.equal(await theirs.next('events', 0), false);
+  }));
+
+test('the notifications stream tells the org, and only it, when a notification was made', () =>
+  withStreams('notifications', async (mine, theirs) => {
+    // No worker runs here: the signal comes from the notifications insert itself, not from the events' fan-out.
+    const made = await app.request('POST', '/api/v1/notifications', { key: t.key, body: { title: 'Stream probe' } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.ok(await mine.next('notifications'));
+    assert.equal(await theirs.next('notifications', 500), false);
+  }));
 
 test('instance admins hear `fleet` on the queue stream when a worker joins; org members do not', async () => {
   const member = await app.tenant('Member');
-  const open = (token: string) => fetch(`${app.url}/api/v1/streams/queue`, { headers: { authorization: `Bearer ${token}` } });
-  const adminEvents = readEvents(await open(app.admin.sessionToken), (e) => e === 'fleet', 15_000);
-  const memberEvents = readEvents(await open(member.sessionToken), (e) => e === 'fleet', 8_000);
+  const admin = await stream('queue', app.admin.sessionToken);
+  const other = await stream('queue', member.sessionToken);
   const worker = await startWorker(app.app.services);
   try {
-    assert.ok((await adminEvents).includes('fleet'), 'the admin heard the new worker');
-    assert.ok(!(await memberEvents).includes('fleet'), 'a member is not told about the fleet');
+    assert.ok(await admin.next('fleet', 15_000), 'the admin heard the new worker');
+    assert.equal(await other.next('fleet', 0), false, 'a member is not told about the fleet');
   } finally {
     await worker.stop();
+    await admin.close();
+    await other.close();
   }
 });
 

@@ -1,16 +1,18 @@
 // Live views (DESIGN §7): Server-Sent Events fed by PostgreSQL LISTEN/NOTIFY, so a dashboard connected to any
 // instance hears what happened on every instance. A stream carries "this changed" signals, never data: the page
 // then reads through the ordinary, scoped API, so a stream can never show what its caller may not read.
-//   GET /api/v1/streams/queue          `queue` when a job of the caller's org is submitted, scheduled or requeued;
-//                                      `events` when domain events were recorded (job failures, deliveries, …)
+//   GET /api/v1/streams/queue          `queue` when a job of the caller's org is submitted or changes state (claimed,
+//                                      completed, failed, cancelled, retried, requeued);
+//                                      `events` when domain events of the org were recorded (job failures, …)
 //                                      `fleet` (instance admins) when a worker's counters or liveness changed
-//   GET /api/v1/streams/notifications  `notifications` after new events were fanned out to notifications
+//   GET /api/v1/streams/notifications  `notifications` when notifications of the caller's org were made
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { defineOperation, type Operation } from '../core/operation.ts';
 import type { AppServices } from '../core/services.ts';
 import { EVENTS_CHANNEL } from '../modules/events/record.ts';
-import { QUEUE_CHANNEL } from '../modules/queue/wakeups.ts';
+import { NOTIFICATIONS_CHANNEL } from '../modules/notifications/service.ts';
+import { JOBS_CHANNEL, QUEUE_CHANNEL } from '../modules/queue/wakeups.ts';
 import { authenticate } from './auth.ts';
 import { openEventStream } from './sse.ts';
 
@@ -37,8 +39,6 @@ const streamOp = (topic: Topic, scope: string): Operation =>
   }) as unknown as Operation;
 
 const OPS: Record<Topic, Operation> = { queue: streamOp('queue', 'queue:read'), notifications: streamOp('notifications', 'notifications:read') };
-/** Events are fanned out to notifications by the worker's dispatcher shortly after they are recorded. */
-const FANOUT_DELAY_MS = 750;
 /**
  * Workers heartbeat into their row without a NOTIFY (src/modules/workers), so the fleet is the one thing looked at on
  * a timer: one small query per instance every few seconds, and only while an admin watches; a `fleet` signal goes
@@ -51,7 +51,6 @@ const FLEET_FINGERPRINT = `select coalesce(string_agg(id || ':' || in_flight || 
 
 class Hub {
   readonly clients: Record<Topic, Set<Client>> = { queue: new Set(), notifications: new Set() };
-  private pendingFanout?: NodeJS.Timeout;
   private fleetTimer?: NodeJS.Timeout;
   private fleetPrint = '';
 
@@ -82,25 +81,23 @@ class Hub {
 
   stop() {
     clearTimeout(this.fleetTimer);
-    clearTimeout(this.pendingFanout);
+  }
+
+  /** Signals `event` to the clients of `topic` in `orgId`. */
+  private tell(topic: Topic, orgId: string, event: string, data: unknown = {}) {
+    for (const c of this.clients[topic]) if (c.orgId === orgId) c.send(event, data);
   }
 
   async start(services: AppServices) {
-    // Payload `<org id>:<queue>`: only that org's clients hear it.
+    // Payload `<org id>:<queue>` (submits, schedule firings, requeues: the claimers' wake-ups).
     await services.listener.on(QUEUE_CHANNEL, (payload) => {
       const [orgId, queue] = payload.split(':');
-      for (const c of this.clients.queue) if (c.orgId === orgId) c.send('queue', { queue });
+      this.tell('queue', orgId, 'queue', { queue });
     });
-    // The events trigger names no org: every client looks again, through its own scoped API calls.
-    await services.listener.on(EVENTS_CHANNEL, () => {
-      for (const c of this.clients.queue) c.send('events', {});
-      if (this.pendingFanout) return;
-      this.pendingFanout = setTimeout(() => {
-        this.pendingFanout = undefined;
-        for (const c of this.clients.notifications) c.send('notifications', {});
-      }, FANOUT_DELAY_MS);
-      this.pendingFanout.unref();
-    });
+    // The rest carry the org id alone (the triggers of migration 0017).
+    await services.listener.on(JOBS_CHANNEL, (orgId) => this.tell('queue', orgId, 'queue'));
+    await services.listener.on(EVENTS_CHANNEL, (orgId) => this.tell('queue', orgId, 'events'));
+    await services.listener.on(NOTIFICATIONS_CHANNEL, (orgId) => this.tell('notifications', orgId, 'notifications'));
     await services.listener.start().catch(() => services.listener.reconnect());
   }
 }

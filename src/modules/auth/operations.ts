@@ -128,4 +128,17 @@ export const resetPassword = defineOperation({
   handler: (ctx, input) => auth.resetPassword(ctx, input),
 });
 
-export const authOperations = [register, login, refresh, logout, me, forgotPassword, resetPassword];
+export const changePassword = defineOperation({
+  id: 'auth.change_password',
+  method: 'POST',
+  path: '/auth/change-password',
+  summary: 'Change your password, confirming the current one (logs out your other sessions; this one stays)',
+  auth: 'user',
+  scopes: [],
+  status: 200,
+  input: z.object({ current_password: z.string().min(1).max(200), new_password: Password }),
+  output: Ok.extend({ revoked_sessions: z.number().int().describe('Other sessions logged out') }),
+  handler: (ctx, input) => auth.changePassword(ctx, input),
+});
+
+export const authOperations = [register, login, refresh, logout, me, forgotPassword, resetPassword, changePassword];

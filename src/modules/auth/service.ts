@@ -15,6 +15,8 @@ const LOGIN_WINDOW_MS = 15 * 60_000;
 const LOGIN_ATTEMPTS_PER_EMAIL = 10;
 const LOGIN_ATTEMPTS_PER_IP = 50;
 const RESET_MS = 60 * 60_000;
+/** Wrong current passwords per user and window when changing it: a stolen session must not be a password oracle. */
+const PASSWORD_CHECKS_PER_USER = 10;
 
 export async function register(ctx: Ctx, input: NewUser) {
   const user = await createUser(ctx, input);
@@ -22,8 +24,8 @@ export async function register(ctx: Ctx, input: NewUser) {
   return { user: presentUser(user), ...tokens };
 }
 
-function throttled(seconds: number): AppError {
-  return new AppError('rate_limited', `Too many failed logins. Retry in ${seconds} s, or reset the password.`, undefined, {
+function throttled(seconds: number, what = 'failed logins'): AppError {
+  return new AppError('rate_limited', `Too many ${what}. Retry in ${seconds} s, or reset the password.`, undefined, {
     'retry-after': String(seconds),
   });
 }
@@ -75,6 +77,25 @@ export async function logout(ctx: Ctx, allDevices: boolean) {
     orgId: null,
   });
   return { ok: true as const, revoked_sessions: revoked };
+}
+
+/** A new password, confirmed with the current one; every other session of the user ends, this one stays. */
+export async function changePassword(ctx: Ctx, input: { current_password: string; new_password: string }) {
+  const attempt = await ctx.services.rateLimiter.hitShared(`password:user:${ctx.userId}`, PASSWORD_CHECKS_PER_USER, LOGIN_WINDOW_MS);
+  if (!attempt.allowed) throw throttled(attempt.resetSeconds, 'wrong passwords');
+  const user = await findUser(ctx, ctx.userId!);
+  // 403, not 401: the session is valid; a 401 would make clients think the login expired.
+  if (!(await verifyPassword(input.current_password, user.passwordHash))) {
+    throw new AppError('forbidden', 'The current password is wrong.', [{ field: 'current_password', location: 'body', message: 'wrong password' }]);
+  }
+  await attempt.refund();
+  if (input.new_password === input.current_password) {
+    throw unprocessable('The new password is the current one.', [{ field: 'new_password', location: 'body', message: 'must differ from the current password' }]);
+  }
+  await ctx.db.update(users).set({ passwordHash: await hashPassword(input.new_password), updatedAt: new Date() }).where(eq(users.id, user.id));
+  const revoked = await revokeSessions(ctx, { userId: user.id, except: ctx.sessionId ?? undefined });
+  await recordActivity(ctx, { action: 'user.password_changed', entityType: 'user', entityId: user.id, orgId: null, metadata: { revoked_sessions: revoked } });
+  return { ok: true as const, message: 'Password changed. Your other sessions were logged out.', revoked_sessions: revoked };
 }
 
 export async function me(ctx: Ctx) {

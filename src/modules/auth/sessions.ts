@@ -1,6 +1,6 @@
 // Sessions: an access token (`obs_…`, 12 h) and a refresh token (`obr_…`, 30 days), both stored as SHA-256.
 // Refreshing replaces both, so a stolen refresh token works at most once.
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, ne } from 'drizzle-orm';
 import type { Ctx } from '../../core/context.ts';
 import { newSecret, sha256 } from '../../core/crypto.ts';
 import { newId } from '../../core/ids.ts';
@@ -73,12 +73,13 @@ export async function refreshSession(ctx: Ctx, refreshToken: string): Promise<(T
   };
 }
 
-export async function revokeSessions(ctx: Ctx, where: { sessionId?: string; userId?: string }): Promise<number> {
+/** Revokes one session, or every session of a user but `except` (the caller's own, when it stays signed in). */
+export async function revokeSessions(ctx: Ctx, where: { sessionId?: string; userId?: string; except?: string }): Promise<number> {
   const cond = where.sessionId ? eq(sessions.id, where.sessionId) : eq(sessions.userId, where.userId!);
   const rows = await ctx.db
     .update(sessions)
     .set({ revokedAt: new Date() })
-    .where(and(cond, isNull(sessions.revokedAt)))
+    .where(and(cond, isNull(sessions.revokedAt), where.except ? ne(sessions.id, where.except) : undefined))
     .returning({ id: sessions.id });
   await ctx.services.authCache.invalidate(ctx.db, `sessions:${where.sessionId ?? where.userId}`);
   return rows.length;

@@ -75,16 +75,21 @@ export const tokenBalance = defineOperation({
   handler: (ctx) => wallet.tokenBalance(ctx),
 });
 
-export const tokenTransactions = defineOperation({
-  id: 'tokens.transactions',
+export const transactions = defineOperation({
+  id: 'wallet.transactions',
   method: 'GET',
-  path: '/tokens/transactions',
-  summary: 'Token ledger entries, newest first',
+  path: '/wallet/transactions',
+  summary: 'Ledger entries of the credits and token wallets, newest first',
   scopes: ['billing:read'],
-  input: PageInput.extend({ type: z.enum(LEDGER_KINDS).optional().describe('Only entries of this kind') }),
+  input: PageInput.extend({
+    currency: z.enum(CURRENCIES).optional().describe('Only this wallet (default: both)'),
+    type: z.enum(LEDGER_KINDS).optional().describe('Only entries of this kind'),
+    since: z.iso.datetime({ offset: true }).optional().describe('Only entries made at or after this time'),
+    until: z.iso.datetime({ offset: true }).optional().describe('Only entries made before this time'),
+  }),
   output: listOf(LedgerEntry),
-  cli: { columns: ['created_at', 'type', 'amount', 'balance_after', 'reference'] },
-  handler: (ctx, input) => wallet.tokenTransactions(ctx, input),
+  cli: { columns: ['created_at', 'currency', 'type', 'amount', 'balance_after', 'reference'] },
+  handler: (ctx, input) => wallet.transactions(ctx, input),
 });
 
 export const consumeTokens = defineOperation({
@@ -125,4 +130,4 @@ export const grant = defineOperation({
   handler: (ctx, input) => wallet.adminGrant(ctx, input),
 });
 
-export const walletOperations = [getWallet, tokenBalance, tokenTransactions, consumeTokens, grant];
+export const walletOperations = [getWallet, tokenBalance, transactions, consumeTokens, grant];

@@ -1,5 +1,5 @@
-// Reading the wallet and the token ledger, spending tokens, and instance-admin grants.
-import { and, eq } from 'drizzle-orm';
+// Reading the wallets and their ledger, spending tokens, and instance-admin grants.
+import { and, eq, gte, lt } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { invalid, notFound } from '../../core/errors.ts';
 import { type PageInput, listNewestFirst } from '../../core/pagination.ts';
@@ -52,12 +52,31 @@ export async function tokenBalance(ctx: Ctx) {
   return { currency: 'tokens' as const, balance: b.balance, available: b.available, holds: b.held, auto_topup: await autoTopupOf(ctx, 'tokens') };
 }
 
-export async function tokenTransactions(ctx: Ctx, input: PageInput & { type?: LedgerKind }) {
+export interface TransactionsInput extends PageInput {
+  currency?: Currency;
+  type?: LedgerKind;
+  since?: string;
+  until?: string;
+}
+
+/** Both wallets' ledgers, or one's, newest first; `since` inclusive, `until` exclusive. */
+export async function transactions(ctx: Ctx, input: TransactionsInput) {
+  const since = input.since ? new Date(input.since) : undefined;
+  const until = input.until ? new Date(input.until) : undefined;
+  if (since && until && since >= until) {
+    throw invalid('`until` must be later than `since`.', [{ field: 'until', location: 'query', message: 'must be later than since' }]);
+  }
   return listNewestFirst(
     ctx.db,
     ledgerEntries,
     input,
-    [eq(ledgerEntries.orgId, requireOrg(ctx)), eq(ledgerEntries.currency, 'tokens'), input.type ? eq(ledgerEntries.kind, input.type) : undefined],
+    [
+      eq(ledgerEntries.orgId, requireOrg(ctx)),
+      input.currency ? eq(ledgerEntries.currency, input.currency) : undefined,
+      input.type ? eq(ledgerEntries.kind, input.type) : undefined,
+      since ? gte(ledgerEntries.createdAt, since) : undefined,
+      until ? lt(ledgerEntries.createdAt, until) : undefined,
+    ],
     presentEntry,
   );
 }

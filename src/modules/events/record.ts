@@ -6,8 +6,9 @@ import { events } from '../../db/schema/billing.ts';
 import { newId } from '../../core/ids.ts';
 
 /**
- * NOTIFY channels of new events and new webhook deliveries (no payload): insert triggers send them (migration
- * 0011), whoever writes the rows; the worker wakes its dispatcher and deliverer on them.
+ * NOTIFY channels of new events (payload: the org id, one per org a statement inserted for; migration 0017) and new
+ * webhook deliveries (no payload): insert triggers send them (migration 0011), whoever writes the rows; the worker
+ * wakes its dispatcher and deliverer on them, and the live streams tell the org's dashboards.
  */
 export const EVENTS_CHANNEL = 'opsbase_events';
 export const WEBHOOKS_CHANNEL = 'opsbase_webhooks';

@@ -11,6 +11,9 @@ import { notifications } from '../../db/schema/notifications.ts';
 import { orgMembers } from '../../db/schema/orgs.ts';
 import { recordActivity } from '../activity/record.ts';
 
+/** NOTIFY on every insert of notifications, payload the org id (an insert trigger, migration 0017): the live stream. */
+export const NOTIFICATIONS_CHANNEL = 'opsbase_notifications';
+
 type NotificationRow = typeof notifications.$inferSelect;
 
 export function presentNotification(n: NotificationRow) {

@@ -8,6 +8,11 @@ import type { DbOrTx } from '../../db/client.ts';
 import type { PgListener } from '../../db/listener.ts';
 
 export const QUEUE_CHANNEL = 'opsbase_queue';
+/**
+ * Every state change of an org's job, payload the org id (an update trigger, migration 0017), for the live queue
+ * page only: claimers do not listen here, so a claim or completion wakes none of them.
+ */
+export const JOBS_CHANNEL = 'opsbase_jobs';
 
 export const wakeupKey = (orgId: string, queue: string) => `${orgId}:${queue}`;
 

@@ -1,20 +1,15 @@
 // Billing: wallet, credit chart, ledger with filters, plans with the downgrade check, top-up, auto top-up, quotas.
 import { type UseQueryResult, useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
 import { api, ok } from '../api/client';
-import { type Schemas, useSession } from '../app/session';
+import { useSession } from '../app/session';
 import { LedgerChart } from '../ui/credit-chart';
-import { SelectInput } from '../ui/field';
-import { num, when } from '../ui/format';
+import { num } from '../ui/format';
 import { Card, ErrorNote, Loading, PageHeader, Stat, UsageBar } from '../ui/kit';
-import { PagedTable, usePaged } from '../ui/table';
 import { AutoTopup } from './billing/auto-topup';
 import { GrantCredits } from './billing/grant';
+import { Ledger } from './billing/ledger';
 import { Plans } from './billing/plans';
 import { TopUp } from './billing/top-up';
-
-type Entry = Schemas['LedgerEntry'];
-const TYPES = ['', 'grant', 'purchase', 'bonus', 'signup_bonus', 'admin_grant', 'consume', 'hold', 'release', 'commit', 'refund', 'expire'] as const;
 
 /** One currency's balance, what is free of holds, what is held, and its 30-day chart. */
 function WalletCard({ currency, query }: { currency: 'credits' | 'tokens'; query: UseQueryResult<{ balance: number; available: number; holds: number }> }) {
@@ -40,10 +35,6 @@ export default function Billing() {
   const wallet = useQuery({ queryKey: ['wallet'], queryFn: () => ok(api.GET('/api/v1/wallet')) });
   const tokens = useQuery({ queryKey: ['wallet', 'tokens'], queryFn: () => ok(api.GET('/api/v1/tokens/balance')) });
   const quotas = useQuery({ queryKey: ['quota'], queryFn: () => ok(api.GET('/api/v1/quota/status')) });
-  const [type, setType] = useState<(typeof TYPES)[number]>('');
-  const ledger = usePaged<Entry>(['wallet', 'ledger', type], (cursor) =>
-    ok(api.GET('/api/v1/tokens/transactions', { params: { query: { cursor, limit: 50, ...(type ? { type } : {}) } } })),
-  );
   return (
     <>
       <PageHeader title="Billing" description="Credits pay for paid operations; the plan sets limits and monthly credits." />
@@ -63,29 +54,7 @@ export default function Billing() {
         <AutoTopup />
       </div>
       <Plans funding={wallet.data?.funding} />
-      <section className="mt-6">
-        <div className="mb-2 flex flex-wrap items-end justify-between gap-3">
-          <div>
-            <h2 className="text-lg font-semibold">Token ledger</h2>
-            <p className="text-sm text-zinc-600 dark:text-zinc-400">The credits ledger has no list operation in the API yet.</p>
-          </div>
-          <div className="w-48">
-            <SelectInput label="Entry type" value={type} onChange={(e) => setType(e.target.value as typeof type)} options={TYPES.map((t) => ({ value: t, label: t || 'all types' }))} />
-          </div>
-        </div>
-        <PagedTable
-          query={ledger}
-          caption="Token ledger entries"
-          columns={[
-            { key: 'created_at', label: 'when', render: (e) => when(e.created_at) },
-            { key: 'type' },
-            { key: 'amount', render: (e) => <span className={e.amount < 0 ? 'text-red-700 dark:text-red-300' : ''}>{num(e.amount)}</span> },
-            { key: 'held_delta', label: 'held Δ' },
-            { key: 'balance_after', label: 'balance after' },
-            { key: 'reference' },
-          ]}
-        />
-      </section>
+      <Ledger />
     </>
   );
 }

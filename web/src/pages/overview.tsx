@@ -66,7 +66,7 @@ export default function Overview() {
               Tokens: {num(tokens.data.balance)} ({num(tokens.data.available)} available, {num(tokens.data.holds)} held)
             </p>
           )}
-          <LedgerChart currency="tokens" />
+          <LedgerChart currency="credits" />
         </Card>
         <Card title={`Plan: ${plan.data?.tier.name ?? '…'}`}>
           {plan.error && <ErrorNote error={plan.error} />}

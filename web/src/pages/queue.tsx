@@ -1,5 +1,6 @@
-// Queue and workers: per-queue counts, jobs by state with filters (live: a submitted job appears without a
-// reload, pushed by the queue stream), retry / cancel, schedules, and — for instance admins — the worker fleet.
+// Queue and workers: per-queue counts, jobs by state with filters (live: a job submitted, claimed, completed,
+// failed or cancelled shows without a reload, pushed by the queue stream), retry / cancel, schedules, and — for
+// instance admins — the worker fleet.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';

@@ -1,4 +1,4 @@
-// Settings: the org (name, slug, avatar) and my account (password reset, sessions, deleting the account).
+// Settings: the org (name, slug, avatar) and my account (password change or reset, sessions, deleting the account).
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, ok } from '../api/client';
@@ -6,6 +6,7 @@ import { isAdmin, signOut, useSession } from '../app/session';
 import { Modal } from '../ui/dialog';
 import { TextInput, fieldError } from '../ui/field';
 import { Button, Card, ErrorNote, PageHeader } from '../ui/kit';
+import { ChangePassword } from './settings/password';
 
 function OrgSettings() {
   const { org } = useSession();
@@ -56,7 +57,6 @@ function Account() {
   const { me } = useSession();
   const [deleting, setDeleting] = useState(false);
   const [password, setPassword] = useState('');
-  const reset = useMutation({ mutationFn: () => ok(api.POST('/api/v1/auth/forgot-password', { body: { email: me.email } })) });
   const everywhere = useMutation({ mutationFn: () => signOut(true) });
   const remove = useMutation({
     mutationFn: () => ok(api.DELETE('/api/v1/users/me', { body: { password } })),
@@ -68,15 +68,7 @@ function Account() {
         <p>
           Signed in as <strong>{me.username}</strong> ({me.email}).
         </p>
-        <div>
-          <h3 className="font-medium">Password</h3>
-          <p className="mb-2 text-zinc-700 dark:text-zinc-300">We email you a link to set a new one; setting it signs out every session.</p>
-          <Button variant="secondary" onClick={() => reset.mutate()} disabled={reset.isPending}>
-            Email me a reset link
-          </Button>
-          {reset.isSuccess && <p role="status" className="mt-2">{reset.data.message}</p>}
-          {reset.error && <ErrorNote error={reset.error} />}
-        </div>
+        <ChangePassword />
         <div>
           <h3 className="font-medium">Sessions</h3>
           <p className="mb-2 text-zinc-700 dark:text-zinc-300">Sign out of this and every other browser, CLI login and device.</p>

@@ -1,6 +1,6 @@
-// Added and spent per day over the last 30 days, from a wallet's ledger (one page of up to 200 entries: enough for
-// the chart of a typical org; the ledger table has every entry). Only the tokens ledger has a list operation
-// (tokens.transactions); the credits ledger has none yet, so its chart says so instead of guessing.
+// Added and spent per day over the last 30 days, from a wallet's ledger (wallet.transactions since the first day: one
+// page of up to 200 entries, enough for the chart of a typical org; when there are more, the caption says the older
+// days are incomplete rather than drawing them short without a word. The ledger table has every entry.)
 import { useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { api, ok } from '../api/client';
@@ -9,8 +9,7 @@ import { Chart, lastDays } from './chart';
 export function LedgerChart({ currency }: { currency: 'credits' | 'tokens' }) {
   const ledger = useQuery({
     queryKey: ['wallet', 'ledger-30d', currency],
-    enabled: currency === 'tokens',
-    queryFn: () => ok(api.GET('/api/v1/tokens/transactions', { params: { query: { limit: 200 } } })),
+    queryFn: () => ok(api.GET('/api/v1/wallet/transactions', { params: { query: { currency, since: `${lastDays(30).keys[0]}T00:00:00Z`, limit: 200 } } })),
   });
   const { x, series, totals } = useMemo(() => {
     const { x, keys } = lastDays(30);
@@ -32,9 +31,7 @@ export function LedgerChart({ currency }: { currency: 'credits' | 'tokens' }) {
       totals: { added: sum(added), spent: sum(spent) },
     };
   }, [ledger.data]);
-  if (currency === 'credits') {
-    return <p className="text-sm text-zinc-600 dark:text-zinc-400">A daily chart of credits needs the credits ledger, which the API does not list yet.</p>;
-  }
+  const partial = ledger.data?.meta.has_more;
   const summary = `Last 30 days: ${totals.added.toLocaleString()} ${currency} added, ${totals.spent.toLocaleString()} spent`;
   return (
     <figure>
@@ -48,7 +45,7 @@ export function LedgerChart({ currency }: { currency: 'credits' | 'tokens' }) {
           <span aria-hidden="true" className="mr-1 inline-block size-2 rounded-sm bg-indigo-600" />
           {totals.spent.toLocaleString()} spent
         </span>
-        <span>{currency}, last 30 days</span>
+        <span>{currency}, last 30 days{partial ? ' (the latest 200 entries: older days are incomplete)' : ''}</span>
       </figcaption>
     </figure>
   );

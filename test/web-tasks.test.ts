@@ -8,11 +8,13 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { axeProblems, launch, SKIP_BROWSER, screenshot, settled } from './helpers/browser.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
+import { type Worker, startWorker } from '../src/jobs/worker.ts';
 
 const skip = SKIP_BROWSER;
 let app: TestApp;
 let browser: Browser;
 let page: Page;
+let worker: Worker | undefined;
 const TITLE = 'Write the launch announcement';
 
 before(async () => {
@@ -28,6 +30,7 @@ before(async () => {
   await page.waitForURL(/\/tasks$/);
 });
 after(async () => {
+  await worker?.stop();
   await browser?.close();
   await app?.close();
 });
@@ -193,8 +196,38 @@ test('an agent is created in the dialog, stopped and started, and placed in the 
   assert.deepEqual(await branch.getByRole('link').allInnerTexts(), ['Editor', 'Writer']);
 });
 
+test('a task is run from its page: the cost confirmed, the run’s events live, the result on the task, the run page', { skip }, async () => {
+  worker = await startWorker(app.app.services, { pollMs: 200 });
+  const grant = await app.request('POST', '/api/v1/billing/grants', { key: app.admin.sessionToken, body: { org: app.admin.orgId, credits: 5 } });
+  assert.ok(grant.status < 300, JSON.stringify(grant.body));
+  assert.equal((await api('POST', '/agents', { name: 'runner', role: 'Planner' })).status, 201);
+  const task = (await api('POST', '/tasks', { title: 'Plan the webinar', description: 'Pick a date. Invite the speakers.', assignee: 'agent:runner' })).body;
+  const before = (await api('GET', '/wallet')).body.available;
+  await page.goto(`/tasks/${task.number}`);
+  const runs = page.locator('section', { has: page.getByRole('heading', { name: 'Runs' }) });
+  await runs.getByText('No runs yet.').waitFor();
+  await runs.getByRole('button', { name: 'Run', exact: true }).click();
+  const confirm = page.getByRole('dialog', { name: `Run #${task.number}` });
+  assert.match(await confirm.innerText(), /Costs 1 credit/);
+  await confirm.getByRole('button', { name: 'Run for 1 credit' }).click();
+  const log = page.getByRole('list', { name: 'Run events' });
+  await log.getByText('succeeded').waitFor({ timeout: 30_000 });
+  assert.match(await log.innerText(), /queued[\s\S]*running[\s\S]*model:[\s\S]*Pick a date/);
+  await page.getByText(/1 credit · \d+ tokens/).waitFor();
+  const after = (await api('GET', `/tasks/${task.number}`)).body;
+  assert.equal(after.status, 'in_review');
+  assert.match(after.resolution, /Invite the speakers/);
+  assert.equal((await api('GET', '/wallet')).body.available, before - 1, 'one credit spent');
+  const [run] = (await api('GET', `/runs?task=${task.id}`)).body.data;
+  await page.getByRole('link', { name: run.id }).click();
+  await page.waitForURL(`**/runs/${run.id}`);
+  await page.getByText('1 spent of 1 held').waitFor();
+  await page.getByRole('list', { name: 'Run events' }).getByText('succeeded').waitFor();
+  PAGES.push(`/tasks/${task.number}`, `/runs/${run.id}`);
+});
+
 const PAGES = ['/tasks', '/tasks?view=list', '/tasks/1', '/agents', '/agents?view=chart', '/agents/writer'];
-const shotName = (path: string) => path.slice(1).replace('?view=', '-').replaceAll('/', '-');
+const shotName = (path: string) => (path.startsWith('/runs/') ? 'run' : path.slice(1).replace('?view=', '-').replaceAll('/', '-'));
 
 async function audit(theme: 'light' | 'dark'): Promise<string[]> {
   await page.goto('/tasks');

@@ -52,6 +52,7 @@ const router = createBrowserRouter([
       { index: true, loader: () => prefetchOverview(qc), lazy: page(() => import('./pages/overview')) },
       { path: '/tasks', lazy: page(() => import('./pages/tasks/tasks')) },
       { path: '/tasks/:id', lazy: page(() => import('./pages/tasks/detail')) },
+      { path: '/runs/:id', lazy: page(() => import('./pages/runs/run')) },
       { path: '/agents', lazy: page(() => import('./pages/agents/agents')) },
       { path: '/agents/:id', lazy: page(() => import('./pages/agents/detail')) },
       { path: '/keys', lazy: page(() => import('./pages/keys')) },

@@ -63,8 +63,8 @@ export function Badge({ tone = 'gray', children }: { tone?: Tone; children: Reac
 /** Status words → colours, shared by keys, jobs, deliveries and workers. */
 export function toneOf(status: string): Tone {
   if (/^(active|succeeded|completed|running|ok|enabled|yes)$/.test(status)) return 'green';
-  if (/^(failed|revoked|critical|stale|expired|disabled)$/.test(status)) return 'red';
-  if (/^(pending|waiting|delayed|degraded|inactive)$/.test(status)) return 'amber';
+  if (/^(failed|timed_out|revoked|critical|stale|expired|disabled)$/.test(status)) return 'red';
+  if (/^(pending|queued|waiting|delayed|degraded|inactive)$/.test(status)) return 'amber';
   return 'gray';
 }
 

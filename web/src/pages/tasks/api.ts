@@ -4,6 +4,7 @@ import { type InfiniteData, useInfiniteQuery, useMutation, useQuery, useQueryCli
 import { api, ok } from '../../api/client';
 import type { Schemas } from '../../app/session';
 import type { Tone } from '../../ui/kit';
+import { useAgents } from '../agents/api';
 
 export type Task = Schemas['Task'];
 export type TaskDetail = Schemas['TaskDetail'];
@@ -21,10 +22,20 @@ export function statusTone(s: Status): Tone {
 }
 export const priorityTone = (p: Priority): Tone => (p === 'P0' ? 'red' : p === 'P1' ? 'amber' : 'gray');
 
-/** How an assignee reads: `me`, `agent:writer`, `user:usr_…`; what the API accepts back is the same text. */
-export function assigneeText(a: Task['assignee'], meId?: string): string {
+/**
+ * How an assignee reads: `me`, `agent:writer`, `user:usr_…`; what the API accepts back is the same text. The API
+ * stores an agent by its id; `agentNames` (useAgentNames) turns it back into the name people gave it.
+ */
+export function assigneeText(a: Task['assignee'], meId?: string, agentNames?: Map<string, string>): string {
   if (!a) return '';
-  return a.type === 'user' && a.id === meId ? 'me' : `${a.type}:${a.id}`;
+  if (a.type === 'agent') return `agent:${agentNames?.get(a.id) ?? a.id}`;
+  return a.id === meId ? 'me' : `user:${a.id}`;
+}
+
+/** The org's agents by id → name (the agents list the pages already load). */
+export function useAgentNames(): Map<string, string> {
+  const agents = useAgents();
+  return new Map((agents.data?.data ?? []).map((a) => [a.id, a.name]));
 }
 
 export interface Filters {

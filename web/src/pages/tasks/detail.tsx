@@ -11,7 +11,7 @@ import { Facts } from '../../ui/facts';
 import { when } from '../../ui/format';
 import { Badge, Button, Card, ErrorNote, Loading, PageHeader } from '../../ui/kit';
 import { Markdown } from '../../ui/markdown';
-import { assigneeText, priorityTone, type Status, statusOptions, type TaskDetail as Detail, useUpdateTask } from './api';
+import { assigneeText, useAgentNames, priorityTone, type Status, statusOptions, type TaskDetail as Detail, useUpdateTask } from './api';
 import { Comments } from './comments';
 import { Dependencies } from './dependencies';
 import { EditTask } from './edit-task';
@@ -19,10 +19,11 @@ import { RunsPanel } from './runs-panel';
 
 function TaskFacts({ task }: { task: Detail }) {
   const { me } = useSession();
+  const names = useAgentNames();
   const rows: [string, React.ReactNode][] = [
     ['Type', task.type],
     ['Priority', <Badge key="p" tone={priorityTone(task.priority)}>{task.priority}</Badge>],
-    ['Assignee', assigneeText(task.assignee, me.id) || 'unassigned'],
+    ['Assignee', assigneeText(task.assignee, me.id, names) || 'unassigned'],
     ['Tags', task.tags.join(', ') || '—'],
     ['Due', task.due_date ?? '—'],
     ['Estimate', task.estimated_minutes == null ? '—' : `${task.estimated_minutes} min`],

@@ -4,16 +4,16 @@ import { useSession } from '../../app/session';
 import { DialogActions, Modal } from '../../ui/dialog';
 import { Field, SelectInput, TextInput, controlClass, fieldError } from '../../ui/field';
 import { Button, ErrorNote } from '../../ui/kit';
-import { assigneeText, PRIORITIES, type Priority, type TaskDetail, TYPES, useUpdateTask } from './api';
+import { assigneeText, PRIORITIES, useAgentNames, type Priority, type TaskDetail, TYPES, useUpdateTask } from './api';
 import { AssigneeSelect } from './assignee-select';
 import { splitTags } from './create-task';
 
-const formOf = (t: TaskDetail, meId: string) => ({
+const formOf = (t: TaskDetail, meId: string, names: Map<string, string>) => ({
   title: t.title,
   description: t.description ?? '',
   type: t.type,
   priority: t.priority,
-  assignee: assigneeText(t.assignee, meId),
+  assignee: assigneeText(t.assignee, meId, names),
   tags: t.tags.join(', '),
   due_date: t.due_date ?? '',
   estimated_minutes: t.estimated_minutes == null ? '' : String(t.estimated_minutes),
@@ -22,12 +22,13 @@ const formOf = (t: TaskDetail, meId: string) => ({
 
 export function EditTask({ task }: { task: TaskDetail }) {
   const { me } = useSession();
+  const names = useAgentNames();
   const [open, setOpen] = useState(false);
-  const [form, setForm] = useState(() => formOf(task, me.id));
+  const [form, setForm] = useState(() => formOf(task, me.id, names));
   const update = useUpdateTask();
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
   const show = (o: boolean) => {
-    if (o) setForm(formOf(task, me.id));
+    if (o) setForm(formOf(task, me.id, names));
     update.reset();
     setOpen(o);
   };

@@ -5,10 +5,11 @@ import { when } from '../../ui/format';
 import { Badge, Button, ErrorNote, Loading } from '../../ui/kit';
 import { useInfiniteScroll } from '../../ui/scroll';
 import { Table } from '../../ui/table';
-import { assigneeText, type Filters, priorityTone, statusLabel, statusTone, type Task, useTasks } from './api';
+import { assigneeText, useAgentNames, type Filters, priorityTone, statusLabel, statusTone, type Task, useTasks } from './api';
 
 export function TaskList({ filters }: { filters: Filters }) {
   const { me } = useSession();
+  const names = useAgentNames();
   const list = useTasks(filters);
   const end = useInfiniteScroll(list);
   if (list.isPending) return <Loading />;
@@ -30,7 +31,7 @@ export function TaskList({ filters }: { filters: Filters }) {
           },
           { key: 'status', render: (t) => <Badge tone={statusTone(t.status)}>{statusLabel(t.status)}</Badge> },
           { key: 'priority', render: (t) => <Badge tone={priorityTone(t.priority)}>{t.priority}</Badge> },
-          { key: 'assignee', render: (t) => assigneeText(t.assignee, me.id) || '—' },
+          { key: 'assignee', render: (t) => assigneeText(t.assignee, me.id, names) || '—' },
           { key: 'tags', render: (t) => t.tags.join(', ') || '—' },
           { key: 'updated_at', label: 'updated', render: (t) => when(t.updated_at) },
         ]}

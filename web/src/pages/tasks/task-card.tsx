@@ -3,14 +3,14 @@ import { Link } from 'react-router';
 import { useSession } from '../../app/session';
 import { controlClass } from '../../ui/field';
 import { Badge } from '../../ui/kit';
-import { assigneeText, priorityTone, type Status, statusOptions, type Task } from './api';
+import { assigneeText, useAgentNames, priorityTone, type Status, statusOptions, type Task } from './api';
 
 /** The drag payload's type: the task itself, so a drop needs no look-up. */
 export const TASK_MIME = 'application/x-opsbase-task';
 
 export function TaskCard({ task, onMove, busy }: { task: Task; onMove: (task: Task, to: Status) => void; busy: boolean }) {
   const { me } = useSession();
-  const who = assigneeText(task.assignee, me.id);
+  const who = assigneeText(task.assignee, me.id, useAgentNames());
   return (
     <li
       draggable={!busy}

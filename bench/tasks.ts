@@ -285,6 +285,9 @@ export default async function tasksBench(argv: string[]): Promise<void> {
     if (runs) {
       console.log(`runs (offline model, 1 worker): ${runCount} runs, ${runs.failed} not succeeded`);
       console.log(`  run queued → finished        p50 ${runs.runP50.toFixed(2)} ms  p99 ${runs.runP99.toFixed(2)} ms (one at a time)`);
+      console.log(
+        `  phases p50: queued → started ${runs.phases.pickup.toFixed(2)} ms, started → model answered ${runs.phases.model.toFixed(2)} ms, → finished ${runs.phases.finish.toFixed(2)} ms`,
+      );
       console.log(`  bare queue job submit → done p50 ${runs.jobP50.toFixed(2)} ms`);
       console.log(`  throughput ${runs.runsPerSecond.toFixed(1)} runs/s (queued by ${concurrency} callers at once)`);
     }

@@ -25,6 +25,8 @@ export interface RunFigures {
   overheadP50: number;
   runsPerSecond: number;
   failed: number;
+  /** p50 of each phase of a run: queued → started, started → first model usage recorded, → finished. */
+  phases: { pickup: number; model: number; finish: number };
 }
 
 export async function runsBench(o: Opsbase, admin: { session: string }, tenant: { key: string; orgId: string }, total: number, concurrency: number): Promise<RunFigures> {
@@ -85,6 +87,19 @@ export async function runsBench(o: Opsbase, admin: { session: string }, tenant: 
       [tenant.orgId],
     );
     const { rows: all } = await pool.query(`select count(*) filter (where status <> 'succeeded')::int as failed from runs where org_id = $1`, [tenant.orgId]);
+    // Where a run's time goes (one at a time): waiting for a worker, its start and the model call, its end.
+    const phase = async (expr: string) =>
+      percentile(
+        await ms(`select extract(epoch from ${expr}) * 1000 as ms from runs r
+          where r.org_id = $1 and r.task_id in (select id from tasks where org_id = $1 and number <= ${sequential})`),
+        50,
+      );
+    const usageAt = `(select min(created_at) from run_events e where e.run_id = r.id and e.type = 'usage')`;
+    const phases = {
+      pickup: await phase('r.started_at - r.queued_at'),
+      model: await phase(`${usageAt} - r.started_at`),
+      finish: await phase(`r.finished_at - ${usageAt}`),
+    };
     const runP50 = percentile(runLat, 50);
     const jobP50 = percentile(jobLat, 50);
     return {
@@ -94,6 +109,7 @@ export async function runsBench(o: Opsbase, admin: { session: string }, tenant: 
       overheadP50: runP50 - jobP50,
       runsPerSecond: span[0].n / Number(span[0].s),
       failed: all[0].failed,
+      phases,
     };
   } finally {
     await pool.end();

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { agentExecutor, agentTools } from '../../ai/tools.ts';
 import type { AppServices } from '../../core/services.ts';
 import type { agents } from '../../db/schema/agents.ts';
-import { agentCredential } from './identity.ts';
+import { decrypt } from '../../core/crypto.ts';
 import { modelFor } from './model.ts';
 import { type SystemPrompt, systemPromptFor } from './prompt.ts';
 import type { LlmRuntimeConfig } from './runtime-config.ts';
@@ -24,8 +24,8 @@ export interface LlmRunSetup {
 
 export async function llmRunSetup(services: AppServices, server: FastifyInstance, agent: typeof agents.$inferSelect): Promise<LlmRunSetup> {
   const db = services.database.db;
-  const credential = await agentCredential(db, services.masterKey, agent.id);
-  if (!credential) throw new Error(`agent ${agent.id} has no identity`);
+  // The row already holds the sealed credential: no second read.
+  const credential = decrypt(agent.keySecretEncrypted, services.masterKey);
   const rc = agent.runtimeConfig as LlmRuntimeConfig;
   return {
     model: modelFor(agent, services.config, services.masterKey),

@@ -68,16 +68,23 @@ type Begun =
 /** Starts the attempt in one transaction: the run running, its task taken, its hold kept, the agent running. */
 async function begin(services: AppServices, runId: string, attempt: number, log: Logger): Promise<Begun> {
   return services.database.db.transaction(async (tx): Promise<Begun> => {
-    const [run] = await tx.select().from(runs).where(eq(runs.id, runId)).for('update');
+    // The run (locked), its agent and its task in one round trip.
+    const [row] = await tx
+      .select({ run: runs, agent: agents, task: tasks })
+      .from(runs)
+      .leftJoin(agents, eq(agents.id, runs.agentId))
+      .innerJoin(tasks, eq(tasks.id, runs.taskId))
+      .where(eq(runs.id, runId))
+      .for('update', { of: runs });
+    const run = row?.run;
     if (!run || (run.status !== 'queued' && run.status !== 'running')) return { kind: 'done', status: run?.status ?? 'missing' };
     const end = (outcome: RunOutcome): Begun => ({ kind: 'end', run, outcome });
     if (run.cancelRequestedAt) return end({ status: 'cancelled', reason: 'cancelled', message: 'Cancelled before it started.' });
-    const [agent] = run.agentId ? await tx.select().from(agents).where(eq(agents.id, run.agentId)) : [];
+    const { agent, task: before } = row;
     if (!agent || agent.status === 'paused' || agent.status === 'offline') {
       const why = agent ? `Agent ${agent.name} is ${agent.status}.` : 'The agent no longer exists.';
       return end({ status: 'failed', reason: 'agent_unavailable', message: why });
     }
-    const [before] = await tx.select().from(tasks).where(eq(tasks.id, run.taskId));
     const seconds = runTimeoutSeconds(before, agent);
     const task = await takeTask(tx, run.taskId, agent.id, seconds + 60);
     if (!task) return end({ status: 'failed', reason: 'task_unavailable', message: `Task #${before.number} is ${before.status} and not free to run.` });
@@ -85,7 +92,7 @@ async function begin(services: AppServices, runId: string, attempt: number, log:
     const retried = run.status === 'running';
     const [started] = await tx
       .update(runs)
-      .set({ status: 'running', attempt, startedAt: sql`coalesce(${runs.startedAt}, now())` })
+      .set({ status: 'running', attempt, startedAt: sql`coalesce(${runs.startedAt}, clock_timestamp())` })
       .where(eq(runs.id, run.id))
       .returning();
     await tx

@@ -80,7 +80,7 @@ export async function finishRun(services: AppServices, runId: string, outcome: R
         ...(outcome.steps !== undefined && { steps: outcome.steps }),
         ...(outcome.ruleIds && { ruleIds: outcome.ruleIds }),
         ...(outcome.model !== undefined && { model: outcome.model }),
-        finishedAt: new Date(),
+        finishedAt: sql`clock_timestamp()`,
         leaseExpiresAt: null,
       })
       .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running'])))

@@ -1,7 +1,7 @@
 // `tasks.run`: a paid operation with deferred settlement. The registry has already reserved the run's credit
 // (ctx.hold); this records the run with that hold and queues the job that executes it, in the request's
 // transaction — so the run, its job and its hold's owner exist together or not at all. The job settles the hold.
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError, conflict, unprocessable } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
@@ -98,6 +98,8 @@ export async function startRun(ctx: Ctx, input: { id: string; agent?: string }) 
       jobId: job.id,
       holdId: ctx.hold.id,
       credits: ctx.hold.amount,
+      // When it was queued, not when the request began.
+      queuedAt: sql`clock_timestamp()`,
       createdByType: ctx.actorType,
       createdById: ctx.actorId,
     })

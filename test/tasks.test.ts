@@ -394,6 +394,13 @@ test('the public v1 paths serve the same operations', async () => {
     [created.body.id],
   );
   assertEnvelope(await app.request('GET', '/api/v1/public/tasks', {}), 401, 'unauthorized');
+  // DELETE archives (Orkosi's semantics): cancelled and hidden, not gone.
+  const archived = await app.request('DELETE', `/api/v1/public/tasks/${created.body.number}`, { key: t.key });
+  assert.equal(archived.status, 200, JSON.stringify(archived.body));
+  assert.equal(archived.body.status, 'cancelled');
+  assert.ok(archived.body.archived_at);
+  assert.equal((await app.request('GET', `/api/v1/tasks/${created.body.id}`, { key: t.key })).status, 200, 'still there');
+  assertEnvelope(await app.request('DELETE', '/api/v1/public/tasks/999', { key: t.key }), 404, 'not_found');
 });
 
 test('CLI: `opsbase tasks create "…" --priority P1` and `opsbase tasks list`', async () => {

@@ -60,7 +60,8 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
   rawBody?: boolean;
   /**
    * Other paths (under /api/v1, `:name` parameters from `input` too) serving the same operation, e.g. another
-   * product's URL for it. Routes only: not in OpenAPI, the CLI or MCP.
+   * product's URL for it; `DELETE /public/tasks/:id` when that product uses another method for it. Routes only: not
+   * in OpenAPI, the CLI or MCP.
    */
   aliases?: string[];
   /**
@@ -95,13 +96,19 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   rawBody: boolean;
 }
 
+/** An alias as written: `path`, or `METHOD path`. */
+export function splitAlias(alias: string, method: HttpMethod): { method: HttpMethod; path: string } {
+  const m = /^(GET|POST|PATCH|PUT|DELETE) (\/.*)$/.exec(alias);
+  return m ? { method: m[1] as HttpMethod, path: m[2] } : { method, path: alias };
+}
+
 export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec: OperationSpec<I, O>): Operation<I, O> {
   if ((spec.cost ?? 0) > 0 && ((spec.auth ?? 'org') !== 'org' || spec.method === 'GET')) {
     throw new Error(`${spec.id}: a paid operation must be an org-scoped mutation (its org pays)`);
   }
   if ((spec.cost ?? 0) > 0 && spec.transaction === false) throw new Error(`${spec.id}: a paid operation runs in a transaction`);
   const pathParams = [...spec.path.matchAll(/:([a-z_]+)/g)].map((m) => m[1]);
-  for (const path of [spec.path, ...(spec.aliases ?? [])]) {
+  for (const path of [spec.path, ...(spec.aliases ?? []).map((a) => splitAlias(a, spec.method).path)]) {
     for (const [, p] of path.matchAll(/:([a-z_]+)/g)) {
       if (!(p in spec.input.shape)) throw new Error(`${spec.id}: path parameter :${p} of ${path} is missing from its input schema`);
     }

@@ -5,7 +5,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { AppError, ErrorEnvelope } from '../core/errors.ts';
 import type { Ctx } from '../core/context.ts';
 import { newId } from '../core/ids.ts';
-import type { Operation } from '../core/operation.ts';
+import { type Operation, splitAlias } from '../core/operation.ts';
 import { routePath, takesBody } from '../core/http-request.ts';
 import type { AppServices } from '../core/services.ts';
 import type { DbOrTx } from '../db/client.ts';
@@ -140,7 +140,10 @@ function contextFor(services: AppServices, req: FastifyRequest): Ctx {
 function registerOperation(app: FastifyInstance, services: AppServices, op: Operation) {
   registerRoute(app, services, op, routePath(op), false);
   // Aliases (another product's URL for the same operation) are the same route, hidden from the OpenAPI document.
-  for (const path of op.aliases) registerRoute(app, services, op, routePath({ ...op, path }), true);
+  for (const alias of op.aliases) {
+    const { method, path } = splitAlias(alias, op.method);
+    registerRoute(app, services, { ...op, method }, routePath({ ...op, path }), true);
+  }
 }
 
 function registerRoute(app: FastifyInstance, services: AppServices, op: Operation, url: string, alias: boolean) {

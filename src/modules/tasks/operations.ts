@@ -148,6 +148,8 @@ export const archiveTask = defineOperation({
   id: 'tasks.archive',
   method: 'POST',
   path: '/tasks/:id/archive',
+  // Orkosi's public API archives with DELETE (its tasks are never deleted for good there).
+  aliases: ['DELETE /public/tasks/:id'],
   summary: 'Archive a task: hidden from lists and queues; an open task is cancelled',
   scopes: ['tasks:write'],
   status: 200,

@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type Worker, startWorker } from '../src/jobs/worker.ts';
 import { closeDb, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
@@ -336,5 +338,36 @@ test('CLI: `tasks run N --yes --wait` prints the live events and exits 0 on succ
     assert.match(missing.stderr, /not_found/);
   } finally {
     rmSync(configDir, { recursive: true, force: true });
+  }
+});
+
+test('MCP: tasks_run needs confirm: true, then queues a paid run an agent can follow with runs_get', async () => {
+  const t = await funded('Mcp');
+  await ok(await api(t, 'POST', '/agents', { name: 'writer' }));
+  const task = await taskFor(t, 'writer', 'Summarise the quarter');
+  const client = new Client({ name: 'opsbase-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${t.key}` } } }));
+  try {
+    const { tools } = await client.listTools();
+    const run = tools.find((x) => x.name === 'tasks_run');
+    assert.ok(run, 'tasks_run is a tool of the default toolsets');
+    assert.ok(run.inputSchema.required?.includes('confirm'));
+    assert.match(run.description ?? '', /Costs 1 credit/);
+    assert.ok(tools.some((x) => x.name === 'runs_get') && tools.some((x) => x.name === 'runs_events'));
+    const before = await available(t);
+    const refused: any = await client.callTool({ name: 'tasks_run', arguments: { id: String(task.number) } });
+    assert.equal(refused.isError, true);
+    assert.match(JSON.stringify(refused.content), /confirm/);
+    assert.equal(await available(t), before, 'nothing held without confirm');
+    const queued: any = await client.callTool({ name: 'tasks_run', arguments: { id: String(task.number), confirm: true } });
+    assert.notEqual(queued.isError, true, JSON.stringify(queued.content));
+    const runId = queued.structuredContent.id;
+    const done = await until('the run to succeed', async () => {
+      const got: any = await client.callTool({ name: 'runs_get', arguments: { id: runId } });
+      return got.structuredContent.status === 'succeeded' ? got.structuredContent : undefined;
+    });
+    assert.equal(done.credits_spent, 1);
+  } finally {
+    await client.close();
   }
 });

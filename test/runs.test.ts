@@ -235,9 +235,11 @@ test('the event stream: SSE replays, follows the run live to its end, and resume
   const t = await funded('Stream');
   await ok(await api(t, 'POST', '/agents', { name: 'narrator' }));
   const task = await taskFor(t, 'narrator', 'Tell the story. Then tell it again.');
+  // Followed on another server instance than the one whose worker runs it: the events reach it by NOTIFY.
+  const other = await app.second();
   const queued = await ok(await api(t, 'POST', `/tasks/${task.number}/run`, {}), 202);
   const read = async (headers: Record<string, string>) => {
-    const res = await fetch(`${app.url}/api/v1/runs/${queued.id}/events`, { headers: { authorization: `Bearer ${t.key}`, accept: 'text/event-stream', ...headers } });
+    const res = await fetch(`${other.url}/api/v1/runs/${queued.id}/events`, { headers: { authorization: `Bearer ${t.key}`, accept: 'text/event-stream', ...headers } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const text = await res.text(); // the server ends the stream after the run's last event
@@ -266,6 +268,7 @@ test('the event stream: SSE replays, follows the run live to its end, and resume
   );
   assert.equal(page.meta.has_more, true);
   assert.equal(page.meta.status, 'succeeded');
+  await other.close();
 });
 
 test('bad input: no agent → 422 saying what to do; blocked → 409; paused agent → 409; unknown ids and other orgs → 404', async () => {

@@ -6,6 +6,7 @@
 import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { AppServices } from '../../core/services.ts';
+import type { DbOrTx } from '../../db/client.ts';
 import { agents } from '../../db/schema/agents.ts';
 import { runs } from '../../db/schema/runs.ts';
 import { tasks } from '../../db/schema/tasks.ts';
@@ -14,14 +15,16 @@ import { extendHold } from '../billing/holds.ts';
 import { recordEvent } from '../events/record.ts';
 import { appendRunEvent, appendRunEvents } from './events.ts';
 import { finishRun, type RunOutcome } from './finish.ts';
+import { httpRuntime } from './runtimes/http.ts';
 import { llmRuntime } from './runtimes/llm.ts';
+import { processRuntime } from './runtimes/process.ts';
 import { RunFailure, type Runtime } from './runtimes/types.ts';
 import { runSignals } from './signals.ts';
 import { runTimeoutSeconds } from './start.ts';
 
-const RUNTIMES: Record<string, Runtime> = { llm: llmRuntime };
+const RUNTIMES: Record<string, Runtime> = { llm: llmRuntime, http: httpRuntime, process: processRuntime };
 
-/** Adds a runtime (http and process register themselves here). */
+/** Adds a runtime (tests, or one kept outside this module). */
 export function registerRuntime(name: string, runtime: Runtime) {
   RUNTIMES[name] = runtime;
 }
@@ -146,12 +149,19 @@ export async function executeRun(services: AppServices, job: JobRun<{ run_id: st
   return { status: ended?.status ?? 'already finished' };
 }
 
-/** Keeps a run's task lease (and the agent's liveness) fresh: http agents call this through runs.report. */
-export async function renewRunLease(services: AppServices, run: { id: string; taskId: string; agentId: string | null }, seconds: number) {
-  const db = services.database.db;
+/**
+ * Keeps a run's task lease (and the agent's liveness) fresh: http agents call this through runs.report. The lease
+ * only ever moves later: a heartbeat never cuts short the lease the run took for its whole time limit.
+ */
+export async function renewRunLease(
+  services: AppServices,
+  run: { id: string; taskId: string; agentId: string | null },
+  seconds: number,
+  db: DbOrTx = services.database.db,
+) {
   await db
     .update(tasks)
-    .set({ leaseExpiresAt: sql`now() + make_interval(secs => ${seconds})` })
+    .set({ leaseExpiresAt: sql`greatest(${tasks.leaseExpiresAt}, now() + make_interval(secs => ${seconds}))` })
     .where(and(eq(tasks.id, run.taskId), eq(tasks.leaseHolder, `agent:${run.agentId}`), gt(tasks.leaseExpiresAt, sql`now()`)));
   if (run.agentId) await db.update(agents).set({ lastHeartbeatAt: new Date() }).where(eq(agents.id, run.agentId));
 }

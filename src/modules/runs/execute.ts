@@ -135,7 +135,7 @@ export async function executeRun(services: AppServices, job: JobRun<{ run_id: st
     if (job.signal.aborted && !cancel.signal.aborted && !timeout.aborted) throw err;
     const f = err instanceof RunFailure ? err : null;
     if (cancel.signal.aborted) outcome = { status: 'cancelled', reason: 'cancelled', message: 'Cancelled while running.', usage: f?.usage, steps: f?.steps };
-    else if (timeout.aborted || f?.status === 'timed_out') {
+    else if (timeout.aborted) {
       outcome = { status: 'timed_out', reason: 'timeout', message: `The run passed its time limit of ${seconds} s.`, usage: f?.usage, steps: f?.steps };
     } else if (f) outcome = { status: f.status, reason: f.reason, message: f.message, usage: f.usage, steps: f.steps };
     else {

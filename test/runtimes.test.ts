@@ -194,7 +194,7 @@ test('http: an agent silent past its lease → timed_out, refunded, the task bac
   }
 });
 
-test('http: a cancel stops the wait; the agent's next runs.report is 409; runs.fail ends a run as failed, refunded', async () => {
+test('http: a cancel stops the wait; the agent’s next runs.report is 409; runs.fail ends a run as failed, refunded', async () => {
   const t = await funded('Cancel');
   await httpAgent(t, 'slow', { lease_sec: 30 });
   const got: Delivery[] = [];

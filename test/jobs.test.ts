@@ -2,7 +2,6 @@
 // queues that no org can see or claim; periodic ones are singleton schedules; enqueueJob is transactional; retries,
 // timeouts and dead letters; and a worker process SIGKILLed mid-job loses nothing (another worker runs it).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { defineJob } from '../src/jobs/define.ts';
 import { enqueueJob } from '../src/jobs/enqueue.ts';
@@ -11,6 +10,7 @@ import { registerSchedules, startWorker } from '../src/jobs/worker.ts';
 import { queueTick } from '../src/modules/queue/ticker.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { closeDb, sql } from './helpers/db.ts';
+import { spawnSystemWorker } from './helpers/spawn-worker.ts';
 import { until } from './helpers/until.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 import { slowJob } from './helpers/test-jobs.ts';
@@ -141,30 +141,7 @@ test('the runner: results stored, failures retried with backoff then dead-letter
   }
 });
 
-interface Proc {
-  proc: ChildProcess;
-  lines: Record<string, unknown>[];
-  output: () => string;
-  exited: Promise<unknown>;
-}
-
-function spawnWorker(leaseSeconds: number): Proc {
-  const proc = spawn(process.execPath, ['test/helpers/system-worker.ts', String(leaseSeconds)], {
-    env: { ...process.env, DATABASE_URL: app.databaseUrl, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const p: Proc = { proc, lines: [], output: () => text, exited: new Promise((r) => proc.once('exit', r)) };
-  let text = '';
-  let partial = '';
-  proc.stderr?.on('data', (d) => (text += d));
-  proc.stdout?.on('data', (chunk) => {
-    text += chunk;
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    for (const l of parts) if (l.startsWith('{')) p.lines.push(JSON.parse(l));
-  });
-  return p;
-}
+const spawnWorker = (leaseSeconds: number) => spawnSystemWorker(app.databaseUrl, leaseSeconds);
 
 test('a worker SIGKILLed while running an internal job loses nothing: its lease lapses and another worker runs the job', async () => {
   const victim = spawnWorker(2);

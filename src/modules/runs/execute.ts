@@ -20,6 +20,7 @@ import { llmRuntime } from './runtimes/llm.ts';
 import { processRuntime } from './runtimes/process.ts';
 import { RunFailure, type Runtime } from './runtimes/types.ts';
 import { runSignals } from './signals.ts';
+import type { RunRow } from './service.ts';
 import { runTimeoutSeconds } from './start.ts';
 
 const RUNTIMES: Record<string, Runtime> = { llm: llmRuntime, http: httpRuntime, process: processRuntime };
@@ -145,8 +146,24 @@ export async function executeRun(services: AppServices, job: JobRun<{ run_id: st
   } finally {
     unsubscribe();
   }
-  const ended = await finishRun(services, run.id, outcome);
+  const ended = await finishRun(services, run.id, withEarlierAttempts(run, outcome));
   return { status: ended?.status ?? 'already finished' };
+}
+
+/**
+ * An attempt's usage on top of what earlier attempts recorded before their worker was lost: the model calls they made
+ * were spent, and a retried run must not count only its last attempt's.
+ */
+function withEarlierAttempts(run: RunRow, outcome: RunOutcome): RunOutcome {
+  if (!run.tokensIn && !run.tokensOut && !run.steps) return outcome;
+  const u = outcome.usage;
+  const input = run.tokensIn + (u?.input_tokens ?? 0);
+  const output = run.tokensOut + (u?.output_tokens ?? 0);
+  return {
+    ...outcome,
+    usage: u ? { input_tokens: input, output_tokens: output, total_tokens: input + output } : undefined,
+    steps: outcome.steps === undefined ? undefined : run.steps + outcome.steps,
+  };
 }
 
 /**

@@ -43,7 +43,11 @@ export const llmRuntime: Runtime = async ({ services, run, task, agent, signal, 
       onEvent: async (e) => {
         if (e.type === 'usage') {
           lastStep = e.usage;
-          await db.update(runs).set({ tokensIn: e.total.input_tokens, tokensOut: e.total.output_tokens, steps: e.step + 1 }).where(eq(runs.id, run.id));
+          // On top of what earlier attempts (lost with their worker) recorded: execute.ts adds them to the outcome too.
+          await db
+            .update(runs)
+            .set({ tokensIn: run.tokensIn + e.total.input_tokens, tokensOut: run.tokensOut + e.total.output_tokens, steps: run.steps + e.step + 1 })
+            .where(eq(runs.id, run.id));
         }
         await emit(toRunEvent(e));
       },

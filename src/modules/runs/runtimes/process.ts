@@ -165,7 +165,10 @@ export const processRuntime: Runtime = async (rt) => {
       await rt.emit(...buffer.splice(0, 200));
       if (usageChanged) {
         usageChanged = false;
-        await db.update(runs).set({ tokensIn: usage.input_tokens, tokensOut: usage.output_tokens }).where(eq(runs.id, run.id));
+        await db
+          .update(runs)
+          .set({ tokensIn: run.tokensIn + usage.input_tokens, tokensOut: run.tokensOut + usage.output_tokens })
+          .where(eq(runs.id, run.id));
       }
     }
   };

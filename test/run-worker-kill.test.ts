@@ -3,7 +3,7 @@
 // timed_out. Either way the run's one hold is settled exactly once, the ledger holds, the task is free again, and a
 // process agent's command does not outlive its worker.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,7 +12,7 @@ import { reapRuns } from '../src/modules/runs/jobs.ts';
 import { closeDb, sql } from './helpers/db.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
-import { ok, runHelpers } from './helpers/runs.ts';
+import { ok, processAlive, runHelpers } from './helpers/runs.ts';
 import { spawnSystemWorker, type WorkerProc } from './helpers/spawn-worker.ts';
 import { until } from './helpers/until.ts';
 
@@ -148,13 +148,6 @@ test('SIGKILL on the last attempt too: the reaper ends the run timed_out, refund
   });
 });
 
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 test('a process agent whose worker is SIGKILLed leaves no orphan: the next worker kills the group, attempt 2 times out', async () => {
   const t = await funded('Orphans');
@@ -167,17 +160,17 @@ test('a process agent whose worker is SIGKILLed leaves no orphan: the next worke
   const w = await victim();
   const queued = await startRun(t, task);
   const first = await until('the command to start', async () => (await runRow(queued.id)).process, 30_000, w.output);
-  assert.ok(alive(first.pid));
+  assert.ok(processAlive(first.pid));
   await kill(w);
-  assert.ok(alive(first.pid), 'orphaned by the SIGKILL: still running');
+  assert.ok(processAlive(first.pid), 'orphaned by the SIGKILL: still running');
 
   await survivor(async () => {
-    await until('the orphan to be killed', () => !alive(first.pid), 5000);
+    await until('the orphan to be killed', () => !processAlive(first.pid), 5000);
     const run = await waitForRun(t, queued.id);
     assert.deepEqual([run.status, run.reason, run.attempt], ['timed_out', 'timeout', 2]);
     const pids = (await events(t, queued.id)).filter((e) => /^Started/.test(String(e.data.message))).map((e) => e.data.pid as number);
     assert.equal(pids.length, 2, 'attempt 2 ran the command again');
-    assert.ok(pids.every((pid) => !alive(pid)), 'no command of the run is left');
+    assert.ok(pids.every((pid) => !processAlive(pid)), 'no command of the run is left');
     assert.equal((await runRow(queued.id)).process, null);
   });
   await assertSettledOnce(t, queued.id, 'released', before);

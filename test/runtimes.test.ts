@@ -5,7 +5,7 @@
 // with its whole process group at the timeout. Who may report on a run: its own agent or runs:write, never another
 // agent (403) or another org (404).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { agentCredential } from '../src/modules/agents/identity.ts';
 import { closeDb, sleep, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
-import { ok, runHelpers } from './helpers/runs.ts';
+import { ok, processAlive, runHelpers } from './helpers/runs.ts';
 import { until } from './helpers/until.ts';
 
 let app: TestApp;
@@ -285,13 +285,6 @@ async function processAgent(t: Tenant, name: string, file: string, extra: Record
   return ok(await api(t, 'POST', '/agents', { name, runtime: 'process', runtime_config: { command: process.execPath, args: [file], ...extra } }));
 }
 
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 test('process: task JSON on stdin, token and API URL in its env (no server secrets), stdout lines as events, exit 0 → result', async () => {
   const t = await funded('Proc');
@@ -367,12 +360,12 @@ setInterval(() => {}, 1000);`,
   const before2 = await available(t);
   const queued = await startRun(t, task);
   const pids = await until('the command to report its pids', async () => (await events(t, queued.id)).find((e) => e.data.kid)?.data);
-  assert.ok(alive(pids.pid) && alive(pids.kid), 'running while the run goes on');
+  assert.ok(processAlive(pids.pid) && processAlive(pids.kid), 'running while the run goes on');
   const [rec] = await sql(app, 'select process from runs where id = $1', [queued.id]);
   assert.equal(rec.process.pid, pids.pid, 'the run records its process group');
   const run = await waitForRun(t, queued.id);
   assert.deepEqual([run.status, run.reason], ['timed_out', 'timeout']);
-  await until('the group to be gone', () => !alive(pids.pid) && !alive(pids.kid), 5000);
+  await until('the group to be gone', () => !processAlive(pids.pid) && !processAlive(pids.kid), 5000);
   const logs = (await events(t, run.id)).filter((e) => e.type === 'log').map((e) => e.data.message);
   assert.ok(logs.includes('ignoring SIGTERM'), 'it was asked first (SIGTERM), then killed');
   await assertSettledOnce(t, run.id, 'released', before2);

@@ -1,6 +1,7 @@
 // What the task-run tests share: a funded tenant, API calls, running a task and waiting for its run to end, and
 // checking that the run's credit was settled exactly once with the ledger's invariant intact.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { Tenant, TestApp } from './harness.ts';
 import { sql } from './db.ts';
 import { invariantViolations, ledgerState, waitForPosting } from './ledger.ts';
@@ -62,4 +63,13 @@ export function runHelpers(app: () => TestApp) {
       assert.deepEqual(invariantViolations(await ledgerState(app().app.services.database.pool, t.orgId)), []);
     },
   };
+}
+
+/** Is there a live (not zombie) process with this pid? (Linux /proc) */
+export function processAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }

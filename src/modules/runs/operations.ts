@@ -113,16 +113,15 @@ export const cancelRunOp = defineOperation({
 
 const OWN_AGENT =
   "Authorised for the run's own agent (its run token is the agent's API key, whatever its scopes) and for callers holding `runs:write`; another agent gets 403.";
+/** What runs.report, runs.complete and runs.fail share: an agent's own key may call them on its own runs. */
+const agentReport = { method: 'POST' as const, scopes: ['runs:write'], ownAgent: true, status: 200 };
 
 export const reportRunOp = defineOperation({
   id: 'runs.report',
-  method: 'POST',
   path: '/runs/:id/report',
   summary: "An external agent reports on its running run: events, usage so far, and a heartbeat that keeps the run's lease",
   description: `Every call renews the run's lease: an http agent silent for longer than its \`lease_sec\` (default 60) times out, refunded. The answer says whether a cancel was asked for. ${OWN_AGENT}`,
-  scopes: ['runs:write'],
-  ownAgent: true,
-  status: 200,
+  ...agentReport,
   input: z.object({
     id: RunId,
     events: z.array(ReportedEvent).max(100).optional().describe('Appended to the run in order (streamed live)'),
@@ -141,13 +140,10 @@ export const reportRunOp = defineOperation({
 
 export const completeRunOp = defineOperation({
   id: 'runs.complete',
-  method: 'POST',
   path: '/runs/:id/complete',
   summary: 'An external agent finishes its run with a result: the run succeeds, its credit is committed, the task moves on',
+  ...agentReport,
   description: OWN_AGENT,
-  scopes: ['runs:write'],
-  ownAgent: true,
-  status: 200,
   input: z.object({
     id: RunId,
     result: z.string().min(1).max(100_000).describe('What the agent produced (becomes the task\'s resolution)'),
@@ -161,13 +157,10 @@ export const completeRunOp = defineOperation({
 
 export const failRunOp = defineOperation({
   id: 'runs.fail',
-  method: 'POST',
   path: '/runs/:id/fail',
   summary: 'An external agent gives up on its run: the run fails (reason agent_error), its credit is refunded',
+  ...agentReport,
   description: OWN_AGENT,
-  scopes: ['runs:write'],
-  ownAgent: true,
-  status: 200,
   input: z.object({
     id: RunId,
     error: z.string().min(1).max(10_000).describe('What went wrong, for the people reading the run'),

@@ -43,6 +43,17 @@ function procInfo(pid: number): { ppid: number; start: string } | null {
   }
 }
 
+const HAS_PROC = procInfo(process.pid) !== null;
+
+function signalable(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function killGroup(pid: number, sig: NodeJS.Signals) {
   try {
     process.kill(-pid, sig);
@@ -71,7 +82,8 @@ export async function killLeftoverProcesses(services: AppServices): Promise<numb
       await db.update(runs).set({ process: null }).where(eq(runs.id, r.id));
       continue;
     }
-    const orphaned = !now || now.ppid !== rec.parent;
+    // Without /proc (not Linux), judge by whether the worker that spawned it still lives.
+    const orphaned = HAS_PROC ? !now || now.ppid !== rec.parent : !signalable(rec.parent);
     const ended = r.status !== 'running' && r.status !== 'queued';
     if (!orphaned && !ended) continue; // its worker is alive and on it
     killGroup(rec.pid, 'SIGKILL');

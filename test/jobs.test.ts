@@ -2,7 +2,6 @@
 // queues that no org can see or claim; periodic ones are singleton schedules; enqueueJob is transactional; retries,
 // timeouts and dead letters; and a worker process SIGKILLed mid-job loses nothing (another worker runs it).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { defineJob } from '../src/jobs/define.ts';
 import { enqueueJob } from '../src/jobs/enqueue.ts';
@@ -11,6 +10,7 @@ import { registerSchedules, startWorker } from '../src/jobs/worker.ts';
 import { queueTick } from '../src/modules/queue/ticker.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { closeDb, sql } from './helpers/db.ts';
+import { spawnSystemWorker } from './helpers/spawn-worker.ts';
 import { until } from './helpers/until.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 import { slowJob } from './helpers/test-jobs.ts';
@@ -28,7 +28,7 @@ const db = () => app.app.services.database.db;
 const job = async (id: string) => (await sql(app, 'select * from queue_jobs where id = $1', [id]))[0];
 
 
-test('the four periodic sweeps are singleton schedules in system queues: registering twice and firing twice makes one job each', async () => {
+test('the periodic sweeps are singleton schedules in system queues: registering twice and firing twice makes one job each', async () => {
   await registerSchedules(app.app.services, allJobs);
   await registerSchedules(app.app.services, allJobs);
   const schedules = await sql(app, `select queue, cron, singleton_key from queue_schedules where org_id = 'system' order by queue`);
@@ -37,6 +37,7 @@ test('the four periodic sweeps are singleton schedules in system queues: registe
     { queue: 'billing.expire_holds', cron: '* * * * *', singleton_key: 'billing.expire_holds' },
     { queue: 'billing.monthly_credits', cron: '7 * * * *', singleton_key: 'billing.monthly_credits' },
     { queue: 'maintenance.prune', cron: '*/10 * * * *', singleton_key: 'maintenance.prune' },
+    { queue: 'runs.reap', cron: '* * * * *', singleton_key: 'runs.reap' },
   ]);
   // Due twice while nobody runs them (no worker here): still one pending job per type.
   for (let i = 0; i < 2; i++) {
@@ -141,30 +142,7 @@ test('the runner: results stored, failures retried with backoff then dead-letter
   }
 });
 
-interface Proc {
-  proc: ChildProcess;
-  lines: Record<string, unknown>[];
-  output: () => string;
-  exited: Promise<unknown>;
-}
-
-function spawnWorker(leaseSeconds: number): Proc {
-  const proc = spawn(process.execPath, ['test/helpers/system-worker.ts', String(leaseSeconds)], {
-    env: { ...process.env, DATABASE_URL: app.databaseUrl, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const p: Proc = { proc, lines: [], output: () => text, exited: new Promise((r) => proc.once('exit', r)) };
-  let text = '';
-  let partial = '';
-  proc.stderr?.on('data', (d) => (text += d));
-  proc.stdout?.on('data', (chunk) => {
-    text += chunk;
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    for (const l of parts) if (l.startsWith('{')) p.lines.push(JSON.parse(l));
-  });
-  return p;
-}
+const spawnWorker = (leaseSeconds: number) => spawnSystemWorker(app.databaseUrl, leaseSeconds);
 
 test('a worker SIGKILLed while running an internal job loses nothing: its lease lapses and another worker runs the job', async () => {
   const victim = spawnWorker(2);

@@ -178,6 +178,9 @@ const TENANCY_BODIES: Record<string, unknown> = {
   'tasks.claim': { assignee: 'agent:a-writer' },
   'tasks.dependencies.add': { depends_on: '2' },
   'tasks.comments.create': { body: 'hijacked' },
+  'runs.report': { events: [{ type: 'log', data: { message: 'hijacked' } }], usage: { input_tokens: 1, output_tokens: 1 } },
+  'runs.complete': { result: 'hijacked', usage: { input_tokens: 1, output_tokens: 1 } },
+  'runs.fail': { error: 'hijacked' },
 };
 
 /** The path parameters naming `objects`' real object for `op`; fails for an operation no fixture knows. */

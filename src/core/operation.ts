@@ -29,6 +29,11 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
   /** Only instance admins (the first user, or users promoted by one). */
   instanceAdmin?: boolean;
   scopes: string[];
+  /**
+   * An agent's own key may call it whatever its scopes: the handler then lets the agent act only on what is its own
+   * (an http or process agent reporting on its run). Every other caller needs `scopes` as usual.
+   */
+  ownAgent?: boolean;
   /** Credits reserved before the handler runs; > 0 makes it a paid operation. */
   cost?: number;
   /** How long the credits stay reserved if the action never settles (a crash): then the sweeper releases them. */
@@ -80,7 +85,8 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
 }
 
 export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType>
-  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds' | 'rawBody' | 'settlement' | 'stream' | 'precheck'>> {
+  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds' | 'rawBody' | 'settlement' | 'stream' | 'precheck' | 'ownAgent'>> {
+  ownAgent: boolean;
   stream?: OperationSpec<I, O>['stream'];
   precheck?: OperationSpec<I, O>['precheck'];
   description?: string;
@@ -126,6 +132,7 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     readOnly: spec.method === 'GET',
     destructive: spec.destructive ?? spec.method === 'DELETE',
     rawBody: spec.rawBody ?? false,
+    ownAgent: spec.ownAgent ?? false,
     aliases: spec.aliases ?? [],
     transaction: spec.transaction ?? true,
   };

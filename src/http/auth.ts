@@ -212,6 +212,8 @@ export async function authenticate(services: AppServices, req: FastifyRequest, o
     auth = { principal, orgId: membership.orgId, plan: membership.plan, role: membership.role, scopes: [] };
   }
   req.auth = auth;
+  // An agent reporting on its own run: the handler checks the run is the agent's.
+  if (op.ownAgent && principal.kind === 'key' && principal.agentId) return auth;
   const caller = { keyId: principal.kind === 'key' ? principal.keyId : null, scopes: auth.scopes, role: auth.role };
   for (const scope of op.scopes) {
     if (!callerAllows(caller, scope)) {

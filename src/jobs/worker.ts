@@ -11,6 +11,7 @@ import { SYSTEM_ORG, upsertSystemSchedule } from '../modules/queue/system.ts';
 import { startQueueTicker } from '../modules/queue/ticker.ts';
 import { QUEUE_CHANNEL } from '../modules/queue/wakeups.ts';
 import { closeInternalServer } from '../modules/runs/internal-server.ts';
+import { killLeftoverProcesses } from '../modules/runs/runtimes/process.ts';
 import { startWebhookDeliverer } from '../modules/webhooks/deliver.ts';
 import { type Fleet, type FleetOptions, joinFleet } from '../modules/workers/fleet.ts';
 import { type JobDefinition, scheduleOf } from './define.ts';
@@ -54,6 +55,8 @@ export async function startWorker(services: AppServices, opts: WorkerOptions = {
   // Join the fleet first: the runner takes its identity and its max_concurrent gate from it.
   const fleet = await joinFleet(services, opts);
   await registerSchedules(services, defs);
+  // Commands of process-runtime runs left running on this host by a worker that died (no orphans after a restart).
+  await killLeftoverProcesses(services).catch((err: Error) => services.log.warn({ err: err.message }, 'could not look for leftover run processes'));
   const queueTicker = startQueueTicker(services);
   const runner = startJobRunner(services, defs, fleet, { leaseSeconds: opts.leaseSeconds, pollMs: Math.min(opts.pollMs ?? 1000, 1000) });
   const eventDispatcher = startEventDispatcher(services, opts.pollMs);

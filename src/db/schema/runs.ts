@@ -49,6 +49,12 @@ export const runs = pgTable(
     cancelRequestedAt: ts('cancel_requested_at'),
     /** http / process runtimes: while in the future the agent is alive; silence past it times the run out. */
     leaseExpiresAt: ts('lease_expires_at'),
+    /**
+     * process runtime: the command's process while it runs (pid = its group, the host, the worker process that
+     * spawned it, and its start time, so a reused pid is never mistaken for it); cleared once the worker reaped it.
+     * Left set only when the worker died: whoever next looks on that host kills the group (no orphans).
+     */
+    process: jsonb('process').$type<{ pid: number; host: string; parent: number; start: string | null } | null>(),
     createdByType: text('created_by_type').notNull(),
     createdById: text('created_by_id'),
     queuedAt: ts('queued_at').notNull().defaultNow(),

@@ -2,6 +2,7 @@
 // Requests made with it act as the agent (`actor_type: agent`, `actor_id` = agent id, http/server.ts), so a tool
 // call by an agent goes through auth, scopes, tenancy, billing and the activity log like any API call. The secret
 // is stored hashed for authentication, as every key is, and encrypted on the agent for the runtime to present.
+import { createHmac } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { Ctx } from '../../core/context.ts';
 import { decrypt, encrypt, newSecret, sha256 } from '../../core/crypto.ts';
@@ -54,4 +55,13 @@ export async function agentKeyId(db: DbOrTx, agentId: string): Promise<string | 
 export async function agentCredential(db: DbOrTx, masterKey: Buffer, agentId: string): Promise<string | null> {
   const [row] = await db.select({ sealed: agents.keySecretEncrypted }).from(agents).where(eq(agents.id, agentId));
   return row ? decrypt(row.sealed, masterKey) : null;
+}
+
+/**
+ * The secret an `http` agent's runs are signed with (Standard Webhooks, `whsec_…`): derived from the master key and
+ * the agent's id, so nothing more is stored and every instance computes the same one. `agents.signing_secret` shows
+ * it to whoever may write agents; it changes only with the master key.
+ */
+export function agentSigningSecret(masterKey: Buffer, agentId: string): string {
+  return `whsec_${createHmac('sha256', masterKey).update(`opsbase agent signing v1:${agentId}`).digest('base64')}`;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineOperation } from '../../core/operation.ts';
 import { listOf, PageInput } from '../../core/pagination.ts';
+import { agentSigningSecret } from './identity.ts';
 import * as lifecycle from './lifecycle.ts';
 import { Agent, AGENT_STATUSES, CreateAgentInput, RUNTIMES, UpdateAgentInput } from './schemas.ts';
 import * as agents from './service.ts';
@@ -98,5 +99,23 @@ export const deleteAgent = defineOperation({
   handler: (ctx, input) => lifecycle.deleteAgent(ctx, input.id),
 });
 
+export const agentSigningSecretOp = defineOperation({
+  id: 'agents.signing_secret',
+  method: 'GET',
+  path: '/agents/:id/signing-secret',
+  summary: "The secret an http agent's runs are signed with (Standard Webhooks `whsec_…`): give it to the agent to verify them",
+  scopes: ['agents:write'],
+  input: z.object({ id }),
+  output: z.object({
+    agent_id: z.string(),
+    secret: z.string().describe('`whsec_…`: verify `webhook-signature` with any Standard Webhooks library'),
+  }),
+  cli: { columns: ['agent_id', 'secret'] },
+  handler: async (ctx, input) => {
+    const agent = await agents.findAgent(ctx, input.id);
+    return { agent_id: agent.id, secret: agentSigningSecret(ctx.services.masterKey, agent.id) };
+  },
+});
+
 // Delete last: tests that walk the registry in order act on one agent.
-export const agentOperations = [createAgent, listAgents, getAgent, updateAgent, startAgent, stopAgent, restartAgent, deleteAgent];
+export const agentOperations = [createAgent, listAgents, getAgent, updateAgent, startAgent, stopAgent, restartAgent, agentSigningSecretOp, deleteAgent];

@@ -30,6 +30,13 @@ export const HttpConfig = z
   .object({
     url: z.string().min(1).max(2000).describe('Where each run is POSTed (http or https; private hosts refused)'),
     method: z.enum(['POST', 'PUT']).optional(),
+    lease_sec: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .optional()
+      .describe('Silence allowed between the agent\'s reports (runs.report) before the run times out (default 60)'),
     ...Common,
   })
   .strict();

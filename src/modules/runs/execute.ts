@@ -17,15 +17,17 @@ import type { AgentRow } from '../agents/service.ts';
 import type { TaskRow } from '../tasks/service.ts';
 import { appendRunEvent, appendRunEvents } from './events.ts';
 import { finishRun, type RunOutcome } from './finish.ts';
+import { httpRuntime } from './runtimes/http.ts';
 import { llmRuntime } from './runtimes/llm.ts';
+import { processRuntime } from './runtimes/process.ts';
 import { RunFailure, type Runtime } from './runtimes/types.ts';
 import type { RunRow } from './service.ts';
 import { runSignals } from './signals.ts';
 import { runTimeoutSeconds } from './start.ts';
 
-const RUNTIMES: Record<string, Runtime> = { llm: llmRuntime };
+const RUNTIMES: Record<string, Runtime> = { llm: llmRuntime, http: httpRuntime, process: processRuntime };
 
-/** Adds a runtime (http and process register themselves here). */
+/** Adds a runtime (tests, or one kept outside this module). */
 export function registerRuntime(name: string, runtime: Runtime) {
   RUNTIMES[name] = runtime;
 }
@@ -152,7 +154,7 @@ export async function executeRun(services: AppServices, job: JobRun<{ run_id: st
     const f = err instanceof RunFailure ? err : null;
     const facts = { usage: f?.usage, steps: f?.steps, ruleIds: f?.ruleIds };
     if (cancel.signal.aborted) outcome = { status: 'cancelled', reason: 'cancelled', message: 'Cancelled while running.', ...facts };
-    else if (timeout.aborted || f?.status === 'timed_out') {
+    else if (timeout.aborted) {
       outcome = { status: 'timed_out', reason: 'timeout', message: `The run passed its time limit of ${seconds} s.`, ...facts };
     } else if (f) outcome = { status: f.status, reason: f.reason, message: f.message, ...facts };
     else {
@@ -162,16 +164,39 @@ export async function executeRun(services: AppServices, job: JobRun<{ run_id: st
   } finally {
     unsubscribe();
   }
-  const ended = await finishRun(services, run.id, outcome);
+  const ended = await finishRun(services, run.id, withEarlierAttempts(run, outcome));
   return { status: ended?.status ?? 'already finished' };
 }
 
-/** Keeps a run's task lease (and the agent's liveness) fresh: http agents call this through runs.report. */
-export async function renewRunLease(services: AppServices, run: { id: string; taskId: string; agentId: string | null }, seconds: number) {
-  const db = services.database.db;
+/**
+ * An attempt's usage on top of what earlier attempts recorded before their worker was lost: the model calls they made
+ * were spent, and a retried run must not count only its last attempt's.
+ */
+function withEarlierAttempts(run: RunRow, outcome: RunOutcome): RunOutcome {
+  if (!run.tokensIn && !run.tokensOut && !run.steps) return outcome;
+  const u = outcome.usage;
+  const input = run.tokensIn + (u?.input_tokens ?? 0);
+  const output = run.tokensOut + (u?.output_tokens ?? 0);
+  return {
+    ...outcome,
+    usage: u ? { input_tokens: input, output_tokens: output, total_tokens: input + output } : undefined,
+    steps: outcome.steps === undefined ? undefined : run.steps + outcome.steps,
+  };
+}
+
+/**
+ * Keeps a run's task lease (and the agent's liveness) fresh: http agents call this through runs.report. The lease
+ * only ever moves later: a heartbeat never cuts short the lease the run took for its whole time limit.
+ */
+export async function renewRunLease(
+  services: AppServices,
+  run: { id: string; taskId: string; agentId: string | null },
+  seconds: number,
+  db: DbOrTx = services.database.db,
+) {
   await db
     .update(tasks)
-    .set({ leaseExpiresAt: sql`now() + make_interval(secs => ${seconds})` })
+    .set({ leaseExpiresAt: sql`greatest(${tasks.leaseExpiresAt}, now() + make_interval(secs => ${seconds}))` })
     .where(and(eq(tasks.id, run.taskId), eq(tasks.leaseHolder, `agent:${run.agentId}`), gt(tasks.leaseExpiresAt, sql`now()`)));
   if (run.agentId) await db.update(agents).set({ lastHeartbeatAt: new Date() }).where(eq(agents.id, run.agentId));
 }

@@ -5,6 +5,7 @@ import type { AppServices } from '../../core/services.ts';
 import { defineJob } from '../../jobs/define.ts';
 import { executeRun } from './execute.ts';
 import { finishRun } from './finish.ts';
+import { killLeftoverProcesses } from './runtimes/process.ts';
 
 export const executeRunJob = defineJob<{ run_id: string }>({
   type: 'runs.execute',
@@ -39,6 +40,8 @@ export const reapRunsJob = defineJob({
   backoff: 5,
   handler: async ({ services, log }) => {
     const ended = await reapRuns(services);
+    // On this host: commands of process runs whose worker died (or whose run was just reaped).
+    await killLeftoverProcesses(services);
     if (ended) log.warn({ ended }, 'runs ended by the reaper');
     return { ended };
   },

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { defineOperation } from '../../core/operation.ts';
 import { listOf, PageInput } from '../../core/pagination.ts';
+import { Timestamp } from '../../core/schemas.ts';
 import { RUN_STATUSES } from '../../db/schema/runs.ts';
 import { several } from '../tasks/list.ts';
 import { cancelRun } from './cancel.ts';
+import { completeRun, failRun, reportRun } from './report.ts';
 import { listRunEvents, streamRunEvents } from './stream.ts';
-import { Run, RunEvent } from './schemas.ts';
+import { ReportedEvent, Run, RunEvent, Usage } from './schemas.ts';
 import { findRun, listRuns, presentRun } from './service.ts';
 import { runnable, startRun } from './start.ts';
 
@@ -109,4 +111,64 @@ export const cancelRunOp = defineOperation({
   handler: (ctx, input) => cancelRun(ctx, input.id),
 });
 
-export const runOperations = [runTaskOp, listRunsOp, getRunOp, runEventsOp, cancelRunOp];
+const OWN_AGENT =
+  "Authorised for the run's own agent (its run token is the agent's API key, whatever its scopes) and for callers holding `runs:write`; another agent gets 403.";
+/** What runs.report, runs.complete and runs.fail share: an agent's own key may call them on its own runs. */
+const agentReport = { method: 'POST' as const, scopes: ['runs:write'], ownAgent: true, status: 200 };
+
+export const reportRunOp = defineOperation({
+  id: 'runs.report',
+  path: '/runs/:id/report',
+  summary: "An external agent reports on its running run: events, usage so far, and a heartbeat that keeps the run's lease",
+  description: `Every call renews the run's lease: an http agent silent for longer than its \`lease_sec\` (default 60) times out, refunded. The answer says whether a cancel was asked for. ${OWN_AGENT}`,
+  ...agentReport,
+  input: z.object({
+    id: RunId,
+    events: z.array(ReportedEvent).max(100).optional().describe('Appended to the run in order (streamed live)'),
+    usage: Usage.optional().describe('Tokens used so far by the whole run (totals, not increments)'),
+  }),
+  output: z.object({
+    id: z.string(),
+    status: z.enum(RUN_STATUSES),
+    cancel_requested: z.boolean().describe('Someone asked to cancel the run: stop and call runs.fail (or just stop)'),
+    lease_expires_at: Timestamp.nullable().describe('Report again before this'),
+    last_seq: z.number().int(),
+  }),
+  cli: { columns: ['id', 'status', 'cancel_requested', 'lease_expires_at'] },
+  handler: (ctx, input) => reportRun(ctx, input),
+});
+
+export const completeRunOp = defineOperation({
+  id: 'runs.complete',
+  path: '/runs/:id/complete',
+  summary: 'An external agent finishes its run with a result: the run succeeds, its credit is committed, the task moves on',
+  ...agentReport,
+  description: OWN_AGENT,
+  input: z.object({
+    id: RunId,
+    result: z.string().min(1).max(100_000).describe('What the agent produced (becomes the task\'s resolution)'),
+    usage: Usage.optional().describe('Tokens the whole run used, as the agent\'s model reported them'),
+    model: z.string().min(1).max(200).optional().describe('The model the agent used'),
+  }),
+  output: Run,
+  cli: { columns },
+  handler: (ctx, input) => completeRun(ctx, input),
+});
+
+export const failRunOp = defineOperation({
+  id: 'runs.fail',
+  path: '/runs/:id/fail',
+  summary: 'An external agent gives up on its run: the run fails (reason agent_error), its credit is refunded',
+  ...agentReport,
+  description: OWN_AGENT,
+  input: z.object({
+    id: RunId,
+    error: z.string().min(1).max(10_000).describe('What went wrong, for the people reading the run'),
+    usage: Usage.optional(),
+  }),
+  output: Run,
+  cli: { columns },
+  handler: (ctx, input) => failRun(ctx, input),
+});
+
+export const runOperations = [runTaskOp, listRunsOp, getRunOp, runEventsOp, cancelRunOp, reportRunOp, completeRunOp, failRunOp];

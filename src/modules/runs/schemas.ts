@@ -45,3 +45,18 @@ export const RunEvent = z
     created_at: Timestamp,
   })
   .meta({ id: 'RunEvent' });
+
+/** Events an external agent may report (status, result and error are the run's own, written when it ends). */
+export const REPORTED_EVENT_TYPES = ['log', 'message', 'tool_call', 'tool_result', 'usage'] as const;
+
+export const ReportedEvent = z.object({
+  type: z.enum(REPORTED_EVENT_TYPES),
+  data: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const Usage = z
+  .object({
+    input_tokens: z.number().int().min(0).max(1e12),
+    output_tokens: z.number().int().min(0).max(1e12),
+  })
+  .strict();

@@ -96,13 +96,14 @@ const agents = {
   guarded: { http: new http.Agent({ ...agentOptions, lookup: guardedLookup }), https: new https.Agent({ ...agentOptions, lookup: guardedLookup }) },
 };
 
-interface Outcome {
+export interface Outcome {
   status: number | null;
   body: string;
   latencyMs: number;
 }
 
-function post(url: URL, headers: Record<string, string>, body: string, allowPrivate: boolean): Promise<Outcome> {
+/** One guarded request (also how an `http` agent is sent its run): never throws; a network error has status null. */
+export function post(url: URL, headers: Record<string, string>, body: string, allowPrivate: boolean, method: 'POST' | 'PUT' = 'POST'): Promise<Outcome> {
   const started = performance.now();
   const done = (status: number | null, text: string): Outcome => ({ status, body: text, latencyMs: Math.round(performance.now() - started) });
   return new Promise((resolve) => {
@@ -111,7 +112,7 @@ function post(url: URL, headers: Record<string, string>, body: string, allowPriv
     const req = lib.request(
       url,
       {
-        method: 'POST',
+        method,
         agent: url.protocol === 'https:' ? pool.https : pool.http,
         headers: {
           ...headers,

@@ -18,7 +18,7 @@ export function taskPrompt(task: { number: number; title: string; description: s
   return `Task #${task.number}: ${task.title}${task.description?.trim() ? `\n\n${task.description.trim()}` : ''}`;
 }
 
-export const llmRuntime: Runtime = async ({ services, task, agent, signal, timeoutMs, emit, emitProgress }) => {
+export const llmRuntime: Runtime = async ({ services, run, task, agent, signal, timeoutMs, emit, emitProgress }) => {
   const db = services.database.db;
   let setup: Awaited<ReturnType<typeof llmRunSetup>>;
   try {
@@ -47,7 +47,11 @@ export const llmRuntime: Runtime = async ({ services, task, agent, signal, timeo
           lastStep = e.usage;
           const events = [...pending, toRunEvent(e)];
           pending = [];
-          await emitProgress({ tokensIn: e.total.input_tokens, tokensOut: e.total.output_tokens, steps: e.step + 1 }, ...events);
+          // On top of what earlier attempts (lost with their worker) recorded: execute.ts adds them to the outcome too.
+          await emitProgress(
+            { tokensIn: run.tokensIn + e.total.input_tokens, tokensOut: run.tokensOut + e.total.output_tokens, steps: run.steps + e.step + 1 },
+            ...events,
+          );
         } else {
           await emit(toRunEvent(e));
         }

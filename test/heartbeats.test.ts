@@ -383,7 +383,9 @@ test('idle check: bad input is a 400, an unknown agent or another org’s is a 4
   const t = await funded('Checks');
   const agent = await fakeAgent(t, 'mine');
   const other = await funded('Others');
-  assertEnvelope(await api(t, 'GET', '/agent-runs/idle-check'), 400, 'invalid_request', 'no agent');
+  // Only an agent may leave `agent` out (it asks about itself); a person's key names nobody.
+  assertEnvelope(await api(t, 'GET', '/agent-runs/idle-check'), 404, 'not_found', 'no agent');
+  assertEnvelope(await api(t, 'GET', '/agent-runs/idle-check?agent='), 400, 'invalid_request', 'empty agent');
   assertEnvelope(await api(t, 'GET', `/agent-runs/idle-check?agent=${'x'.repeat(65)}`), 400, 'invalid_request', 'too long');
   assertEnvelope(await api(t, 'GET', '/agent-runs/idle-check?agent=nobody'), 404, 'not_found', 'unknown');
   assertEnvelope(await api(other, 'GET', `/agent-runs/idle-check?agent=${agent.id}`), 404, 'not_found', 'another org, by id');

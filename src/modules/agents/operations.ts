@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AppError } from '../../core/errors.ts';
 import { defineOperation } from '../../core/operation.ts';
 import { listOf, PageInput } from '../../core/pagination.ts';
 import { idleCheck } from './idle.ts';
@@ -107,10 +108,14 @@ export const idleCheckAgent = defineOperation({
   description:
     '`idle` is true when no task is startable (its own todo tasks nothing blocks, or its own whose claim lapsed, without an open run). `reason` says what a wake would do: `ready` (start `next_task_id`), `no_work`, `at_capacity` (max_concurrent_runs open), `over_budget`, or the agent\'s status (`paused`, `offline`, `error`).',
   scopes: ['agents:read'],
-  input: z.object({ agent: id }),
+  input: z.object({ agent: id.optional().describe('Agent id or name (default: the calling agent, for an agent asking about itself)') }),
   output: IdleCheck,
   cli: { columns: ['agent_id', 'idle', 'reason', 'next_task_number', 'open_runs', 'max_concurrent_runs'] },
-  handler: async (ctx, input) => idleCheck(ctx.db, await agents.findAgent(ctx, input.agent)),
+  handler: async (ctx, input) => {
+    const ref = input.agent ?? (ctx.actorType === 'agent' ? ctx.actorId : null);
+    if (!ref) throw new AppError('not_found', 'No agent named: give `agent` (only an agent may leave it out, to ask about itself).');
+    return idleCheck(ctx.db, await agents.findAgent(ctx, ref));
+  },
 });
 
 // Delete last: tests that walk the registry in order act on one agent.

@@ -28,15 +28,17 @@ const db = () => app.app.services.database.db;
 const job = async (id: string) => (await sql(app, 'select * from queue_jobs where id = $1', [id]))[0];
 
 
-test('the four periodic sweeps are singleton schedules in system queues: registering twice and firing twice makes one job each', async () => {
+test('the periodic sweeps are singleton schedules in system queues: registering twice and firing twice makes one job each', async () => {
   await registerSchedules(app.app.services, allJobs);
   await registerSchedules(app.app.services, allJobs);
   const schedules = await sql(app, `select queue, cron, singleton_key from queue_schedules where org_id = 'system' order by queue`);
   assert.deepEqual(schedules, [
+    { queue: 'agents.heartbeat_sweep', cron: '*/5 * * * * *', singleton_key: 'agents.heartbeat_sweep' },
     { queue: 'billing.auto_topup', cron: '* * * * *', singleton_key: 'billing.auto_topup' },
     { queue: 'billing.expire_holds', cron: '* * * * *', singleton_key: 'billing.expire_holds' },
     { queue: 'billing.monthly_credits', cron: '7 * * * *', singleton_key: 'billing.monthly_credits' },
     { queue: 'maintenance.prune', cron: '*/10 * * * *', singleton_key: 'maintenance.prune' },
+    { queue: 'runs.reap', cron: '* * * * *', singleton_key: 'runs.reap' },
   ]);
   // Due twice while nobody runs them (no worker here): still one pending job per type.
   for (let i = 0; i < 2; i++) {

@@ -4,6 +4,7 @@ import { Timestamp } from '../../core/schemas.ts';
 import { agentEfficiency, agentQueueHealth } from './service.ts';
 
 const Rate = z.number().nullable();
+const AgentRef = { agent_id: z.string(), name: z.string(), status: z.string() };
 
 export const agentEfficiencyOp = defineOperation({
   id: 'dashboard.agent_efficiency',
@@ -17,9 +18,7 @@ export const agentEfficiencyOp = defineOperation({
   output: z.object({
     data: z.array(
       z.object({
-        agent_id: z.string(),
-        name: z.string(),
-        status: z.string(),
+        ...AgentRef,
         runs: z.number().int(),
         succeeded: z.number().int(),
         success_rate: Rate.describe('Succeeded of finished runs (0–1; null: none finished)'),
@@ -48,9 +47,7 @@ export const agentQueueHealthOp = defineOperation({
   output: z.object({
     data: z.array(
       z.object({
-        agent_id: z.string(),
-        name: z.string(),
-        status: z.string(),
+        ...AgentRef,
         queued_tasks: z.number().int().describe('Todo tasks assigned to it'),
         blocked_tasks: z.number().int().describe('Of those, waiting for an open dependency'),
         oldest_task_wait_seconds: z.number().int().nullable().describe('Age of its oldest todo task'),

@@ -244,7 +244,7 @@ test('budget (credits): alert at its share once, paused at 100 %, then the next 
   for (const n of [1, 2, 3]) tasks.push(await taskFor(t, 'capped', `Capped ${n}`));
   fake.reset();
   const reply: Reply = { kind: 'text', text: 'Done.', usage: { prompt_tokens: 10, completion_tokens: 5 } };
-  fake.script(reply, reply, reply);
+  fake.script(reply, reply);
 
   await wake(agent.id);
   await allEnded(agent.id);
@@ -295,6 +295,23 @@ test('budget (credits): alert at its share once, paused at 100 %, then the next 
   assert.equal((await api(t, 'GET', '/agents/capped')).body.status, 'paused');
   assert.equal(fake.requests.length, 2);
   assert.equal((await eventsOf(t, 'agent.budget_alert', agent.id)).length, 1, 'still one alert this month');
+
+  // A bigger budget: started again, it takes the third task, and the new cap gets its own alert (3 of 4: 75 %).
+  await ok(await api(t, 'PATCH', '/agents/capped', { budget: { monthly_credits: 4 } }), 200);
+  await ok(await api(t, 'POST', '/agents/capped/start', {}), 200);
+  fake.script(reply);
+  const [resumed] = await wake(agent.id);
+  assert.equal(resumed.result.reason, 'started');
+  assert.deepEqual(
+    (await allEnded(agent.id)).map((r) => [r.task_id, r.status]).at(-1),
+    [tasks[2].id, 'succeeded'],
+  );
+  const second = await until('the new cap’s alert', async () => {
+    const a = await eventsOf(t, 'agent.budget_alert', agent.id);
+    return a.length === 2 ? a[1] : undefined;
+  });
+  assert.deepEqual([second.data.used, second.data.limit, second.data.pct], [3, 4, 75]);
+  assert.equal((await api(t, 'GET', '/agents/capped')).body.status, 'active');
   assert.deepEqual(invariantViolations(await ledgerState(app.app.services.database.pool, t.orgId)), []);
 });
 

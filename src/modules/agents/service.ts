@@ -204,6 +204,8 @@ export async function updateAgent(ctx: Ctx, input: UpdateAgentInput) {
       ...(input.budget?.monthly_credits !== undefined && { monthlyCredits: input.budget.monthly_credits }),
       ...(input.budget?.monthly_tokens !== undefined && { monthlyTokens: input.budget.monthly_tokens }),
       ...(input.budget?.alert_at_pct !== undefined && { alertAtPct: input.budget.alert_at_pct }),
+      // A new budget gets its own alert this month.
+      ...(input.budget !== undefined && { budgetAlertedAt: null }),
       ...(input.provider_api_key !== undefined && {
         providerKeyEncrypted: input.provider_api_key === null ? null : encrypt(input.provider_api_key, ctx.services.masterKey),
       }),

@@ -8,6 +8,7 @@ import { catalogOperations } from './modules/billing/catalog-operations.ts';
 import { paymentOperations } from './modules/billing/payment-operations.ts';
 import { planOperations } from './modules/billing/plan-operations.ts';
 import { walletOperations } from './modules/billing/wallet-operations.ts';
+import { dashboardOperations } from './modules/dashboard/operations.ts';
 import { devOperations } from './modules/dev/operations.ts';
 import { eventOperations } from './modules/events/operations.ts';
 import { healthOperations } from './modules/health/operations.ts';
@@ -47,6 +48,7 @@ export const operations: Operation[] = [
   ...templateOperations,
   ...agentOperations,
   ...ruleOperations,
+  ...dashboardOperations,
   // Runs before tasks: registry-walking tests act on one task, and tasks.delete (last of the tasks) removes it.
   ...runOperations,
   ...taskOperations,

@@ -33,6 +33,7 @@ test('the periodic sweeps are singleton schedules in system queues: registering 
   await registerSchedules(app.app.services, allJobs);
   const schedules = await sql(app, `select queue, cron, singleton_key from queue_schedules where org_id = 'system' order by queue`);
   assert.deepEqual(schedules, [
+    { queue: 'agents.heartbeat_sweep', cron: '*/5 * * * * *', singleton_key: 'agents.heartbeat_sweep' },
     { queue: 'billing.auto_topup', cron: '* * * * *', singleton_key: 'billing.auto_topup' },
     { queue: 'billing.expire_holds', cron: '* * * * *', singleton_key: 'billing.expire_holds' },
     { queue: 'billing.monthly_credits', cron: '7 * * * *', singleton_key: 'billing.monthly_credits' },

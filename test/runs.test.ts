@@ -14,6 +14,7 @@ import { assertEnvelope } from './helpers/envelope.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 import { invariantViolations, ledgerState, waitForPosting } from './helpers/ledger.ts';
+import { type Api, apiOf, funded as fundedTenant, ok } from './helpers/funded.ts';
 import { runProcess } from './helpers/run-process.ts';
 import { until } from './helpers/until.ts';
 
@@ -32,21 +33,9 @@ after(async () => {
   await app.close();
 });
 
-/** A tenant with 100 credits (granted by the instance admin). */
-async function funded(name: string): Promise<Tenant> {
-  const t = await app.tenant(name);
-  const g = await app.request('POST', '/api/v1/billing/grants', { key: app.admin.sessionToken, body: { org: t.orgId, credits: 100 } });
-  assert.ok(g.status < 300, JSON.stringify(g.body));
-  return t;
-}
-
-const api = (t: Tenant | string, method: string, path: string, body?: unknown) =>
-  app.request(method, `/api/v1${path}`, { key: typeof t === 'string' ? t : t.key, body });
-
-async function ok(res: { status: number; body: any }, status = 201) {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  return res.body;
-}
+const funded = (name: string) => fundedTenant(app, name);
+// `app` exists once `before` ran.
+const api: Api = (...args) => apiOf(app)(...args);
 
 const fakeAgent = (name: string, extra: Record<string, unknown> = {}) => ({
   name,

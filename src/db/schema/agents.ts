@@ -47,8 +47,15 @@ export const agents = pgTable(
     /** The agent's API key secret, encrypted: the runtime presents it to act as the agent. */
     keySecretEncrypted: text('key_secret_encrypted').notNull(),
     lastHeartbeatAt: ts('last_heartbeat_at'),
+    /** When its next heartbeat is due (null: at the next sweep). The sweep moves it on as it enqueues the wake. */
+    heartbeatDueAt: ts('heartbeat_due_at'),
+    /** When `agent.budget_alert` was last sent: at most once per UTC month. */
+    budgetAlertedAt: ts('budget_alerted_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('agents_org_name_idx').on(t.orgId, t.name), index('agents_org_idx').on(t.orgId, t.id), index('agents_reports_to_idx').on(t.reportsTo)],
+  (t) => [uniqueIndex('agents_org_name_idx').on(t.orgId, t.name), index('agents_org_idx').on(t.orgId, t.id), index('agents_reports_to_idx').on(t.reportsTo),
+    // The heartbeat sweep reads only agents with an interval.
+    index('agents_heartbeat_due_idx').on(t.heartbeatDueAt).where(sql`interval_sec is not null`),
+  ],
 );

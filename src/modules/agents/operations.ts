@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { AppError } from '../../core/errors.ts';
 import { defineOperation } from '../../core/operation.ts';
 import { listOf, PageInput } from '../../core/pagination.ts';
+import { idleCheck } from './idle.ts';
 import { agentSigningSecret } from './identity.ts';
 import * as lifecycle from './lifecycle.ts';
-import { Agent, AGENT_STATUSES, CreateAgentInput, RUNTIMES, UpdateAgentInput } from './schemas.ts';
+import { Agent, AGENT_STATUSES, CreateAgentInput, IdleCheck, RUNTIMES, UpdateAgentInput } from './schemas.ts';
 import * as agents from './service.ts';
 
 const columns = ['id', 'name', 'role', 'runtime', 'status', 'model', 'runs_this_month', 'last_heartbeat_at'];
@@ -28,7 +30,7 @@ export const listAgents = defineOperation({
   method: 'GET',
   path: '/agents',
   aliases: ['/public/agents'],
-  summary: "The org's agents, newest first (runs and spend this month stay 0 until task runs exist)",
+  summary: "The org's agents, newest first, with their runs, spend and completion rate this month and their last heartbeat",
   scopes: ['agents:read'],
   input: PageInput.extend({
     status: z.enum(AGENT_STATUSES).optional(),
@@ -117,5 +119,34 @@ export const agentSigningSecretOp = defineOperation({
   },
 });
 
+export const idleCheckAgent = defineOperation({
+  id: 'agents.idle_check',
+  method: 'GET',
+  path: '/agent-runs/idle-check',
+  summary: "What the agent's next heartbeat would do, decided without a model call: is there a task it could start now?",
+  description:
+    '`idle` is true when no task is startable (its own todo tasks nothing blocks, or its own whose claim lapsed, without an open run). `reason` says what a wake would do: `ready` (start `next_task_id`), `no_work`, `at_capacity` (max_concurrent_runs open), `over_budget`, or the agent\'s status (`paused`, `offline`, `error`).',
+  scopes: ['agents:read'],
+  input: z.object({ agent: id.optional().describe('Agent id or name (default: the calling agent, for an agent asking about itself)') }),
+  output: IdleCheck,
+  cli: { columns: ['agent_id', 'idle', 'reason', 'next_task_number', 'open_runs', 'max_concurrent_runs'] },
+  handler: async (ctx, input) => {
+    const ref = input.agent ?? (ctx.actorType === 'agent' ? ctx.actorId : null);
+    if (!ref) throw new AppError('not_found', 'No agent named: give `agent` (only an agent may leave it out, to ask about itself).');
+    return idleCheck(ctx.db, await agents.findAgent(ctx, ref));
+  },
+});
+
 // Delete last: tests that walk the registry in order act on one agent.
-export const agentOperations = [createAgent, listAgents, getAgent, updateAgent, startAgent, stopAgent, restartAgent, agentSigningSecretOp, deleteAgent];
+export const agentOperations = [
+  createAgent,
+  listAgents,
+  getAgent,
+  updateAgent,
+  idleCheckAgent,
+  startAgent,
+  stopAgent,
+  restartAgent,
+  agentSigningSecretOp,
+  deleteAgent,
+];

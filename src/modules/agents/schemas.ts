@@ -38,10 +38,11 @@ export const Agent = z
     budget: z.object({ monthly_credits: z.number().nullable(), monthly_tokens: z.number().nullable(), alert_at_pct: z.number().int() }),
     status: z.enum(AGENT_STATUSES),
     status_reason: z.string().nullable(),
-    runs_this_month: z.number().int().describe('0 until task runs exist'),
-    credits_this_month: z.number().describe('0 until task runs exist'),
-    tokens_this_month: z.number().describe('0 until task runs exist'),
-    last_heartbeat_at: Timestamp.nullable(),
+    runs_this_month: z.number().int().describe('Runs queued this UTC month'),
+    credits_this_month: z.number().describe('Credits spent this UTC month: committed by finished runs plus held by open ones'),
+    tokens_this_month: z.number().describe('Model tokens (in + out) its runs used this UTC month'),
+    completion_rate: z.number().nullable().describe('Share of this month\'s finished runs that succeeded (0–1; null: none finished)'),
+    last_heartbeat_at: Timestamp.nullable().describe('Its last heartbeat (or the last sign of life of a run)'),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -93,3 +94,18 @@ export const UpdateAgentInput = z.object({
   ...AgentFields,
 });
 export type UpdateAgentInput = z.output<typeof UpdateAgentInput>;
+
+export const IDLE_REASONS = ['ready', 'no_work', 'at_capacity', 'over_budget', 'paused', 'offline', 'error'] as const;
+
+export const IdleCheck = z
+  .object({
+    agent_id: z.string(),
+    idle: z.boolean().describe('No task the agent could start now'),
+    next_task_id: z.string().nullable().describe('The task a wake would start next'),
+    next_task_number: z.number().int().nullable(),
+    reason: z.enum(IDLE_REASONS).describe('What a wake would do, or why not'),
+    message: z.string(),
+    open_runs: z.number().int().describe('Its runs queued or running'),
+    max_concurrent_runs: z.number().int(),
+  })
+  .meta({ id: 'AgentIdleCheck' });

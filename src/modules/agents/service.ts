@@ -10,6 +10,7 @@ import { type AgentRuntime, type AgentStatus, agents } from '../../db/schema/age
 import { apiKeys } from '../../db/schema/keys.ts';
 import { recordActivity } from '../activity/record.ts';
 import { recordEvent } from '../events/record.ts';
+import { type MonthStats, monthStats } from '../runs/budget.ts';
 import { createAgentKey, updateAgentKey } from './identity.ts';
 import { type LlmRuntimeConfig, validateRuntimeConfig } from './runtime-config.ts';
 import type { AgentOut, CreateAgentInput, UpdateAgentInput } from './schemas.ts';
@@ -17,7 +18,7 @@ import { agentScopes, assertModelSettings, resolveManager, resolveTemplate, tool
 
 export type AgentRow = typeof agents.$inferSelect;
 
-export function presentAgent(a: AgentRow, keyId: string | null = null): AgentOut {
+export function presentAgent(a: AgentRow, keyId: string | null = null, month?: MonthStats): AgentOut {
   return {
     id: a.id,
     org_id: a.orgId,
@@ -42,10 +43,10 @@ export function presentAgent(a: AgentRow, keyId: string | null = null): AgentOut
     budget: { monthly_credits: a.monthlyCredits, monthly_tokens: a.monthlyTokens, alert_at_pct: a.alertAtPct },
     status: a.status,
     status_reason: a.statusReason,
-    // Task runs arrive in the next round; until then nothing has been spent.
-    runs_this_month: 0,
-    credits_this_month: 0,
-    tokens_this_month: 0,
+    runs_this_month: month?.runs ?? 0,
+    credits_this_month: month?.credits ?? 0,
+    tokens_this_month: month?.tokens ?? 0,
+    completion_rate: month?.finished ? Math.round((month.succeeded / month.finished) * 1000) / 1000 : null,
     last_heartbeat_at: iso(a.lastHeartbeatAt),
     created_at: a.createdAt.toISOString(),
     updated_at: a.updatedAt.toISOString(),
@@ -69,7 +70,8 @@ async function keyIdOf(ctx: Ctx, agentId: string) {
 }
 
 export async function presentWithKey(ctx: Ctx, a: AgentRow) {
-  return presentAgent(a, await keyIdOf(ctx, a.id));
+  const [keyId, month] = await Promise.all([keyIdOf(ctx, a.id), monthStats(ctx.db, [a.id])]);
+  return presentAgent(a, keyId, month.get(a.id));
 }
 
 async function assertNameFree(ctx: Ctx, name: string, except?: string) {
@@ -158,7 +160,9 @@ export async function listAgents(ctx: Ctx, input: AgentFilters) {
     ? await ctx.db.select({ id: apiKeys.id, agentId: apiKeys.agentId }).from(apiKeys).where(and(eq(apiKeys.orgId, requireOrg(ctx)), or(...ids.map((i) => eq(apiKeys.agentId, i)))))
     : [];
   const keyOf = new Map(keys.map((k) => [k.agentId, k.id]));
-  return { data: page.data.map((a) => presentAgent(a, keyOf.get(a.id) ?? null)), meta: page.meta };
+  // One grouped query for the whole page's runs this month.
+  const month = await monthStats(ctx.db, ids);
+  return { data: page.data.map((a) => presentAgent(a, keyOf.get(a.id) ?? null, month.get(a.id))), meta: page.meta };
 }
 
 export async function getAgent(ctx: Ctx, ref: string) {
@@ -194,11 +198,14 @@ export async function updateAgent(ctx: Ctx, input: UpdateAgentInput) {
       ...(input.emoji !== undefined && { emoji: input.emoji }),
       ...(input.color !== undefined && { color: input.color }),
       ...(input.instructions !== undefined && { instructions: input.instructions }),
-      ...(input.interval_sec !== undefined && { intervalSec: input.interval_sec }),
+      // A new interval counts from now: the next sweep wakes it, not the end of the old interval.
+      ...(input.interval_sec !== undefined && { intervalSec: input.interval_sec, heartbeatDueAt: null }),
       ...(input.max_concurrent_runs !== undefined && { maxConcurrentRuns: input.max_concurrent_runs }),
       ...(input.budget?.monthly_credits !== undefined && { monthlyCredits: input.budget.monthly_credits }),
       ...(input.budget?.monthly_tokens !== undefined && { monthlyTokens: input.budget.monthly_tokens }),
       ...(input.budget?.alert_at_pct !== undefined && { alertAtPct: input.budget.alert_at_pct }),
+      // A new budget gets its own alert this month.
+      ...(input.budget !== undefined && { budgetAlertedAt: null }),
       ...(input.provider_api_key !== undefined && {
         providerKeyEncrypted: input.provider_api_key === null ? null : encrypt(input.provider_api_key, ctx.services.masterKey),
       }),

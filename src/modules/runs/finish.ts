@@ -13,6 +13,7 @@ import { tasks } from '../../db/schema/tasks.ts';
 import { recordActivity } from '../activity/record.ts';
 import { postSoon, settle } from '../billing/holds.ts';
 import { recordEvent } from '../events/record.ts';
+import { enforceBudget } from './budget.ts';
 import { appendRunEvents } from './events.ts';
 import type { RunRow } from './service.ts';
 
@@ -120,5 +121,12 @@ export async function finishRun(services: AppServices, runId: string, outcome: R
   // Inside the caller's transaction (a cancel), or in one of its own.
   const ended = inTx ? await end(inTx) : await db.transaction(end);
   if (ended?.holdId) postSoon(db, ended.orgId, 'credits');
+  // The agent's budget after what this run spent: alert at its share, pause when full. After the commit, so the spend
+  // read is this run's settled one; a cancel (inside the caller's transaction) only ever gives credits back.
+  if (ended?.agentId && !inTx) {
+    await enforceBudget(services, ended.agentId, { stoppedByBudget: ended.reason === 'budget' }).catch((err) =>
+      services.log.error({ err, run: ended.id }, 'budget check after a run failed'),
+    );
+  }
   return ended;
 }

@@ -5,6 +5,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError, conflict, unprocessable } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
+import { agents } from '../../db/schema/agents.ts';
 import { runs } from '../../db/schema/runs.ts';
 import { enqueueJob } from '../../jobs/enqueue.ts';
 import { recordActivity } from '../activity/record.ts';
@@ -67,6 +68,11 @@ export async function startRun(ctx: Ctx, input: { id: string; agent?: string }) 
   if (task.archivedAt) throw unprocessable(`Task #${task.number} is archived.`, { archived_at: task.archivedAt.toISOString() });
   if (CLOSED.includes(task.status)) throw unprocessable(`Task #${task.number} is ${task.status}: reopen it (status todo) to run it again.`, { status: task.status });
   const agent = await agentFor(ctx, task, input.agent);
+  // The agent's row is locked until the run is recorded: runs of one agent start one after another, so concurrent
+  // starts cannot all pass the budget (or a heartbeat's concurrency) check on the same figures.
+  await ctx.db.select({ id: agents.id }).from(agents).where(eq(agents.id, agent.id)).for('update');
+  // Over budget is said first: an agent its budget paused gets the 402 that says why.
+  await assertBudget(ctx, agent, ctx.hold.amount);
   if (agent.status === 'paused' || agent.status === 'offline') {
     throw new AppError('paused', `Agent ${agent.name} is ${agent.status}${agent.statusReason ? ` (${agent.statusReason})` : ''}: start it first (\`opsbase agents start ${agent.name}\`).`, {
       agent_status: agent.status,
@@ -79,7 +85,6 @@ export async function startRun(ctx: Ctx, input: { id: string; agent?: string }) 
     .where(and(eq(runs.taskId, task.id), inArray(runs.status, ['queued', 'running'])))
     .limit(1);
   if (open) throw conflict(`Task #${task.number} already has a run ${open.status}: ${open.id}.`, { run_id: open.id, run_status: open.status });
-  await assertBudget(ctx, agent, ctx.hold.amount);
 
   const id = newId('run');
   const timeout = runTimeoutSeconds(task, agent);

@@ -133,9 +133,12 @@ test('a server that refuses (451) or is down: retried with doubling backoff, the
     const other = await app.tenant('Down'); // the free tier's 3 seats: a member and 2 pending invites per org
     assert.equal((await app.request('POST', '/api/v1/org/invites', { key: other.key, body: { email: down, role: 'member' } })).status, 201);
     const [{ id }] = await sql(app, 'select id from email_outbox where "to" = $1', [down]);
+    // The outbox row is updated before its job is: wait for the job to be back in the queue too, or the fast-forward
+    // below could land while the attempt is still active, and its retry would then wait out the real backoff.
     const first = await until('the failed connection', async () => {
       const x = await row(id);
-      return x.attempts === 1 && x.status === 'queued' && x;
+      const [job] = await sql(app, `select state from queue_jobs where org_id = 'system' and payload->>'id' = $1`, [id]);
+      return x.attempts === 1 && x.status === 'queued' && job.state === 'waiting' && x;
     });
     assert.match(first.last_error, /ECONNREFUSED|connect/i);
   } finally {

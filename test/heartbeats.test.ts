@@ -11,7 +11,7 @@ import { assertEnvelope } from './helpers/envelope.ts';
 import { startFakeOpenAI, type FakeOpenAI, type Reply } from './helpers/fake-openai.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 import { invariantViolations, ledgerState, waitForPosting } from './helpers/ledger.ts';
-import { type Api, apiOf, funded as fundedTenant, ok } from './helpers/funded.ts';
+import { type Api, apiOf, fakeAgentBody, funded as fundedTenant, ok } from './helpers/funded.ts';
 import { until } from './helpers/until.ts';
 
 let app: TestApp;
@@ -41,15 +41,7 @@ const api: Api = (...args) => apiOf(app)(...args);
 
 /** An agent on the fake vendor, created without an interval (so no sweep wakes it before its tasks exist). */
 async function fakeAgent(t: Tenant, name: string, extra: Record<string, unknown> = {}) {
-  return ok(
-    await api(t, 'POST', '/agents', {
-      name,
-      model: 'fake-model',
-      provider_api_key: 'sk-fake',
-      runtime_config: { provider: 'openai-compatible', base_url: fake.url },
-      ...extra,
-    }),
-  );
+  return ok(await api(t, 'POST', '/agents', fakeAgentBody(fake.url, name, extra)));
 }
 
 /** Gives the agent a heartbeat (every hour: in these tests only `wake` makes one due again). */

@@ -12,6 +12,7 @@ import { reapRuns } from '../src/modules/runs/jobs.ts';
 import { closeDb, sql } from './helpers/db.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import { fakeAgentBody } from './helpers/funded.ts';
 import { ok, processAlive, runHelpers } from './helpers/runs.ts';
 import { spawnSystemWorker, type WorkerProc } from './helpers/spawn-worker.ts';
 import { until } from './helpers/until.ts';
@@ -58,15 +59,7 @@ async function survivor(fn: (w: Worker) => Promise<void>) {
 }
 
 const llmAgent = async (t: Tenant, name: string, extra: Record<string, unknown> = {}) =>
-  ok(
-    await api(t, 'POST', '/agents', {
-      name,
-      model: 'fake-model',
-      provider_api_key: 'sk-fake',
-      runtime_config: { provider: 'openai-compatible', base_url: fake.url },
-      ...extra,
-    }),
-  );
+  ok(await api(t, 'POST', '/agents', fakeAgentBody(fake.url, name, extra)));
 const taskFor = async (t: Tenant, agent: string, title: string, extra: Record<string, unknown> = {}) =>
   ok(await api(t, 'POST', '/tasks', { title, assignee: `agent:${agent}`, ...extra }));
 const runRow = async (id: string) => (await sql(app, 'select status, attempt, process from runs where id = $1', [id]))[0];

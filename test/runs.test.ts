@@ -14,7 +14,7 @@ import { assertEnvelope } from './helpers/envelope.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 import { invariantViolations, ledgerState, waitForPosting } from './helpers/ledger.ts';
-import { type Api, apiOf, funded as fundedTenant, ok } from './helpers/funded.ts';
+import { type Api, apiOf, fakeAgentBody, funded as fundedTenant, ok } from './helpers/funded.ts';
 import { runProcess } from './helpers/run-process.ts';
 import { until } from './helpers/until.ts';
 
@@ -37,13 +37,7 @@ const funded = (name: string) => fundedTenant(app, name);
 // `app` exists once `before` ran.
 const api: Api = (...args) => apiOf(app)(...args);
 
-const fakeAgent = (name: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  model: 'fake-model',
-  provider_api_key: 'sk-fake',
-  runtime_config: { provider: 'openai-compatible', base_url: fake.url, ...((extra.runtime_config as object) ?? {}) },
-  ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== 'runtime_config')),
-});
+const fakeAgent = (name: string, extra: Record<string, unknown> = {}) => fakeAgentBody(fake.url, name, extra);
 
 async function taskFor(t: Tenant, agent: string, title: string, extra: Record<string, unknown> = {}) {
   return ok(await api(t, 'POST', '/tasks', { title, assignee: `agent:${agent}`, ...extra }));

@@ -23,3 +23,15 @@ export async function ok(res: { status: number; body: any }, status = 201) {
   assert.equal(res.status, status, JSON.stringify(res.body));
   return res.body;
 }
+
+/** An llm agent's body on the fake OpenAI-compatible vendor at `fakeUrl` (extra fields and runtime_config merged in). */
+export function fakeAgentBody(fakeUrl: string, name: string, extra: Record<string, unknown> = {}) {
+  const { runtime_config, ...rest } = extra;
+  return {
+    name,
+    model: 'fake-model',
+    provider_api_key: 'sk-fake',
+    runtime_config: { provider: 'openai-compatible', base_url: fakeUrl, ...((runtime_config as object) ?? {}) },
+    ...rest,
+  };
+}

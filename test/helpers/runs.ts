@@ -6,25 +6,16 @@ import type { Tenant, TestApp } from './harness.ts';
 import { sql } from './db.ts';
 import { invariantViolations, ledgerState, waitForPosting } from './ledger.ts';
 import { until } from './until.ts';
+import { type Api, apiOf, funded as fundedIn, ok } from './funded.ts';
 
 export const FINAL = ['succeeded', 'failed', 'cancelled', 'timed_out'];
 
-export async function ok(res: { status: number; body: any }, status = 201) {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  return res.body;
-}
+export { ok };
 
 export function runHelpers(app: () => TestApp) {
-  const api = (t: Tenant | string, method: string, path: string, body?: unknown) =>
-    app().request(method, `/api/v1${path}`, { key: typeof t === 'string' ? t : t.key, body });
-
+  const api: Api = (...args) => apiOf(app())(...args);
   /** A tenant with `credits` credits (granted by the instance admin). */
-  const funded = async (name: string, credits = 100): Promise<Tenant> => {
-    const t = await app().tenant(name);
-    const g = await app().request('POST', '/api/v1/billing/grants', { key: app().admin.sessionToken, body: { org: t.orgId, credits } });
-    assert.ok(g.status < 300, JSON.stringify(g.body));
-    return t;
-  };
+  const funded = (name: string, credits = 100): Promise<Tenant> => fundedIn(app(), name, credits);
 
   const waitForRun = (t: Tenant, runId: string, ms = 30_000) =>
     until(

@@ -252,6 +252,10 @@ test('bad input: tier and pack_id both or neither → 400 naming the field; unkn
     assertEnvelope(res, 400, 'invalid_request', JSON.stringify(body));
   }
   assertEnvelope(await post({ pack_id: 'credits_9' }), 404, 'not_found', 'unknown pack');
+  // The contract says the same: one of the two, not both.
+  const doc = (await app.request('GET', '/api/openapi.json')).body;
+  const schema = doc.paths['/api/v1/billing/checkout'].post.requestBody.content['application/json'].schema;
+  assert.deepEqual(schema.oneOf, [{ required: ['tier'] }, { required: ['pack_id'] }]);
   const admin = { key: app.admin.sessionToken };
   const free = await app.request('PUT', '/api/v1/billing/packs/credits_free', { ...admin, body: { currency: 'credits', amount: 5, price_cents: 0 } });
   assert.ok(free.status < 300, JSON.stringify(free.body));

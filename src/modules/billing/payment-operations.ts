@@ -17,7 +17,7 @@ const ReturnUrl = z
 
 const ProductId = z.string().min(1).max(63);
 
-/** Exactly one of `tier` and `pack_id`; the 400 names the field to fix. */
+/** Exactly one of `tier` and `pack_id`: the server checks it (a 400 naming the field to fix); OpenAPI says it with oneOf. */
 const CheckoutInput = z
   .object({
     tier: ProductId.optional().describe('Subscribe monthly to this tier (see billing.tiers). Give `tier` or `pack_id`, not both'),
@@ -31,7 +31,8 @@ const CheckoutInput = z
     } else if (v.tier === undefined && v.pack_id === undefined) {
       c.addIssue({ code: 'custom', path: ['tier'], message: 'required: a tier to subscribe to, or else a pack_id to buy' });
     }
-  });
+  })
+  .meta({ oneOf: [{ required: ['tier'] }, { required: ['pack_id'] }] });
 
 export const checkout = defineOperation({
   id: 'billing.checkout',

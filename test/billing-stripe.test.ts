@@ -7,7 +7,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import Stripe from 'stripe';
 import { isExposed } from '../src/mcp/tools.ts';
 import { maybeAutoTopup, scanAutoTopups } from '../src/modules/billing/auto-topup.ts';
 import { DEFAULT_CATALOG } from '../src/modules/billing/plans.ts';
@@ -15,15 +14,15 @@ import { findOperation } from '../src/operations.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { type FakeStripe, startFakeStripe } from './helpers/fake-stripe.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import { type DeliverOptions, newWebhookSecret, stripeDeliverer, stripeEvent } from './helpers/stripe-webhook.ts';
 import { invariantViolations, ledgerState } from './helpers/ledger.ts';
 
-const WHSEC = `whsec_${randomBytes(24).toString('base64url')}`;
+const WHSEC = newWebhookSecret();
 const PRO_PRICE = 'price_pro_monthly_fake';
 
 let fake: FakeStripe;
 let app: TestApp;
 let manual: TestApp;
-const signer = new Stripe('sk_test_signer_only');
 
 before(async () => {
   fake = await startFakeStripe();
@@ -54,39 +53,8 @@ after(async () => {
 
 // ---- helpers -------------------------------------------------------------------------------------------------------
 
-function stripeEvent(type: string, object: Record<string, unknown>, id = `evt_${randomBytes(12).toString('hex')}`) {
-  return {
-    id,
-    object: 'event',
-    api_version: '2026-10-28.endive',
-    created: Math.floor(Date.now() / 1000),
-    livemode: false,
-    pending_webhooks: 1,
-    request: { id: null, idempotency_key: null },
-    type,
-    data: { object },
-  };
-}
-
-interface DeliverOptions {
-  secret?: string;
-  /** Seconds since the epoch, for the signature's `t=`. */
-  timestamp?: number;
-  /** The exact Stripe-Signature header (null: none at all). */
-  header?: string | null;
-  /** Send these bytes instead of the signed payload (tampering). */
-  body?: string;
-}
-
 /** Posts an event to the webhook as Stripe does: the JSON bytes and a Stripe-Signature made by the SDK's helper. */
-function deliver(target: TestApp, event: object, o: DeliverOptions = {}) {
-  const payload = JSON.stringify(event);
-  const header =
-    o.header !== undefined ? o.header : signer.webhooks.generateTestHeaderString({ payload, secret: o.secret ?? WHSEC, timestamp: o.timestamp });
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-  if (header !== null) headers['stripe-signature'] = header;
-  return target.request('POST', '/api/v1/billing/webhook', { raw: o.body ?? payload, headers });
-}
+const deliver = stripeDeliverer(WHSEC);
 
 async function query<T = any>(sql: string, params: unknown[] = []): Promise<T[]> {
   return (await app.app.services.database.pool.query(sql, params)).rows;
@@ -476,7 +444,7 @@ test('forged, tampered, missing or stale signatures → 400 and nothing changes;
   const now = Math.floor(Date.now() / 1000);
 
   const attempts: [string, DeliverOptions][] = [
-    ['signed with another secret', { secret: `whsec_${randomBytes(24).toString('base64url')}` }],
+    ['signed with another secret', { secret: newWebhookSecret() }],
     ['a tampered body under a valid signature', { body: inflated }],
     ['no Stripe-Signature header', { header: null }],
     ['a garbage header', { header: 'not-a-signature' }],

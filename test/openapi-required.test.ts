@@ -55,8 +55,8 @@ function sample(schema: Schema, doc: { components?: { schemas?: Record<string, S
     case 'array':
       return Array.from({ length: schema.minItems ?? 0 }, () => sample(schema.items ?? {}, doc, depth + 1));
     default: {
-      // An object: its required fields, plus those a required-fields `anyOf` branch asks for (the first branch).
-      const required = new Set([...(schema.required ?? []), ...(schema.anyOf?.[0]?.required ?? [])]);
+      // An object: its required fields, plus those a required-fields `anyOf` / `oneOf` branch asks for (the first branch).
+      const required = new Set([...(schema.required ?? []), ...((schema.anyOf ?? schema.oneOf)?.[0]?.required ?? [])]);
       const out: Record<string, unknown> = {};
       for (const name of required) out[name] = sample(schema.properties?.[name] ?? {}, doc, depth + 1);
       return out;

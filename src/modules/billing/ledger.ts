@@ -84,7 +84,7 @@ async function entryByKey(db: DbOrTx, orgId: string, currency: Currency, key: st
 export function outOfCredits(currency: Currency, needed: number, available: number): AppError {
   const how =
     currency === 'credits'
-      ? 'Top up with `opsbase billing checkout` (or ask an instance admin: `opsbase billing grant`), or enable auto top-up.'
+      ? 'Top up with `opsbase billing checkout --pack-id <pack>` (or ask an instance admin: `opsbase billing grant`), or enable auto top-up.'
       : 'Buy a token pack or enable token auto top-up.';
   return new AppError('out_of_credits', `Not enough ${currency}: this needs ${needed}, ${available} available. ${how}`, {
     currency,

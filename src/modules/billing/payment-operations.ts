@@ -1,5 +1,5 @@
-// Online payments (Stripe) and automatic top-up: checkout for a tier, the customer portal, a PaymentIntent for a
-// pack, Stripe's webhook, and the auto top-up settings for tokens and for credits.
+// Online payments (Stripe) and automatic top-up: checkout for a tier or a pack, the customer portal, a PaymentIntent
+// for a pack, Stripe's webhook, and the auto top-up settings for tokens and for credits.
 import { z } from 'zod';
 import { defineOperation } from '../../core/operation.ts';
 import { Timestamp } from '../../core/schemas.ts';
@@ -15,23 +15,46 @@ const ReturnUrl = z
   .max(2000)
   .optional();
 
+const ProductId = z.string().min(1).max(63);
+
+/** Exactly one of `tier` and `pack_id`: the server checks it (a 400 naming the field to fix); OpenAPI says it with oneOf. */
+const CheckoutInput = z
+  .object({
+    tier: ProductId.optional().describe('Subscribe monthly to this tier (see billing.tiers). Give `tier` or `pack_id`, not both'),
+    pack_id: ProductId.optional().describe('Buy this pack of credits or tokens once (see billing.pricing). Give `tier` or `pack_id`, not both'),
+    success_url: ReturnUrl.describe('Where Stripe sends the payer afterwards (default: the dashboard billing page)'),
+    cancel_url: ReturnUrl.describe('Where Stripe sends the payer who cancels'),
+  })
+  .superRefine((v, c) => {
+    if (v.tier !== undefined && v.pack_id !== undefined) {
+      c.addIssue({ code: 'custom', path: ['pack_id'], message: 'give either tier or pack_id, not both' });
+    } else if (v.tier === undefined && v.pack_id === undefined) {
+      c.addIssue({ code: 'custom', path: ['tier'], message: 'required: a tier to subscribe to, or else a pack_id to buy' });
+    }
+  })
+  .meta({ oneOf: [{ required: ['tier'] }, { required: ['pack_id'] }] });
+
 export const checkout = defineOperation({
   id: 'billing.checkout',
   method: 'POST',
   path: '/billing/checkout',
-  summary: 'Start a Stripe Checkout for a paid tier (the plan changes when Stripe confirms the payment)',
+  summary: 'Pay on a Stripe Checkout page: subscribe to a paid tier, or buy a pack of credits or tokens (applied when Stripe confirms)',
   description:
-    'Returns the URL of a Stripe-hosted checkout page for a monthly subscription to the tier. The org moves to the tier when ' +
-    "Stripe's `checkout.session.completed` webhook arrives. 422 when online payments are not configured (the manual provider).",
+    "Returns the URL of a Stripe-hosted checkout page. With `tier`: a monthly subscription; the org moves to the tier when Stripe's " +
+    '`checkout.session.completed` webhook arrives. With `pack_id`: a one-off payment; the pack is credited once when Stripe says the ' +
+    'session is paid (`checkout.session.completed`, or `checkout.session.async_payment_succeeded` for delayed methods). ' +
+    '422 when online payments are not configured (the manual provider).',
   scopes: ['billing:write'],
   status: 200,
-  input: z.object({
-    tier: z.string().min(1).max(63).describe('The tier to subscribe to (see billing.tiers)'),
-    success_url: ReturnUrl.describe('Where Stripe sends the payer afterwards (default: the dashboard billing page)'),
-    cancel_url: ReturnUrl.describe('Where Stripe sends the payer who cancels'),
+  input: CheckoutInput,
+  output: z.object({
+    id: z.string().describe('Stripe Checkout Session id'),
+    url: z.string().describe('Open this to pay'),
+    mode: z.enum(['subscription', 'payment']).describe('subscription for a tier, payment for a pack'),
+    tier: z.string().nullable(),
+    pack_id: z.string().nullable(),
   }),
-  output: z.object({ id: z.string().describe('Stripe Checkout Session id'), url: z.string().describe('Open this to pay'), tier: z.string() }),
-  cli: { args: ['tier'], columns: ['tier', 'url'] },
+  cli: { columns: ['mode', 'tier', 'pack_id', 'url'] },
   handler: (ctx, input) => payments.checkout(ctx, input),
 });
 
@@ -54,7 +77,8 @@ export const createPaymentIntent = defineOperation({
   path: '/billing/payment-intents',
   // Orkosi's URL for the same call.
   aliases: ['/billing/create-payment-intent'],
-  summary: 'Buy a pack of credits or tokens: a Stripe PaymentIntent to confirm with Stripe.js (credited when Stripe confirms)',
+  summary: 'Buy a pack of credits or tokens in your own payment form: a Stripe PaymentIntent to confirm with Stripe.js (credited when Stripe confirms)',
+  description: 'For apps that embed Stripe.js. To pay on a Stripe-hosted page instead (no Stripe.js), use `billing.checkout` with `pack_id`.',
   scopes: ['billing:write'],
   status: 200,
   input: z.object({

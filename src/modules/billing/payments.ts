@@ -1,4 +1,4 @@
-// Paying online: a Stripe checkout for a tier, the customer portal, a PaymentIntent for a pack. The org's Stripe
+// Paying online: a Stripe checkout for a tier or a pack, the customer portal, a PaymentIntent for a pack. The org's Stripe
 // customer is made on first use and kept in stripe_customers. Credits and plans change only when Stripe's signed
 // webhook says the money moved (stripe-webhook.ts), never on the word of the client.
 import { and, eq, isNull } from 'drizzle-orm';
@@ -50,12 +50,34 @@ function publicBase(ctx: Ctx): string {
   return (ctx.services.config.OPSBASE_PUBLIC_URL ?? `http://localhost:${ctx.services.config.PORT}`).replace(/\/+$/, '');
 }
 
-export async function checkout(ctx: Ctx, input: { tier: string; success_url?: string; cancel_url?: string }) {
+export interface CheckoutInput {
+  tier?: string;
+  pack_id?: string;
+  success_url?: string;
+  cancel_url?: string;
+}
+
+/**
+ * A Stripe-hosted checkout page: a monthly subscription for a tier, or a one-off payment for a pack (the input
+ * schema lets exactly one of them through). Nothing changes until Stripe's webhook says the money moved.
+ */
+export async function checkout(ctx: Ctx, input: CheckoutInput) {
   const provider = onlineProvider(ctx);
+  const base = publicBase(ctx);
+  const urls = {
+    successUrl: input.success_url ?? `${base}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+    cancelUrl: input.cancel_url ?? `${base}/billing?checkout=cancelled`,
+  };
+  return input.pack_id !== undefined ? checkoutPack(ctx, provider, input.pack_id, urls) : checkoutTier(ctx, provider, input.tier ?? '', urls);
+}
+
+type ReturnUrls = { successUrl: string; cancelUrl: string };
+
+async function checkoutTier(ctx: Ctx, provider: PaymentProvider, tierId: string, urls: ReturnUrls) {
   const orgId = requireOrg(ctx);
   const cat = await effectiveCatalog(ctx.services, ctx.db);
-  const tier = tierById(input.tier, cat);
-  if (!tier) throw notFound(`Tier \`${input.tier}\``);
+  const tier = tierById(tierId, cat);
+  if (!tier) throw notFound(`Tier \`${tierId}\``);
   if (tier.price_cents <= 0 && !tier.stripe_price_id) {
     throw unprocessable(`The \`${tier.id}\` tier costs nothing: switch to it with \`billing.change_plan\` (tier ${tier.id}).`, {
       tier: tier.id,
@@ -70,22 +92,29 @@ export async function checkout(ctx: Ctx, input: { tier: string; success_url?: st
     );
   }
   const customerId = await ensureCustomer(ctx, provider);
-  const base = publicBase(ctx);
-  const session = await provider.createCheckout({
-    orgId,
-    customerId,
-    tier,
-    currency: cat.currency,
-    successUrl: input.success_url ?? `${base}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
-    cancelUrl: input.cancel_url ?? `${base}/billing?checkout=cancelled`,
-  });
+  const session = await provider.createCheckout({ orgId, customerId, tier, currency: cat.currency, ...urls });
   await recordActivity(ctx, {
     action: 'billing.checkout_started',
     entityType: 'checkout_session',
     entityId: session.id,
     metadata: { tier: tier.id },
   });
-  return { id: session.id, url: session.url, tier: tier.id };
+  return { id: session.id, url: session.url, mode: 'subscription' as const, tier: tier.id, pack_id: null };
+}
+
+async function checkoutPack(ctx: Ctx, provider: PaymentProvider, packId: string, urls: ReturnUrls) {
+  const orgId = requireOrg(ctx);
+  const pack = await sellablePack(ctx, packId);
+  const customerId = await ensureCustomer(ctx, provider);
+  const currency = (await effectiveCatalog(ctx.services, ctx.db)).currency;
+  const session = await provider.createPackCheckout({ orgId, customerId, pack, currency, metadata: packMetadata(orgId, pack), ...urls });
+  await recordActivity(ctx, {
+    action: 'billing.checkout_started',
+    entityType: 'checkout_session',
+    entityId: session.id,
+    metadata: { pack_id: pack.id },
+  });
+  return { id: session.id, url: session.url, mode: 'payment' as const, tier: null, pack_id: pack.id };
 }
 
 export async function portal(ctx: Ctx, input: { return_url?: string }) {
@@ -93,13 +122,16 @@ export async function portal(ctx: Ctx, input: { return_url?: string }) {
   const customerId = await stripeCustomerOf(ctx.db, requireOrg(ctx));
   if (!customerId) {
     throw unprocessable(
-      'This org has no Stripe customer yet: subscribe with `billing.checkout` or buy a pack with `billing.create_payment_intent` first.',
+      'This org has no Stripe customer yet: subscribe to a tier or buy a pack with `billing.checkout` first.',
     );
   }
   return provider.createPortal({ customerId, returnUrl: input.return_url ?? `${publicBase(ctx)}/billing` });
 }
 
-/** Metadata the payment_intent.succeeded webhook credits from (the pack as it was sold, whatever the catalog says later). */
+/**
+ * Metadata the webhook credits from (the pack as it was sold, whatever the catalog says later): on a PaymentIntent
+ * (`payment_intent.succeeded`) or on a pack's Checkout Session (`checkout.session.completed`), never on both.
+ */
 export function packMetadata(orgId: string, pack: Pack): Record<string, string> {
   return { org_id: orgId, pack_id: pack.id, currency: pack.currency, amount: String(pack.amount) };
 }

@@ -28,6 +28,17 @@ export interface CheckoutArgs {
   cancelUrl: string;
 }
 
+export interface PackCheckoutArgs {
+  orgId: string;
+  customerId: string;
+  pack: Pack;
+  currency: string;
+  /** What the webhook credits: org, pack, currency and amount as sold (payments.packMetadata). */
+  metadata: Record<string, string>;
+  successUrl: string;
+  cancelUrl: string;
+}
+
 export interface PaymentIntentArgs {
   orgId: string;
   customerId: string;
@@ -62,6 +73,8 @@ export interface PaymentProvider {
   readonly name: ProviderName;
   createCustomer(args: { orgId: string; orgName: string }): Promise<string>;
   createCheckout(args: CheckoutArgs): Promise<{ id: string; url: string }>;
+  /** A one-off Checkout Session (`mode: payment`) for a pack, credited by its `checkout.session.*` webhook. */
+  createPackCheckout(args: PackCheckoutArgs): Promise<{ id: string; url: string }>;
   createPortal(args: { customerId: string; returnUrl: string }): Promise<{ url: string }>;
   createPaymentIntent(args: PaymentIntentArgs): Promise<CreatedPaymentIntent>;
   /** The customer a payment method belongs to (null: none yet); 422 when Stripe does not know it. */
@@ -87,6 +100,7 @@ export const manualProvider: PaymentProvider = {
   name: 'manual',
   createCustomer: notConfigured,
   createCheckout: notConfigured,
+  createPackCheckout: notConfigured,
   createPortal: notConfigured,
   createPaymentIntent: notConfigured,
   paymentMethodCustomer: notConfigured,
@@ -118,6 +132,11 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     translate(err);
   }
+}
+
+function hosted(session: { id: string; url: string | null }): { id: string; url: string } {
+  if (!session.url) throw new PaymentError('unavailable', 'Stripe returned a checkout session without a URL.', false);
+  return { id: session.id, url: session.url };
 }
 
 const idOf = (v: unknown): string | null => (typeof v === 'string' ? v : v && typeof v === 'object' && 'id' in v ? String(v.id) : null);
@@ -175,8 +194,29 @@ export function stripeProvider(cfg: Config): PaymentProvider {
           success_url: successUrl,
           cancel_url: cancelUrl,
         });
-        if (!session.url) throw new PaymentError('unavailable', 'Stripe returned a checkout session without a URL.', false);
-        return { id: session.id, url: session.url };
+        return hosted(session);
+      }),
+
+    createPackCheckout: ({ orgId, customerId, pack, currency, metadata, successUrl, cancelUrl }) =>
+      call(async () => {
+        const name = `Opsbase ${pack.name ?? `${pack.amount} ${pack.currency}`}`;
+        const session = await stripe.checkout.sessions.create({
+          mode: 'payment',
+          customer: customerId,
+          client_reference_id: orgId,
+          line_items: [
+            pack.stripe_price_id
+              ? { price: pack.stripe_price_id, quantity: 1 }
+              : { price_data: { currency, unit_amount: pack.price_cents, product_data: { name } }, quantity: 1 },
+          ],
+          // On the session only: its PaymentIntent carries no pack metadata, so payment_intent.succeeded (which
+          // credits PaymentIntents made by billing.create_payment_intent) leaves it alone and the pack is credited once.
+          metadata,
+          payment_intent_data: { description: name },
+          success_url: successUrl,
+          cancel_url: cancelUrl,
+        });
+        return hosted(session);
       }),
 
     createPortal: ({ customerId, returnUrl }) =>

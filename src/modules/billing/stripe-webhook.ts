@@ -114,8 +114,8 @@ async function upsertSubscription(
 
 async function checkoutCompleted(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
   const s = event.object;
-  // Pack purchases are credited by their payment_intent.succeeded; only subscriptions are ours to handle here.
-  if (s.mode !== 'subscription') return ignored('not a subscription checkout');
+  if (s.mode === 'payment') return packCheckoutPaid(ctx, event);
+  if (s.mode !== 'subscription') return ignored('not a subscription or pack checkout');
   const meta = metadataOf(s);
   const orgId = str(s.client_reference_id) ?? str(meta.org_id);
   if (!(await orgExists(ctx.db, orgId))) return ignored('names no org of this instance');
@@ -191,9 +191,10 @@ async function subscriptionChanged(ctx: Ctx, event: ProviderEvent): Promise<Outc
   return { orgId };
 }
 
-/** The pack's credits, as they were sold (metadata set when the PaymentIntent was made). */
-function packOf(pi: Obj): { orgId: string; packId: string | null; currency: Currency; amount: number } | null {
-  const meta = metadataOf(pi);
+/** The pack's credits, as they were sold (metadata set on the PaymentIntent or the Checkout Session when it was made). */
+type SoldPack = { orgId: string; packId: string | null; currency: Currency; amount: number };
+function packOf(o: Obj): SoldPack | null {
+  const meta = metadataOf(o);
   const orgId = str(meta.org_id);
   const currency = str(meta.currency);
   const amount = Number(meta.amount);
@@ -201,35 +202,49 @@ function packOf(pi: Obj): { orgId: string; packId: string | null; currency: Curr
   return { orgId, packId: str(meta.pack_id), currency: currency as Currency, amount };
 }
 
-async function paymentSucceeded(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
-  const pi = event.object;
-  const pack = packOf(pi);
-  // Subscription invoices are paid by PaymentIntents too: without our pack metadata it is not a pack purchase.
-  if (!pack) return ignored('not an Opsbase pack payment');
-  if (!(await orgExists(ctx.db, pack.orgId))) return ignored('names no org of this instance');
-  const piId = idOf(pi.id);
-  const chargeId = str(metadataOf(pi).auto_topup_charge_id);
-  const amountCents = typeof pi.amount_received === 'number' ? pi.amount_received : typeof pi.amount === 'number' ? pi.amount : null;
+interface PackPayment {
+  pack: SoldPack;
+  /** What paid for it: the PaymentIntent and, for a hosted checkout, its session. */
+  paymentIntent: string | null;
+  checkoutSession?: string | null;
+  amountCents: number | null;
+  moneyCurrency: string | null;
+  autoTopupChargeId?: string | null;
+  /** The ledger's idempotency key: a second credit under it adds nothing. */
+  idempotencyKey: string;
+}
+
+/** Credits a paid pack through the ledger, with `payment.succeeded` and the activity row; false when already credited. */
+async function creditPack(ctx: Ctx, p: PackPayment): Promise<boolean> {
+  const { pack } = p;
+  const reference = p.checkoutSession ?? p.paymentIntent;
   const { entry, replayed } = await credit(ctx.db, {
     orgId: pack.orgId,
     currency: pack.currency,
     amount: pack.amount,
     kind: 'purchase',
-    reference: piId,
-    idempotencyKey: `stripe:${event.id}`,
-    metadata: { payment_intent: piId, pack_id: pack.packId, amount_cents: amountCents, auto_topup_charge_id: chargeId },
+    reference,
+    idempotencyKey: p.idempotencyKey,
+    metadata: {
+      payment_intent: p.paymentIntent,
+      ...(p.checkoutSession ? { checkout_session: p.checkoutSession } : {}),
+      pack_id: pack.packId,
+      amount_cents: p.amountCents,
+      auto_topup_charge_id: p.autoTopupChargeId ?? null,
+    },
   });
-  if (replayed) return { orgId: pack.orgId };
+  if (replayed) return false;
   const data = {
-    payment_intent: piId,
+    payment_intent: p.paymentIntent,
+    ...(p.checkoutSession ? { checkout_session: p.checkoutSession } : {}),
     pack_id: pack.packId,
     currency: pack.currency,
     amount: pack.amount,
-    amount_cents: amountCents,
-    money_currency: str(pi.currency),
-    auto_topup: Boolean(chargeId),
+    amount_cents: p.amountCents,
+    money_currency: p.moneyCurrency,
+    auto_topup: Boolean(p.autoTopupChargeId),
   };
-  await recordEvent(ctx.db, { orgId: pack.orgId, type: 'payment.succeeded', subject: piId ?? undefined, data });
+  await recordEvent(ctx.db, { orgId: pack.orgId, type: 'payment.succeeded', subject: p.paymentIntent ?? reference ?? undefined, data });
   await recordActivity(ctx, {
     action: 'billing.payment_succeeded',
     entityType: 'ledger_entry',
@@ -237,8 +252,64 @@ async function paymentSucceeded(ctx: Ctx, event: ProviderEvent): Promise<Outcome
     orgId: pack.orgId,
     metadata: data,
   });
-  if (chargeId) await settleCharge(ctx.db, pack.orgId, chargeId, piId);
+  return true;
+}
+
+const cents = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+
+async function paymentSucceeded(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
+  const pi = event.object;
+  const pack = packOf(pi);
+  // Subscription invoices and pack checkouts are paid by PaymentIntents too: without our pack metadata it is not a
+  // pack bought through billing.create_payment_intent (a checkout's pack is credited by its session's event).
+  if (!pack) return ignored('not an Opsbase pack payment');
+  if (!(await orgExists(ctx.db, pack.orgId))) return ignored('names no org of this instance');
+  const piId = idOf(pi.id);
+  const chargeId = str(metadataOf(pi).auto_topup_charge_id);
+  const credited = await creditPack(ctx, {
+    pack,
+    paymentIntent: piId,
+    amountCents: cents(pi.amount_received) ?? cents(pi.amount),
+    moneyCurrency: str(pi.currency),
+    autoTopupChargeId: chargeId,
+    idempotencyKey: `stripe:${event.id}`,
+  });
+  if (credited && chargeId) await settleCharge(ctx.db, pack.orgId, chargeId, piId);
   return { orgId: pack.orgId };
+}
+
+/**
+ * A pack bought on Stripe's checkout page: credited once the session is paid — at `checkout.session.completed` for
+ * cards, at `checkout.session.async_payment_succeeded` for delayed methods (whose `completed` says `unpaid`). Once
+ * per session whatever the events: the ledger entry is keyed by the session id.
+ */
+async function packCheckoutPaid(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
+  const s = event.object;
+  const pack = packOf(s);
+  if (!pack) return ignored('not an Opsbase pack checkout');
+  const sessionId = idOf(s.id);
+  if (!sessionId) return ignored('no checkout session id');
+  // The session names its org three times (metadata, client_reference_id, the org's own Stripe customer): all three
+  // must agree, so no session of one org can credit another.
+  const reference = str(s.client_reference_id);
+  if (reference !== null && reference !== pack.orgId) return ignored('its client_reference_id names another org than its metadata');
+  if ((await orgOfCustomer(ctx, idOf(s.customer))) !== pack.orgId) return ignored("its customer is not the org's Stripe customer");
+  if (!(await orgExists(ctx.db, pack.orgId))) return ignored('names no org of this instance');
+  if (s.payment_status !== 'paid') return ignored(`not paid (payment_status ${String(s.payment_status)})`, pack.orgId);
+  await creditPack(ctx, {
+    pack,
+    paymentIntent: idOf(s.payment_intent),
+    checkoutSession: sessionId,
+    amountCents: cents(s.amount_total),
+    moneyCurrency: str(s.currency),
+    idempotencyKey: `stripe:checkout:${sessionId}`,
+  });
+  return { orgId: pack.orgId };
+}
+
+async function asyncPaymentSucceeded(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
+  // A subscription's delayed payment is applied by its invoice.paid.
+  return event.object.mode === 'payment' ? packCheckoutPaid(ctx, event) : ignored('not a pack checkout');
 }
 
 async function paymentFailed(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
@@ -254,6 +325,7 @@ async function paymentFailed(ctx: Ctx, event: ProviderEvent): Promise<Outcome> {
 
 const HANDLERS: Record<string, (ctx: Ctx, event: ProviderEvent) => Promise<Outcome>> = {
   'checkout.session.completed': checkoutCompleted,
+  'checkout.session.async_payment_succeeded': asyncPaymentSucceeded,
   'invoice.paid': invoicePaid,
   'customer.subscription.created': subscriptionChanged,
   'customer.subscription.updated': subscriptionChanged,

@@ -70,7 +70,7 @@ export const NOTIFICATION_RULES: Partial<Record<EventType, Rule>> = {
   'payment.succeeded': {
     roles: ['owner'],
     title: () => 'Payment succeeded',
-    body: (e) => (e.data.credits ? `${str(e.data.credits)} credits were added.` : null),
+    body: (e) => (e.data.amount ? `${Number(e.data.amount).toLocaleString('en-US')} ${str(e.data.currency) || 'credits'} were added.` : null),
   },
   'plan.changed': {
     roles: ['owner'],

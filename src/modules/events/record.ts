@@ -20,7 +20,7 @@ export const EVENT_CATALOG = {
   'key.revoked': 'An API key was revoked. Subject: the key id.',
   'credits.low': "The org's available credits fell below the low-balance threshold. Subject: the org id.",
   'credits.exhausted': "The org's available credits reached zero. Subject: the org id.",
-  'payment.succeeded': 'A payment (credit pack) succeeded. Subject: the payment intent id.',
+  'payment.succeeded': 'A payment for a pack of credits or tokens succeeded and was credited. Subject: the payment intent id; data: pack_id, currency, amount, amount_cents, checkout_session (bought on a Stripe checkout page).',
   'plan.changed': "The org's plan changed. Subject: the org id.",
   'task.created': 'A task was created. Subject: the task id; data: number, title, status, priority, assignee.',
   'task.updated': 'A task changed (fields, status, assignee, a claim, archiving). Subject: the task id; data lists what changed.',

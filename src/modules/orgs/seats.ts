@@ -51,7 +51,7 @@ export async function assertSeatAvailable(ctx: Ctx, orgId: string, what: { for: 
   const counted = what.for === 'accept' ? `${members} members` : `${members} members and ${pending} pending invites`;
   throw unprocessable(
     `The \`${tier.id}\` tier allows ${seats} seats and this org uses ${members + pending} (${counted}). ` +
-      'Upgrade to a tier with more seats (`opsbase billing change-plan <tier>`, or `opsbase billing checkout <tier>` to pay by card), ' +
+      'Upgrade to a tier with more seats (`opsbase billing change-plan <tier>`, or `opsbase billing checkout --tier <tier>` to pay by card), ' +
       'or remove a member first.',
     { limit: 'seats', tier: tier.id, allowed: seats, current: members + pending, members, pending_invites: pending },
   );

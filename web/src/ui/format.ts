@@ -24,4 +24,6 @@ export function cell(v: unknown): string {
 }
 
 export const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1048576).toFixed(1)} MB`);
-export const money = (cents: number) => `$${(cents / 100).toFixed(2)}`;
+/** An amount in cents of an ISO 4217 currency (the catalog's, lowercase), e.g. `$45.00`. */
+export const money = (cents: number, currency = 'usd') =>
+  new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100);

@@ -291,7 +291,14 @@ test('CLI: `tasks run N --yes --wait` prints the live events and exits 0 on succ
   const configDir = mkdtempSync(join(tmpdir(), 'opsbase-runs-cli-'));
   const env = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url, OPSBASE_API_KEY: t.key, XDG_CONFIG_HOME: configDir };
   try {
-    await ok(await api(t, 'POST', '/agents', { name: 'writer' }));
+    // The budget's members are flags of their own (`--monthly-credits`), beside `--budget <json>`.
+    const made = await runProcess(['--json', 'agents', 'create', 'writer', '--role', 'Content writer', '--interval-sec', '300', '--monthly-credits', '100'], env);
+    assert.equal(made.code, 0, made.stderr);
+    const agent = JSON.parse(made.stdout);
+    assert.deepEqual([agent.interval_sec, agent.budget.monthly_credits, agent.budget.monthly_tokens], [300, 100, null]);
+    const capped = await runProcess(['--json', 'agents', 'update', 'writer', '--budget', '{"monthly_tokens":5000}', '--alert-at-pct', '90'], env);
+    assert.equal(capped.code, 0, capped.stderr);
+    assert.deepEqual(JSON.parse(capped.stdout).budget, { monthly_credits: 100, monthly_tokens: 5000, alert_at_pct: 90 });
     const task = await taskFor(t, 'writer', 'Write the launch announcement');
     const refused = await runProcess(['tasks', 'run', String(task.number)], env);
     assert.equal(refused.code, 2, 'a paid command without --yes and no terminal');

@@ -8,7 +8,7 @@ import { applyUsageExit, globalsOf, guard, report, usageExit } from './action.ts
 import { type ApiResult, type GlobalOptions, request, resolveTarget, type Target } from './client.ts';
 import { type CliContract, cliContracts, findContract } from './contract.ts';
 import { follow } from './follow.ts';
-import { addOption, fieldOf, kebab, parserFor } from './fields.ts';
+import { addOption, fieldOf, kebab, memberFields, parserFor } from './fields.ts';
 import { GROUPS } from './groups.ts';
 import { ask } from './prompt.ts';
 import { toOperationRequest } from '../core/http-request.ts';
@@ -87,9 +87,10 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   const required = new Set(op.input.required ?? []);
   // Positional arguments are always required; commander says so with `<name>`.
   const args = op.cli.args.map((name) => fieldOf(name, props[name] ?? {}, false));
+  const taken = new Set(Object.keys(props));
   const options = Object.entries(props)
     .filter(([name]) => !op.cli.args.includes(name))
-    .map(([name, s]) => fieldOf(name, s, required.has(name)));
+    .flatMap(([name, s]) => [fieldOf(name, s, required.has(name)), ...memberFields(name, s, taken)]);
 
   for (const f of args) cmd.argument(`<${kebab(f.name)}>`, f.help, parserFor(f));
   for (const f of options) addOption(cmd, f, reserved, op.id);
@@ -109,7 +110,9 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
     for (const f of options) {
       const value = given[new Option(`--${kebab(f.name)}`).attributeName()];
       if (value === undefined) continue; // not given: the server's default applies
-      input[f.name] = value === false && f.kind !== 'boolean' ? null : value;
+      const v = value === false && f.kind !== 'boolean' ? null : value;
+      if (f.parent) input[f.parent] = { ...(input[f.parent] as object | undefined), [f.name]: v };
+      else input[f.name] = v;
     }
     if (!(await confirmCost(op, command, given.yes))) return;
     await guard(globals, async () => {

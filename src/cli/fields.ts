@@ -13,6 +13,8 @@ export interface Field {
   nullable: boolean;
   required: boolean;
   help: string;
+  /** A member of this object field (`budget`): its value goes to `input[parent][name]`. */
+  parent?: string;
 }
 
 const branches = (s: JsonSchema): JsonSchema[] => (s.anyOf ?? s.oneOf ?? [s]).flatMap((b) => (b.anyOf || b.oneOf ? branches(b) : [b]));
@@ -60,6 +62,20 @@ export function fieldOf(name: string, s: JsonSchema, required: boolean): Field {
     nullable && kind !== 'boolean' ? `--no-${kebab(name)} sends null` : undefined,
   ];
   return { name, kind, item, nullable, required, help: notes.filter(Boolean).join('; ') };
+}
+
+/**
+ * An object field of scalars (an agent's `budget`) also takes one flag per member — `--monthly-credits 100` beside
+ * `--budget '{"monthly_credits":100}'` — when every member's name is free (`taken`: the command's other fields).
+ */
+export function memberFields(name: string, s: JsonSchema, taken: Set<string>): Field[] {
+  const obj = branches(s).find((b) => b.properties && (b.type === 'object' || b.type === undefined));
+  if (!obj?.properties) return [];
+  const fields = Object.entries(obj.properties).map(([member, ms]) => {
+    const f = fieldOf(member, ms, false);
+    return { ...f, parent: name, help: `${name}.${member}${f.help ? `: ${f.help}` : ''}` };
+  });
+  return fields.every((f) => f.kind !== 'json' && f.kind !== 'any' && !taken.has(f.name)) ? fields : [];
 }
 
 function parseScalar(kind: Kind | undefined, value: string): unknown {

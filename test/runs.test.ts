@@ -305,7 +305,7 @@ test('CLI: `tasks run N --yes --wait` prints the live events and exits 0 on succ
     assert.match(refused.stderr, /costs 1 credit.*--yes/);
     const ran = await runProcess(['tasks', 'run', String(task.number), '--yes', '--wait'], env);
     assert.equal(ran.code, 0, ran.stderr);
-    assert.match(ran.stdout, /status queued/);
+    assert.match(ran.stdout, /^following run_[0-9a-z]{26}\n#1 status queued/);
     assert.match(ran.stdout, /status running \(attempt 1\)/);
     assert.match(ran.stdout, /result:\n.*Write the launch announcement/);
     assert.match(ran.stdout, /ended: succeeded/);

@@ -124,7 +124,8 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
       const res = await request(target, op.method, path, { query, body });
       const followed = op.cli.wait && given.wait && res.status < 400 && findContract(op.cli.wait);
       if (!followed) return report(res, globals, op.cli.columns, target);
-      if (!globals.json) report(res, globals, op.cli.columns, target);
+      // The events that follow say everything the answer did; its id is what to look it up by later.
+      if (!globals.json) console.log(`following ${(res.body as { id: string }).id}`);
       await followAndExit(target, followed, { id: (res.body as { id: string }).id }, globals, true);
     });
   });

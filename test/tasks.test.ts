@@ -45,6 +45,10 @@ test('a task gets the next per-org number, accepted wherever its id is; create w
   const a = await create(t, { title: 'First', priority: 'P1', tags: ['x', 'x', 'y'], due_date: '2027-01-31', estimated_minutes: 30 });
   const b = await create(t, { title: 'Second', description: '**md**', type: 'bug' });
   const c = await create(other, { title: 'Elsewhere' });
+  // The plan's usage counts them (the dashboard's "Tasks today"), and the org's agents.
+  await agent(t, 'counted');
+  const usage = (await api(t, 'GET', '/billing/usage')).body.usage;
+  assert.deepEqual([usage.tasks_per_day.used, usage.agents.used], [2, 1], JSON.stringify(usage));
   assert.match(a.id, /^task_[0-9a-z]{26}$/);
   assert.deepEqual([a.number, b.number, c.number], [1, 2, 1], 'numbers count per org');
   assert.equal(a.status, 'todo');

@@ -1,15 +1,18 @@
 // Plans of an org: what it uses against its tier's limits, its subscription, and changing tier (manual provider;
 // paid tiers go through Stripe checkout when Stripe is configured).
-import { count, eq } from 'drizzle-orm';
+import { and, count, eq, ne } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError, notFound, unprocessable } from '../../core/errors.ts';
 import { iso } from '../../core/schemas.ts';
 import { subscriptions } from '../../db/schema/billing.ts';
+import { agents } from '../../db/schema/agents.ts';
 import { orgMembers, orgs } from '../../db/schema/orgs.ts';
+import { taskCounters } from '../../db/schema/tasks.ts';
 import { recordActivity } from '../activity/record.ts';
 import { recordEvent } from '../events/record.ts';
 import { monthOf } from '../quota/period.ts';
 import { usedThisPeriod } from '../quota/service.ts';
+import { utcDay } from '../tasks/quota.ts';
 import { balanceOf } from './ledger.ts';
 import { effectiveCatalog } from './catalog-store.ts';
 import { presentPack, presentTier, type Tier, tierById, tierOf } from './plans.ts';
@@ -42,16 +45,24 @@ async function orgRow(ctx: Ctx, forUpdate = false) {
   return org;
 }
 
-/** Current usage of every limit. Tasks and agents are 0 until those modules exist; storage as products report it. */
+/** Current usage of every limit: tasks created today (UTC), agents not offline, members, and this period's meters. */
 export async function currentUsage(ctx: Ctx): Promise<Record<UsageLimit, number>> {
   const orgId = requireOrg(ctx);
-  const [[members], used] = await Promise.all([
+  const [[members], [tasksToday], [liveAgents], used] = await Promise.all([
     ctx.db.select({ n: count() }).from(orgMembers).where(eq(orgMembers.orgId, orgId)),
+    ctx.db
+      .select({ n: taskCounters.createdToday })
+      .from(taskCounters)
+      .where(and(eq(taskCounters.orgId, orgId), eq(taskCounters.day, utcDay()))),
+    ctx.db
+      .select({ n: count() })
+      .from(agents)
+      .where(and(eq(agents.orgId, orgId), ne(agents.status, 'offline'))),
     usedThisPeriod(ctx.db, orgId),
   ]);
   return {
-    tasks_per_day: 0,
-    agents: 0,
+    tasks_per_day: tasksToday?.n ?? 0,
+    agents: liveAgents.n,
     seats: members.n,
     storage_bytes: used.storage_bytes,
     ai_calls: used.ai_calls,

@@ -10,7 +10,7 @@ import { EVENTS_CHANNEL, WEBHOOKS_CHANNEL } from '../modules/events/record.ts';
 import { SYSTEM_ORG, upsertSystemSchedule } from '../modules/queue/system.ts';
 import { startQueueTicker } from '../modules/queue/ticker.ts';
 import { QUEUE_CHANNEL } from '../modules/queue/wakeups.ts';
-import { closeInternalServer } from '../modules/runs/internal-server.ts';
+import { closeInternalServer, internalServer } from '../modules/runs/internal-server.ts';
 import { killLeftoverProcesses } from '../modules/runs/runtimes/process.ts';
 import { startWebhookDeliverer } from '../modules/webhooks/deliver.ts';
 import { type Fleet, type FleetOptions, joinFleet } from '../modules/workers/fleet.ts';
@@ -69,6 +69,8 @@ export async function startWorker(services: AppServices, opts: WorkerOptions = {
   await services.listener.on(WEBHOOKS_CHANNEL, () => webhookDeliverer.wake());
   // Work that was due before this worker listened.
   runner.wake();
+  // The app agents' tools call into takes a second or two to build: build it now, not in the first run's time.
+  internalServer(services).catch((err: Error) => services.log.warn({ err: err.message }, 'could not prepare the agents’ tool server'));
   services.log.info({ jobs: defs.map((d) => d.type) }, 'worker started');
   return {
     fleet,

@@ -24,5 +24,6 @@ export function internalServer(services: AppServices): Promise<FastifyInstance> 
 export async function closeInternalServer(services: AppServices): Promise<void> {
   const server = servers.get(services);
   servers.delete(services);
-  if (server) await (await server).close();
+  // One that failed to build has nothing to close.
+  if (server) await server.then((app) => app.close()).catch(() => {});
 }

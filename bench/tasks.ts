@@ -288,6 +288,7 @@ export default async function tasksBench(argv: string[]): Promise<void> {
       console.log(
         `  phases p50: queued → started ${runs.phases.pickup.toFixed(2)} ms, started → model answered ${runs.phases.model.toFixed(2)} ms, → finished ${runs.phases.finish.toFixed(2)} ms`,
       );
+      console.log(`  slowest: ${runs.slowest}`);
       console.log(`  bare queue job submit → done p50 ${runs.jobP50.toFixed(2)} ms`);
       console.log(`  throughput ${runs.runsPerSecond.toFixed(1)} runs/s (queued by ${concurrency} callers at once)`);
     }

@@ -27,6 +27,8 @@ export interface RunFigures {
   failed: number;
   /** p50 of each phase of a run: queued → started, started → first model usage recorded, → finished. */
   phases: { pickup: number; model: number; finish: number };
+  /** The slowest of the one-at-a-time runs, and where its time went. */
+  slowest: string;
 }
 
 export async function runsBench(o: Opsbase, admin: { session: string }, tenant: { key: string; orgId: string }, total: number, concurrency: number): Promise<RunFigures> {
@@ -45,6 +47,12 @@ export async function runsBench(o: Opsbase, admin: { session: string }, tenant: 
     );
     await pool.query(`insert into task_counters (org_id, last_number, day, created_today) values ($1, $2, '2000-01-01', 0)`, [tenant.orgId, total]);
 
+    // The worker has joined the fleet (it is listening) before the first run is timed.
+    const joined = Date.now();
+    while ((await pool.query(`select count(*)::int as n from workers where stopped_at is null`)).rows[0].n === 0) {
+      if (Date.now() - joined > 60_000) throw new Error(`the worker did not start: ${worker.tail.join('\n')}`);
+      await sleep(100);
+    }
     // Latency, one at a time.
     const sequential = Math.min(100, Math.floor(total / 5));
     for (let n = 1; n <= sequential; n++) {
@@ -100,6 +108,13 @@ export async function runsBench(o: Opsbase, admin: { session: string }, tenant: 
       model: await phase(`${usageAt} - r.started_at`),
       finish: await phase(`r.finished_at - ${usageAt}`),
     };
+    const { rows: slowest } = await pool.query(
+      `select t.number, extract(epoch from r.started_at - r.queued_at) * 1000 as pickup, extract(epoch from r.finished_at - r.started_at) * 1000 as work
+         from runs r join tasks t on t.id = r.task_id where r.org_id = $1 and t.number <= ${sequential}
+        order by r.finished_at - r.queued_at desc limit 1`,
+      [tenant.orgId],
+    );
+    const slow = slowest[0] ? `run #${slowest[0].number}: queued → started ${Number(slowest[0].pickup).toFixed(0)} ms, then ${Number(slowest[0].work).toFixed(0)} ms` : '';
     const runP50 = percentile(runLat, 50);
     const jobP50 = percentile(jobLat, 50);
     return {
@@ -110,6 +125,7 @@ export async function runsBench(o: Opsbase, admin: { session: string }, tenant: 
       runsPerSecond: span[0].n / Number(span[0].s),
       failed: all[0].failed,
       phases,
+      slowest: slow,
     };
   } finally {
     await pool.end();

@@ -91,6 +91,9 @@ export async function startRun(ctx: Ctx, input: { id: string; agent?: string }) 
   // The job's own limit leaves the run's timeout room to fire first: a run past its time ends timed_out (refunded),
   // never as a retried job.
   const job = await enqueueJob(ctx.db, executeRunJob, { run_id: id }, { idempotencyKey: id, timeoutSeconds: timeout + JOB_MARGIN_SECONDS });
+  await recordEvent(ctx.db, { orgId, type: 'run.queued', subject: id, data: { task_id: task.id, number: task.number, agent_id: agent.id } });
+  await recordActivity(ctx, { action: 'run.queued', entityType: 'run', entityId: id, metadata: { task_id: task.id, number: task.number, agent_id: agent.id } });
+  // The run row last (its queued_at is when the request commits, give or take its first event).
   const [row] = await ctx.db
     .insert(runs)
     .values({
@@ -110,7 +113,5 @@ export async function startRun(ctx: Ctx, input: { id: string; agent?: string }) 
     })
     .returning();
   await appendRunEvent(ctx.db, row, 'status', { status: 'queued', agent: agent.name, runtime: agent.runtime, timeout_sec: timeout });
-  await recordEvent(ctx.db, { orgId, type: 'run.queued', subject: id, data: { task_id: task.id, number: task.number, agent_id: agent.id } });
-  await recordActivity(ctx, { action: 'run.queued', entityType: 'run', entityId: id, metadata: { task_id: task.id, number: task.number, agent_id: agent.id } });
   return presentRun({ ...row, lastSeq: 1 });
 }

@@ -370,6 +370,17 @@ test('comments carry their author; assignees must be org members; delete removes
   assertEnvelope(await api(stranger, 'POST', '/tasks', { title: 'x', assignee: `agent:${felix}` }), 404, 'not_found', "another org's agent");
   const forBot = await create(t, { title: 'for a bot', assignee: 'agent:felix' });
   assert.deepEqual(forBot.assignee, { type: 'agent', id: felix });
+  // The list filters by the agent's name or id alike (stored by id); an unknown agent has no tasks.
+  for (const ref of ['felix', felix]) {
+    const listed = await api(t, 'GET', `/tasks?assignee=agent:${ref}`);
+    assert.deepEqual(
+      listed.body.data.map((x: any) => x.id),
+      [forBot.id],
+      ref,
+    );
+  }
+  assert.deepEqual((await api(t, 'GET', '/tasks?assignee=agent:ghost')).body.data, []);
+  assert.deepEqual((await api(stranger, 'GET', `/tasks?assignee=agent:${felix}`)).body.data, [], "another org's agent");
 
   const child = await create(t, { title: 'child', parent_id: task.id });
   assert.equal(child.parent_id, task.id);

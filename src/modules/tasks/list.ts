@@ -7,6 +7,7 @@ import { type Ctx, requireOrg } from '../../core/context.ts';
 import { invalid } from '../../core/errors.ts';
 import { decodeCursor, type PageInput, toPage } from '../../core/pagination.ts';
 import type { DbOrTx } from '../../db/client.ts';
+import { agents } from '../../db/schema/agents.ts';
 import { TASK_PRIORITIES, TASK_STATUSES, tasks } from '../../db/schema/tasks.ts';
 import { parseAssignee } from './assignee.ts';
 import { dailyQuota } from './quota.ts';
@@ -44,7 +45,11 @@ async function filters(ctx: Ctx, input: ListTasksInput) {
   if (input.assignee === 'none') where.push(isNull(tasks.assigneeId));
   else if (input.assignee) {
     const a = parseAssignee(ctx, input.assignee);
-    where.push(eq(tasks.assigneeId, a.id), eq(tasks.assigneeType, a.type));
+    // Agents are stored by id and named by id or name: resolved inside the list's own query (an unknown agent has no
+    // tasks: an empty page, not a 404 of the list).
+    const id =
+      a.type === 'agent' ? sql`(select ${agents.id} from ${agents} where ${agents.orgId} = ${orgId} and (${agents.id} = ${a.id} or ${agents.name} = ${a.id}))` : a.id;
+    where.push(eq(tasks.assigneeId, id), eq(tasks.assigneeType, a.type));
   }
   if (input.product_id) where.push(eq(tasks.productId, input.product_id));
   if (input.tag) where.push(arrayContains(tasks.tags, [input.tag]));

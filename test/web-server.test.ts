@@ -8,9 +8,14 @@ import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 
 let app: TestApp;
 let t: Tenant;
+/** Another org for the streams' "only its own org hears it" checks, made long before they run: the signals of its
+ * own creation (events, a notification) reach the server's listener asynchronously, and one arriving late would
+ * otherwise be heard by its stream as if it were about the other org's work. */
+let bystander: Tenant;
 before(async () => {
   app = await startTestApp();
   t = await app.tenant('Web');
+  bystander = await app.tenant('Bystander');
 });
 after(() => app.close());
 
@@ -188,9 +193,8 @@ type Stream = Awaited<ReturnType<typeof stream>>;
 
 /** Opens `topic` for this test's org and for another one, runs `fn`, then closes both. */
 async function withStreams(topic: string, fn: (mine: Stream, theirs: Stream) => Promise<void>) {
-  const other = await app.tenant(`Other ${topic}`);
   const mine = await stream(topic, t.key);
-  const theirs = await stream(topic, other.key);
+  const theirs = await stream(topic, bystander.key);
   try {
     await fn(mine, theirs);
   } finally {

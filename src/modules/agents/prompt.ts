@@ -22,17 +22,20 @@ function plainIdentity(a: AgentRow): string {
 }
 
 export async function systemPromptFor(db: DbOrTx, agent: AgentRow): Promise<SystemPrompt> {
-  const [template] = agent.templateId
-    ? await db
-        .select({ id: agentTemplates.id, identity: agentTemplates.identity })
-        .from(agentTemplates)
-        .where(and(eq(agentTemplates.id, agent.templateId), eq(agentTemplates.orgId, agent.orgId)))
-    : [];
-  const covering = await db
-    .select({ id: rules.id, text: rules.text, category: rules.category })
-    .from(rules)
-    .where(and(eq(rules.orgId, agent.orgId), eq(rules.enabled, true), or(isNull(rules.agentId), eq(rules.agentId, agent.id))))
-    .orderBy(asc(rules.createdAt), asc(rules.id));
+  // The template and the rules at once: two independent reads, on two connections when `db` is the pool.
+  const [[template], covering] = await Promise.all([
+    agent.templateId
+      ? db
+          .select({ id: agentTemplates.id, identity: agentTemplates.identity })
+          .from(agentTemplates)
+          .where(and(eq(agentTemplates.id, agent.templateId), eq(agentTemplates.orgId, agent.orgId)))
+      : Promise.resolve([]),
+    db
+      .select({ id: rules.id, text: rules.text, category: rules.category })
+      .from(rules)
+      .where(and(eq(rules.orgId, agent.orgId), eq(rules.enabled, true), or(isNull(rules.agentId), eq(rules.agentId, agent.id))))
+      .orderBy(asc(rules.createdAt), asc(rules.id)),
+  ]);
   const sections = [template?.identity?.trim() || plainIdentity(agent)];
   if (agent.instructions?.trim()) sections.push(`Instructions:\n${agent.instructions.trim()}`);
   if (covering.length) {

@@ -70,6 +70,9 @@ type Begun =
 /** Starts the attempt in one transaction: the run running, its task taken, its hold kept, the agent running. */
 async function begin(services: AppServices, runId: string, attempt: number, log: Logger): Promise<Begun> {
   return services.database.db.transaction(async (tx): Promise<Begun> => {
+    // Without waiting for the WAL flush: a start lost in a crash is redone by the job's next attempt, which a crash
+    // brings anyway. What must be durable — the charge and the outcome — is written when the run ends.
+    await tx.execute(sql`set local synchronous_commit = off`);
     // The run (locked), its agent and its task in one round trip.
     const [row] = await tx
       .select({ run: runs, agent: agents, task: tasks })
@@ -112,6 +115,19 @@ async function begin(services: AppServices, runId: string, attempt: number, log:
 }
 
 export async function executeRun(services: AppServices, job: JobRun<{ run_id: string }>): Promise<unknown> {
+  // Listening for a cancel before the attempt starts: one that commits before begin() reads the run is seen there,
+  // one that commits after is heard here — nothing falls between the two.
+  const cancel = new AbortController();
+  const signals = await runSignals(services);
+  const unsubscribe = signals.subscribe('c', job.payload.run_id, () => cancel.abort(new Error('cancelled')));
+  try {
+    return await attempt(services, job, cancel);
+  } finally {
+    unsubscribe();
+  }
+}
+
+async function attempt(services: AppServices, job: JobRun<{ run_id: string }>, cancel: AbortController): Promise<unknown> {
   const { payload, log } = job;
   const begun = await begin(services, payload.run_id, job.job.attempt, log);
   if (begun.kind === 'done') return { status: begun.status };
@@ -120,13 +136,7 @@ export async function executeRun(services: AppServices, job: JobRun<{ run_id: st
     return { status: ended?.status ?? 'already finished' };
   }
   const { run, agent, task, seconds } = begun;
-  const cancel = new AbortController();
   const timeout = AbortSignal.timeout(seconds * 1000);
-  const signals = await runSignals(services);
-  const unsubscribe = signals.subscribe('c', run.id, () => cancel.abort(new Error('cancelled')));
-  // A cancel that landed between begin() and the subscription.
-  const [fresh] = await services.database.db.select({ c: runs.cancelRequestedAt }).from(runs).where(eq(runs.id, run.id));
-  if (fresh?.c) cancel.abort(new Error('cancelled'));
   const signal = AbortSignal.any([cancel.signal, timeout, job.signal]);
   let outcome: RunOutcome;
   try {
@@ -161,8 +171,6 @@ export async function executeRun(services: AppServices, job: JobRun<{ run_id: st
       log.error({ err, run: run.id }, 'run failed unexpectedly');
       outcome = { status: 'failed', reason: 'internal', message: `The run failed: ${(err as Error).message ?? String(err)}` };
     }
-  } finally {
-    unsubscribe();
   }
   const ended = await finishRun(services, run.id, withEarlierAttempts(run, outcome));
   return { status: ended?.status ?? 'already finished' };

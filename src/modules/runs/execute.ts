@@ -15,7 +15,7 @@ import { extendHold } from '../billing/holds.ts';
 import { recordEvent } from '../events/record.ts';
 import type { AgentRow } from '../agents/service.ts';
 import type { TaskRow } from '../tasks/service.ts';
-import { appendRunEvent, appendRunEvents } from './events.ts';
+import { appendRunEvents } from './events.ts';
 import { finishRun, type RunOutcome } from './finish.ts';
 import { httpRuntime } from './runtimes/http.ts';
 import { llmRuntime } from './runtimes/llm.ts';
@@ -26,11 +26,6 @@ import { runSignals } from './signals.ts';
 import { runTimeoutSeconds } from './start.ts';
 
 const RUNTIMES: Record<string, Runtime> = { llm: llmRuntime, http: httpRuntime, process: processRuntime };
-
-/** Adds a runtime (tests, or one kept outside this module). */
-export function registerRuntime(name: string, runtime: Runtime) {
-  RUNTIMES[name] = runtime;
-}
 
 /** The task, claimed for the agent until the run's time is up: in progress, leased to `agent:<id>`. */
 async function takeTask(db: DbOrTx, taskId: string, agentId: string, seconds: number) {
@@ -209,4 +204,3 @@ export async function renewRunLease(
   if (run.agentId) await db.update(agents).set({ lastHeartbeatAt: new Date() }).where(eq(agents.id, run.agentId));
 }
 
-export { appendRunEvent };

@@ -15,3 +15,4 @@ export * from './agents.ts';
 export * from './rules.ts';
 export * from './tasks.ts';
 export * from './runs.ts';
+export * from './search.ts';

@@ -1,0 +1,29 @@
+CREATE TABLE "search_entries" (
+	"org_id" text NOT NULL,
+	"kind" text NOT NULL,
+	"object_id" text NOT NULL,
+	"title" text NOT NULL,
+	"body" text DEFAULT '' NOT NULL,
+	"meta" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "search_entries_kind_object_id_pk" PRIMARY KEY("kind","object_id")
+);
+--> statement-breakpoint
+ALTER TABLE "search_entries" ADD CONSTRAINT "search_entries_org_id_orgs_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."orgs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "search_entries_org_kind_idx" ON "search_entries" USING btree ("org_id","kind","updated_at");--> statement-breakpoint
+-- Hand-written (drizzle cannot express these). `tsv`: title weighted A, body B, for ranked full-text search.
+-- `terms`: the title and every URL, code, number or e-mail address of the body (a token holding a digit or joined
+-- by / . : _ # @ -), lowercased, for substring search through pg_trgm — small next to a trigram index of whole
+-- bodies. Both indexes lead with org_id (btree_gin), so a search reads one org's rows only.
+CREATE EXTENSION IF NOT EXISTS btree_gin;--> statement-breakpoint
+CREATE EXTENSION IF NOT EXISTS pg_trgm;--> statement-breakpoint
+CREATE FUNCTION opsbase_search_terms(title text, body text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT lower(coalesce(title, '')) || ' ' || coalesce((
+    SELECT string_agg(DISTINCT lower(m[1]), ' ')
+    FROM regexp_matches(left(coalesce(body, ''), 200000), '(\S*(?:\w[/.:_#@-]\w|\d)\S*)', 'g') AS m
+  ), '')
+$$;--> statement-breakpoint
+ALTER TABLE "search_entries" ADD COLUMN "tsv" tsvector GENERATED ALWAYS AS (setweight(to_tsvector('english', "title"), 'A') || setweight(to_tsvector('english', left("body", 500000)), 'B')) STORED;--> statement-breakpoint
+ALTER TABLE "search_entries" ADD COLUMN "terms" text GENERATED ALWAYS AS (opsbase_search_terms("title", "body")) STORED;--> statement-breakpoint
+CREATE INDEX "search_entries_org_tsv_idx" ON "search_entries" USING gin ("org_id", "tsv");--> statement-breakpoint
+CREATE INDEX "search_entries_org_terms_idx" ON "search_entries" USING gin ("org_id", "terms" gin_trgm_ops);

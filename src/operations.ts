@@ -10,6 +10,7 @@ import { planOperations } from './modules/billing/plan-operations.ts';
 import { walletOperations } from './modules/billing/wallet-operations.ts';
 import { dashboardOperations } from './modules/dashboard/operations.ts';
 import { devOperations } from './modules/dev/operations.ts';
+import { documentOperations } from './modules/documents/operations.ts';
 import { eventOperations } from './modules/events/operations.ts';
 import { healthOperations } from './modules/health/operations.ts';
 import { keyOperations } from './modules/keys/operations.ts';
@@ -49,6 +50,7 @@ export const operations: Operation[] = [
   ...agentOperations,
   ...ruleOperations,
   ...dashboardOperations,
+  ...documentOperations,
   // Runs before tasks: registry-walking tests act on one task, and tasks.delete (last of the tasks) removes it.
   ...runOperations,
   ...taskOperations,

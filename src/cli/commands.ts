@@ -9,7 +9,7 @@ import { type ApiResult, type GlobalOptions, request, resolveTarget, type Target
 import { type CliContract, cliContracts, findContract } from './contract.ts';
 import { follow } from './follow.ts';
 import { addOption, fieldOf, kebab, memberFields, parserFor } from './fields.ts';
-import { GROUPS } from './groups.ts';
+import { GROUP_ALIASES, GROUPS, canonicalGroup } from './groups.ts';
 import { ask } from './prompt.ts';
 import { toOperationRequest } from '../core/http-request.ts';
 import { registerSessionCommands } from './session.ts';
@@ -71,7 +71,9 @@ function group(parent: Command, words: string[]): Command {
   const name = words[words.length - 1];
   const existing = parent.commands.find((c) => c.name() === name);
   if (existing) return existing;
-  return parent.command(name).description(GROUPS[words.join(' ')] ?? `${words.join(' ')} operations`);
+  const cmd = parent.command(name).description(GROUPS[words.join(' ')] ?? `${words.join(' ')} operations`);
+  if (words.length === 1) for (const [alias, of] of Object.entries(GROUP_ALIASES)) if (of === name) cmd.alias(alias);
+  return cmd;
 }
 
 function addOperationCommand(program: Command, op: CliContract, reserved: Set<string>) {
@@ -80,7 +82,7 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   for (let i = 1; i < words.length; i++) parent = group(parent, words.slice(0, i));
 
   const cmd = parent
-    .command(words[words.length - 1])
+    .command(words[words.length - 1], { isDefault: op.cli.default === true })
     .summary(op.summary)
     .description(op.description ? `${op.summary}\n\n${op.description}` : op.summary);
   const props = op.input.properties ?? {};
@@ -88,12 +90,19 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   // Positional arguments are always required; commander says so with `<name>`.
   const args = op.cli.args.map((name) => fieldOf(name, props[name] ?? {}, false));
   const taken = new Set(Object.keys(props));
+  const files = Object.entries(op.cli.files ?? {});
   const options = Object.entries(props)
     .filter(([name]) => !op.cli.args.includes(name))
-    .flatMap(([name, s]) => [fieldOf(name, s, required.has(name)), ...memberFields(name, s, taken)]);
+    // A field a file flag fills is not required on its own flag: either gives it.
+    .flatMap(([name, s]) => [fieldOf(name, s, required.has(name) && !files.some(([, f]) => f === name)), ...memberFields(name, s, taken)])
+        .map((f) => {
+      const flag = f.parent ? undefined : op.cli.flags?.[f.name];
+      return flag ? { ...f, flag, help: f.help.replace(`--no-${kebab(f.name)}`, `--no-${flag}`) } : f;
+    });
 
   for (const f of args) cmd.argument(`<${kebab(f.name)}>`, f.help, parserFor(f));
   for (const f of options) addOption(cmd, f, reserved, op.id);
+  for (const [flag, field] of files) cmd.option(`--${flag} <path>`, `read ${field} from this file (- reads standard input)`);
   if (op.cost > 0) cmd.option('-y, --yes', `spend ${op.cost} credits without asking`);
   if (op.cli.watch && op.readOnly) cmd.option('-w, --watch [seconds]', 'redraw every N seconds (default 2) until Ctrl-C');
   if (op.stream) cmd.option('-f, --follow', 'stream the events live until the end (resumes after a dropped connection)');
@@ -108,11 +117,17 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
       input[f.name] = params[i];
     });
     for (const f of options) {
-      const value = given[new Option(`--${kebab(f.name)}`).attributeName()];
+      const value = given[new Option(`--${f.flag ?? kebab(f.name)}`).attributeName()];
       if (value === undefined) continue; // not given: the server's default applies
       const v = value === false && f.kind !== 'boolean' ? null : value;
       if (f.parent) input[f.parent] = { ...(input[f.parent] as object | undefined), [f.name]: v };
       else input[f.name] = v;
+    }
+    for (const [flag, field] of files) {
+      const path = given[new Option(`--${flag}`).attributeName()];
+      if (path === undefined) continue;
+      if (input[field] !== undefined) command.error(`error: give --${flag} or --${kebab(field)}, not both.`, { exitCode: 2 });
+      input[field] = readInputFile(command, String(path));
     }
     if (!(await confirmCost(op, command, given.yes))) return;
     await guard(globals, async () => {
@@ -129,6 +144,17 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
       await followAndExit(target, followed, { id: (res.body as { id: string }).id }, globals, true);
     });
   });
+}
+
+/** A file's text for a `files` flag (`-`: standard input); a file that cannot be read is a usage error (exit 2). */
+function readInputFile(cmd: Command, path: string): string {
+  // Loaded only when a command reads a file: node:fs's eager exports cost every CLI start (see src/cli/http.ts).
+  const fs = process.getBuiltinModule('node:fs');
+  try {
+    return fs.readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (err) {
+    return cmd.error(`error: cannot read ${path}: ${(err as Error).message}`, { exitCode: 2 });
+  }
 }
 
 /** Program-wide options that take a value: their value is never the command word. */
@@ -160,7 +186,7 @@ export function registerApiCommands(program: Command, argv?: readonly string[]) 
 
   const reserved = new Set(program.options.flatMap((o) => [o.long, `--no-${o.long?.slice(2)}`]).filter((f): f is string => !!f));
   reserved.add('--help');
-  const word = argv && commandWordOf(argv);
+  const word = argv && canonicalGroup(commandWordOf(argv));
   // Signed webhooks (`billing.webhook`) are for the payment provider, not for people at a terminal.
   for (const op of cliContracts()) {
     if (op.rawBody) continue;

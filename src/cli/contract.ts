@@ -3,7 +3,7 @@
 // the database layer, zod). `npm run manifest` writes them from the registry (src/cli/manifest.ts) in two files:
 // manifest.json, all the CLI reads, and manifest-outputs.json, the output schemas only MCP needs (two thirds of
 // the bytes, kept out of every CLI start). test/manifest.test.ts fails when either no longer matches the registry.
-import type { AuthMode, HttpMethod } from '../core/operation.ts';
+import type { AuthMode, CliFlagHints, HttpMethod } from '../core/operation.ts';
 
 /** The subset of JSON Schema the clients read (zod 4's `z.toJSONSchema` output). */
 export interface JsonSchema {
@@ -40,7 +40,7 @@ export interface CliContract {
   /** Signed provider webhooks: neither a command nor a tool. */
   rawBody: boolean;
   pathParams: string[];
-  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string };
+  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string } & CliFlagHints;
   /** Also answers as Server-Sent Events (`--follow`). */
   stream?: boolean;
   /** JSON Schema of what the API accepts (path, query and body merged; `io: 'input'`). */

@@ -15,6 +15,8 @@ export interface Field {
   help: string;
   /** A member of this object field (`budget`): its value goes to `input[parent][name]`. */
   parent?: string;
+  /** The flag's name when it is not the field's (`--folder` for `folder_id`: the operation's `cli.flags`). */
+  flag?: string;
 }
 
 const branches = (s: JsonSchema): JsonSchema[] => (s.anyOf ?? s.oneOf ?? [s]).flatMap((b) => (b.anyOf || b.oneOf ? branches(b) : [b]));
@@ -112,13 +114,14 @@ export function parserFor(f: Field) {
 const PLACEHOLDER: Record<Kind, string> = { string: 'value', number: 'number', boolean: '', list: 'list', json: 'json', any: 'value' };
 
 export function addOption(cmd: Command, f: Field, reserved: Set<string>, opId: string) {
-  const flag = `--${kebab(f.name)}`;
+  const flag = `--${f.flag ?? kebab(f.name)}`;
   // Program-wide options are parsed before the command's own, so a field with the same name could never be set.
   if (reserved.has(flag)) throw new Error(`${opId}: input field \`${f.name}\` clashes with the global option ${flag}; rename the field`);
   const option = new Option(f.kind === 'boolean' ? flag : `${flag} <${PLACEHOLDER[f.kind]}>`, f.help);
   if (f.kind !== 'boolean') option.argParser(parserFor(f));
   if (f.required) option.makeOptionMandatory();
   cmd.addOption(option);
-  if (f.kind === 'boolean') cmd.addOption(new Option(`--no-${kebab(f.name)}`, `send ${f.name}: false`));
-  else if (f.nullable) cmd.addOption(new Option(`--no-${kebab(f.name)}`).hideHelp());
+  const name = f.flag ?? kebab(f.name);
+  if (f.kind === 'boolean') cmd.addOption(new Option(`--no-${name}`, `send ${f.name}: false`));
+  else if (f.nullable) cmd.addOption(new Option(`--no-${name}`).hideHelp());
 }

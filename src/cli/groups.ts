@@ -17,7 +17,9 @@ export const GROUPS: Record<string, string> = {
   dashboard: 'Figures for the dashboard overview',
   dev: "Developer tools: the org's recent API requests and webhook deliveries",
   discovery: 'Discovery runs: research that finds leads and facts',
-  documents: 'Documents: write, version and publish',
+  documents: 'Documents in folders, with revisions and drafted summaries (alias: docs)',
+  'documents revisions': "A document's revisions and the diff between two",
+  folders: 'Folders that hold documents: a tree per org',
   events: "The org's domain events and the catalog of event types",
   files: 'Files: upload, list and download',
   health: 'Server probes: health, readiness, version',
@@ -53,3 +55,8 @@ export const GROUPS: Record<string, string> = {
   webhooks: 'Webhook endpoints that receive the org’s events, signed (Standard Webhooks)',
   workers: 'The worker fleet: processes, health and configuration (instance admins)',
 };
+
+/** Shorter names people type for a group: `opsbase docs list` is `opsbase documents list`. */
+export const GROUP_ALIASES: Record<string, string> = { docs: 'documents' };
+
+export const canonicalGroup = (word: string | undefined) => (word && GROUP_ALIASES[word]) ?? word;

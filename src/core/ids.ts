@@ -53,6 +53,9 @@ export const ID_PREFIXES = {
   task: 'task',
   taskComment: 'tcm',
   run: 'run',
+  folder: 'fld',
+  document: 'doc',
+  documentRevision: 'drv',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -14,6 +14,16 @@ export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
  */
 export type AuthMode = 'public' | 'user' | 'org';
 
+/** How the CLI spells some inputs (everything else follows from the input schema). */
+export interface CliFlagHints {
+  /** A shorter flag for a field: `{ folder_id: 'folder' }` → `--folder Policies` sets `folder_id`. */
+  flags?: Record<string, string>;
+  /** Flags that read a file into a field: `{ file: 'content_md' }` → `--file refund.md` (`-`: standard input). */
+  files?: Record<string, string>;
+  /** The command runs when its group is named alone with arguments: `opsbase docs revisions doc_…` is `… revisions list doc_…`. */
+  default?: boolean;
+}
+
 export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
   id: string;
   method: HttpMethod;
@@ -57,7 +67,7 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
    * `wait`: the command takes `--wait`: after the answer it follows the event stream of this operation (one with
    * `stream`) for the answer's `id`, printing events until it ends; the exit code says whether it succeeded.
    */
-  cli?: { args?: string[]; columns?: string[]; name?: string; watch?: boolean; wait?: string };
+  cli?: { args?: string[]; columns?: string[]; name?: string; watch?: boolean; wait?: string } & CliFlagHints;
   /**
    * The handler verifies a signature over the exact request bytes (a payment provider's webhook): the server keeps
    * them in `ctx.request.rawBody`. Such an endpoint is for machines, so it is no CLI command and no MCP tool.
@@ -94,7 +104,7 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   orgParam?: string;
   holdTtlSeconds: number;
   instanceAdmin: boolean;
-  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string };
+  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string } & CliFlagHints;
   /** Path parameter names, in order. */
   pathParams: string[];
   readOnly: boolean;
@@ -127,7 +137,15 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     holdTtlSeconds: spec.holdTtlSeconds ?? 15 * 60,
     settlement: spec.settlement ?? 'with_action',
     status: spec.status ?? (spec.method === 'POST' ? 201 : 200),
-    cli: { args: spec.cli?.args ?? pathParams, columns: spec.cli?.columns, watch: spec.cli?.watch, wait: spec.cli?.wait },
+    cli: {
+      args: spec.cli?.args ?? pathParams,
+      columns: spec.cli?.columns,
+      watch: spec.cli?.watch,
+      wait: spec.cli?.wait,
+      flags: spec.cli?.flags,
+      files: spec.cli?.files,
+      default: spec.cli?.default,
+    },
     pathParams,
     readOnly: spec.method === 'GET',
     destructive: spec.destructive ?? spec.method === 'DELETE',

@@ -35,6 +35,9 @@ export const EVENT_CATALOG = {
   'agent.started': 'An agent was started (from paused, error or offline). Subject: the agent id.',
   'agent.paused': 'An agent was paused: stopped by someone, or by its budget. Subject: the agent id; data.reason says why.',
   'agent.offline': 'An agent was taken offline (deleted): its identity no longer works. Subject: the agent id.',
+  'document.created': 'A document was created. Subject: the document id; data: title, kind, folder_id, folder (its path), tags, revision.',
+  'document.updated': 'A document changed. Subject: the document id; data: title, kind, folder_id, folder, tags, revision, changed (the fields given), new_revision (whether the title or content changed).',
+  'document.deleted': 'A document was deleted (alone, or with its folder). Subject: the document id; data: title, folder_id.',
   'agent.budget_alert': "An agent's spend this month reached its budget's alert threshold. Subject: the agent id.",
 } as const satisfies Record<string, string>;
 

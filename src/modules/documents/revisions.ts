@@ -1,0 +1,72 @@
+// A document's revisions: 1 at creation, one more for every update that changed its title or content. A revision
+// is read by its number; `compare_to` another number adds the line diff from that one to this one.
+import { and, desc, eq } from 'drizzle-orm';
+import { type Ctx, requireOrg } from '../../core/context.ts';
+import { AppError } from '../../core/errors.ts';
+import { paginate, type PageInput } from '../../core/pagination.ts';
+import { documentRevisions } from '../../db/schema/documents.ts';
+import { diffLines, unifiedText } from './diff.ts';
+import { findDocument } from './service.ts';
+
+type RevisionRow = typeof documentRevisions.$inferSelect;
+
+function presentRevision(r: RevisionRow) {
+  return {
+    id: r.id,
+    document_id: r.documentId,
+    number: r.number,
+    title: r.title,
+    lines: r.contentMd === '' ? 0 : r.contentMd.split('\n').length,
+    created_by: { type: r.createdByType, id: r.createdById },
+    created_at: r.createdAt.toISOString(),
+  };
+}
+
+export async function listRevisions(ctx: Ctx, input: PageInput & { id: string }) {
+  const doc = await findDocument(ctx, input.id);
+  return paginate(
+    input,
+    documentRevisions.id,
+    (w) =>
+      ctx.db
+        .select()
+        .from(documentRevisions)
+        .where(and(eq(documentRevisions.documentId, doc.id), w.after))
+        .orderBy(desc(documentRevisions.id))
+        .limit(w.limit)
+        .offset(w.offset),
+    (r) => r.id,
+    (r) => presentRevision(r),
+  );
+}
+
+async function revision(ctx: Ctx, documentId: string, number: number, field: string) {
+  const [row] = await ctx.db
+    .select()
+    .from(documentRevisions)
+    .where(and(eq(documentRevisions.orgId, requireOrg(ctx)), eq(documentRevisions.documentId, documentId), eq(documentRevisions.number, number)));
+  if (!row) throw new AppError('not_found', `Revision ${number} not found.`, { field });
+  return row;
+}
+
+export async function getRevision(ctx: Ctx, input: { id: string; number: number; compare_to?: number }) {
+  const doc = await findDocument(ctx, input.id);
+  const row = await revision(ctx, doc.id, input.number, 'number');
+  const out = { ...presentRevision(row), content_md: row.contentMd };
+  if (input.compare_to === undefined) return out;
+  const base = await revision(ctx, doc.id, input.compare_to, 'compare_to');
+  const d = diffLines(base.contentMd, row.contentMd);
+  return {
+    ...out,
+    diff: {
+      from: base.number,
+      to: row.number,
+      title_changed: base.title !== row.title,
+      from_title: base.title,
+      added: d.added,
+      removed: d.removed,
+      lines: d.lines,
+      unified: unifiedText(d.lines),
+    },
+  };
+}

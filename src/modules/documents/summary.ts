@@ -1,0 +1,66 @@
+// Drafting a document's summary with the instance's model (src/ai: the offline model unless OPSBASE_AI_* says
+// otherwise), in a background job: a model call never runs inside a request. The summary is stored on the revision
+// it was drafted from and makes no revision; when the document has moved on (a newer revision, or its author wrote
+// a summary) the draft is dropped: the job of the newer revision drafts again.
+import { and, eq, isNull, or } from 'drizzle-orm';
+import { runModelLoop } from '../../ai/loop.ts';
+import { AiConfigError, instanceSettings, languageModel } from '../../ai/provider.ts';
+import type { AppServices } from '../../core/services.ts';
+import { documents } from '../../db/schema/documents.ts';
+import { PermanentJobError } from '../../jobs/define.ts';
+
+const MAX_INPUT_CHARS = 20_000;
+export const MAX_SUMMARY_CHARS = 500;
+
+const SYSTEM =
+  'You summarise internal documents of a business for a list view. Answer with one or two plain sentences (no ' +
+  'heading, no list, no markdown) saying what the document is and what it decides or describes.';
+
+/**
+ * The model's answer as a summary: its first paragraph, without a leading `Summary:` label (models, and the offline
+ * one, often add it), markdown emphasis and heading marks dropped, cut at MAX_SUMMARY_CHARS on a word.
+ */
+export function summaryFrom(answer: string): string {
+  const paragraph = answer.trim().split(/\n\s*\n/)[0] ?? '';
+  let text = paragraph
+    .replace(/^\s*#+\s*/gm, '')
+    .replace(/^\s*(tl;dr|summary)\s*:\s*/i, '')
+    .replace(/[*_`]+/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (text.length > MAX_SUMMARY_CHARS) text = `${text.slice(0, MAX_SUMMARY_CHARS).replace(/\s+\S*$/, '')}…`;
+  return text;
+}
+
+export async function draftSummary(services: AppServices, documentId: string, revision: number, signal: AbortSignal) {
+  const db = services.database.db;
+  const [doc] = await db.select().from(documents).where(eq(documents.id, documentId));
+  if (!doc || doc.revision !== revision || doc.summarySource === 'author') return { skipped: true, reason: doc ? 'superseded' : 'deleted' };
+  let model: ReturnType<typeof languageModel>;
+  try {
+    model = languageModel(instanceSettings(services.config));
+  } catch (err) {
+    // Retrying cannot make a missing key appear.
+    if (err instanceof AiConfigError) throw new PermanentJobError(err.message);
+    throw err;
+  }
+  const body = doc.contentMd.trim() ? doc.contentMd.slice(0, MAX_INPUT_CHARS) : '(no content yet)';
+  const out = await runModelLoop({
+    model,
+    system: SYSTEM,
+    prompt: `${doc.title}.\n\n${body}`,
+    maxSteps: 1,
+    maxOutputTokens: 200,
+    temperature: 0.2,
+    timeoutMs: 60_000,
+    signal,
+  });
+  const summary = summaryFrom(out.text);
+  if (!summary) return { skipped: true, reason: 'empty answer' };
+  const stored = await db
+    .update(documents)
+    .set({ summary, summarySource: 'ai' })
+    .where(and(eq(documents.id, documentId), eq(documents.revision, revision), or(isNull(documents.summarySource), eq(documents.summarySource, 'ai'))))
+    .returning({ id: documents.id });
+  return { stored: stored.length > 0, model: model.modelId, usage: out.usage };
+}

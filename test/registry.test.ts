@@ -16,10 +16,11 @@ before(async () => {
 });
 after(() => app.close());
 
-const ID_PREFIX: Record<string, string> = { keys: 'key', orgs: 'org', users: 'usr', agents: 'agt', templates: 'tpl', rules: 'rule', tasks: 'task' };
+const ID_PREFIX: Record<string, string> = { keys: 'key', orgs: 'org', users: 'usr', agents: 'agt', templates: 'tpl', rules: 'rule', tasks: 'task', documents: 'doc', folders: 'fld' };
 
 /** A well-formed id of the right kind that names nothing. */
 function fakeId(op: Operation, param: string): string {
+  if (param === 'number') return '1'; // a revision number: the object it belongs to is what names nothing
   const prefix = param === 'user_id' ? 'usr' : (ID_PREFIX[op.id.split('.')[0]] ?? 'obj');
   return `${prefix}_0000000000000000000000000a`;
 }
@@ -89,6 +90,16 @@ interface OrgAObjects {
   tasks?: { id: string; otherId: string };
   /** A (queued) run of org A. */
   runId?: string;
+  /** A folder of org A and a document in it. */
+  documents?: { folderId: string; docId: string };
+}
+
+async function documentObjects(t: Tenant): Promise<{ folderId: string; docId: string }> {
+  const folder = await app.request('POST', '/api/v1/folders', { key: t.key, body: { name: 'A folder' } });
+  assert.equal(folder.status, 201, JSON.stringify(folder.body));
+  const doc = await app.request('POST', '/api/v1/documents', { key: t.key, body: { title: 'A document of A', folder_id: folder.body.id, summary: 'Of A.' } });
+  assert.equal(doc.status, 201, JSON.stringify(doc.body));
+  return { folderId: folder.body.id, docId: doc.body.id };
 }
 
 /** A run of org A: credits granted, an agent, a task assigned to it, run (no worker here: it stays queued). */
@@ -158,6 +169,8 @@ const TENANCY_FIXTURES: { prefix: string; params: (a: OrgAObjects) => Record<str
   { prefix: 'rules.', params: (a) => ({ id: a.agents?.ruleId ?? '' }) },
   { prefix: 'tasks.', params: (a) => ({ id: a.tasks?.id ?? '', depends_on: a.tasks?.otherId ?? '' }) },
   { prefix: 'runs.', params: (a) => ({ id: a.runId ?? '' }) },
+  { prefix: 'folders.', params: (a) => ({ id: a.documents?.folderId ?? '' }) },
+  { prefix: 'documents.', params: (a) => ({ id: a.documents?.docId ?? '', number: '1' }) },
 ];
 
 /** Valid bodies, so that a 404 can only come from tenancy, never from validation. */
@@ -181,6 +194,8 @@ const TENANCY_BODIES: Record<string, unknown> = {
   'runs.report': { events: [{ type: 'log', data: { message: 'hijacked' } }], usage: { input_tokens: 1, output_tokens: 1 } },
   'runs.complete': { result: 'hijacked', usage: { input_tokens: 1, output_tokens: 1 } },
   'runs.fail': { error: 'hijacked' },
+  'folders.update': { name: 'Hijacked' },
+  'documents.update': { title: 'Hijacked', content_md: 'hijacked' },
 };
 
 /** The path parameters naming `objects`' real object for `op`; fails for an operation no fixture knows. */
@@ -421,7 +436,7 @@ test('bad path ids and query strings → 400 or 404, never 5xx', async () => {
     else assertEnvelope(res, 400, 'invalid_request', `${op.id} with a 65-character id`);
   }
 
-  const own: OrgAObjects = { tenant: t, key: { id: t.keyId, secret: t.key }, webhook: await webhookObjects(t), tasks: await taskObjects(t), runId: await runObject(t) };
+  const own: OrgAObjects = { tenant: t, key: { id: t.keyId, secret: t.key }, webhook: await webhookObjects(t), tasks: await taskObjects(t), runId: await runObject(t), documents: await documentObjects(t) };
   const lists = operations.filter((op) => op.method === 'GET' && 'limit' in op.input.shape);
   assert.ok(lists.length >= 6);
   for (const query of ['limit=abc', 'limit=0', 'limit=201', 'offset=-1', 'cursor=not-a-cursor']) {
@@ -461,6 +476,7 @@ test("tenancy: org B's key and session get 404 on every operation that names org
     agents: await agentObjects(a),
     tasks: await taskObjects(a),
     runId: await runObject(a),
+    documents: await documentObjects(a),
   };
   const mustCover = operations.filter((op) => op.auth === 'org' && op.pathParams.length > 0);
   assert.ok(mustCover.length >= 10);
@@ -510,6 +526,8 @@ test("tenancy: org B's key and session get 404 on every operation that names org
   );
   const task = await app.request('GET', `/api/v1/tasks/${objects.tasks?.id}`, { key: a.key });
   assert.deepEqual([task.body.title, task.body.status, task.body.assignee, task.body.depends_on], ['A task of A', 'todo', null, []]);
+  const doc = await app.request('GET', `/api/v1/documents/${objects.documents?.docId}`, { key: a.key });
+  assert.deepEqual([doc.body.title, doc.body.revision, doc.body.folder_path], ['A document of A', 1, 'A folder']);
   const org = await app.request('GET', `/api/v1/orgs/${a.orgId}`, { key: a.key });
   assert.equal(org.status, 200);
   assert.doesNotMatch(org.body.name, /Hijacked/);

@@ -176,6 +176,11 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
       await rateLimit(services, req, reply, req.auth);
       await enforceApiQuota(services, op, req.auth);
     },
+    // A DELETE usually comes without a body: its optional fields (a folder's `recursive`) then take their defaults
+    // instead of the request failing as "expected object". A body that says `null` is still a 400.
+    preValidation: async (req) => {
+      if (op.method === 'DELETE' && hasRest && req.body === undefined) req.body = {};
+    },
     preHandler: async (req, reply) => {
       const key = req.headers['idempotency-key'];
       if (op.method !== 'POST' || typeof key !== 'string') return;

@@ -21,7 +21,7 @@ export const TOOLSETS: Record<string, ToolsetInfo> = {
   tasks: { description: 'Tasks: create, assign to people or agents, run them and follow their runs', domains: ['tasks', 'runs'] },
   agents: { description: 'AI agents: their models, tools, budgets and runs; agent templates and rules', domains: ['agents', 'templates', 'rules'] },
   pilots: { description: 'Pilots: automations that run steps on triggers and schedules', domains: ['pilots'] },
-  documents: { description: 'Documents and files', domains: ['documents', 'files'] },
+  documents: { description: 'Documents in folders (with revisions and diffs) and files', domains: ['documents', 'folders', 'files'] },
   records: { description: 'Structured records: custom tables of the org', domains: ['records'] },
   search: { description: 'Full-text search across the org', domains: ['search'] },
   notifications: { description: 'Notifications for the caller and the org: list, create, mark read', domains: ['notifications'] },

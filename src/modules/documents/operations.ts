@@ -142,7 +142,7 @@ export const deleteFolder = defineOperation({
   path: '/folders/:id',
   summary: 'Delete a folder: only when empty (409 otherwise), or with `recursive` everything in it',
   scopes: ['documents:write'],
-  input: z.object({ id: FolderParam, recursive: QueryBool.optional().describe('Also delete the folders and documents inside') }),
+  input: z.object({ id: FolderParam, recursive: z.boolean().optional().describe('Also delete the folders and documents inside') }),
   output: Deleted.extend({ documents_deleted: z.number().int(), folders_deleted: z.number().int() }),
   handler: (ctx, input) => folders.deleteFolder(ctx, input),
 });

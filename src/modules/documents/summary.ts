@@ -44,11 +44,13 @@ export async function draftSummary(services: AppServices, documentId: string, re
     if (err instanceof AiConfigError) throw new PermanentJobError(err.message);
     throw err;
   }
-  const body = doc.contentMd.trim() ? doc.contentMd.slice(0, MAX_INPUT_CHARS) : '(no content yet)';
+  // The content first, the title after it: a model that leans on the opening (the offline one takes its first
+  // sentence) then summarises what the document says rather than repeating its title.
+  const body = doc.contentMd.trim() ? doc.contentMd.slice(0, MAX_INPUT_CHARS) : doc.title;
   const out = await runModelLoop({
     model,
     system: SYSTEM,
-    prompt: `${doc.title}.\n\n${body}`,
+    prompt: `${body}\n\n(The document is titled "${doc.title}".)`,
     maxSteps: 1,
     maxOutputTokens: 200,
     temperature: 0.2,

@@ -12,6 +12,7 @@ export const NAV: NavItem[] = [
   { path: '/', label: 'Overview', keywords: 'home dashboard credits usage', covers: ['whoami', 'billing.plan_summary'] },
   { path: '/tasks', label: 'Tasks', keywords: 'board issues work todo kanban', covers: ['tasks.*'] },
   { path: '/agents', label: 'Agents', keywords: 'ai workforce org chart bots budget', covers: ['agents.*'] },
+  { path: '/documents', label: 'Documents', keywords: 'docs folders policies wiki knowledge revisions markdown', covers: ['documents.*', 'folders.*'] },
   { path: '/keys', label: 'API keys', keywords: 'tokens secrets credentials', covers: ['keys.*'] },
   { path: '/members', label: 'Members', keywords: 'team users invites roles owner', covers: ['orgs.members.*', 'orgs.invites.create', 'orgs.invites.list'] },
   {

@@ -23,9 +23,9 @@ const SYSTEM =
 export function summaryFrom(answer: string): string {
   const paragraph = answer.trim().split(/\n\s*\n/)[0] ?? '';
   let text = paragraph
-    .replace(/^\s*#+\s*/gm, '')
+    .replace(/\*+|`+|\b__|__\b/g, '')
     .replace(/^\s*(tl;dr|summary)\s*:\s*/i, '')
-    .replace(/[*_`]+/g, '')
+    .replace(/^\s*#+\s*/gm, '')
     .replace(/\s+/g, ' ')
     .trim();
   if (text.length > MAX_SUMMARY_CHARS) text = `${text.slice(0, MAX_SUMMARY_CHARS).replace(/\s+\S*$/, '')}…`;

@@ -48,10 +48,19 @@ export const useRevisionDiff = (id: string, number: number, compareTo: number | 
       ),
   });
 
-/** A mutation after which every documents query refetches. */
-export function useDocsMutation<V, R>(fn: (v: V) => Promise<R>) {
+/**
+ * A mutation after which every documents query refetches. `first` runs before that (leaving a page whose object is
+ * gone): a callback given to `mutate` would be lost when the refetch unmounts the component that asked.
+ */
+export function useDocsMutation<V, R>(fn: (v: V) => Promise<R>, first?: (result: R) => void) {
   const qc = useQueryClient();
-  return useMutation({ mutationFn: fn, onSuccess: () => qc.invalidateQueries({ queryKey: ['documents'] }) });
+  return useMutation({
+    mutationFn: fn,
+    onSuccess: (result) => {
+      first?.(result);
+      return qc.invalidateQueries({ queryKey: ['documents'] });
+    },
+  });
 }
 
 export const splitTags = (s: string) =>

@@ -53,7 +53,11 @@ export default function DocumentPage() {
   const navigate = useNavigate();
   const [deleting, setDeleting] = useState(false);
   const doc = useDocument(id);
-  const remove = useDocsMutation(() => ok(api.DELETE('/api/v1/documents/{id}', { params: { path: { id } } })));
+  const back = (d?: { folder_id: string | null }) => (d?.folder_id ? `/documents?folder=${d.folder_id}` : '/documents');
+  const remove = useDocsMutation(
+    () => ok(api.DELETE('/api/v1/documents/{id}', { params: { path: { id } } })),
+    () => navigate(back(doc.data), { replace: true }),
+  );
   if (doc.isPending) return <Loading />;
   if (doc.error) return <ErrorNote error={doc.error} />;
   const d = doc.data;
@@ -83,7 +87,7 @@ export default function DocumentPage() {
         {/* Keyed by revision: a save that made a new revision starts the editor and the history from it. */}
         {view === 'write' ? <Editor key={d.id} doc={d} /> : <History key={d.revision} doc={d} />}
       </div>
-      <BackLink to={d.folder_id ? `/documents?folder=${d.folder_id}` : '/documents'}>All documents</BackLink>
+      <BackLink to={back(d)}>All documents</BackLink>
       <Confirm
         open={deleting}
         onOpenChange={setDeleting}
@@ -92,7 +96,7 @@ export default function DocumentPage() {
         confirmLabel="Delete"
         danger
         busy={remove.isPending}
-        onConfirm={() => remove.mutate(undefined, { onSuccess: () => navigate(d.folder_id ? `/documents?folder=${d.folder_id}` : '/documents') })}
+        onConfirm={() => remove.mutate(undefined)}
       />
       {remove.error && <ErrorNote error={remove.error} />}
     </>

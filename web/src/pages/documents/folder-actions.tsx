@@ -79,14 +79,14 @@ export function RenameFolder({ folder }: { folder: Folder }) {
 export function DeleteFolder({ folder }: { folder: Folder }) {
   const [open, setOpen] = useState(false);
   const navigate = useNavigate();
-  const remove = useDocsMutation((recursive: boolean) =>
-    ok(api.DELETE('/api/v1/folders/{id}', { params: { path: { id: folder.id } }, body: { recursive } })),
+  const remove = useDocsMutation(
+    (recursive: boolean) => ok(api.DELETE('/api/v1/folders/{id}', { params: { path: { id: folder.id } }, body: { recursive } })),
+    () => {
+      setOpen(false);
+      navigate('/documents?folder=all');
+    },
   );
   const notEmpty = remove.error instanceof ApiError && remove.error.status === 409;
-  const done = () => {
-    setOpen(false);
-    navigate('/documents?folder=all');
-  };
   return (
     <>
       <Button
@@ -112,7 +112,7 @@ export function DeleteFolder({ folder }: { folder: Folder }) {
         confirmLabel={notEmpty ? 'Delete everything in it' : 'Delete'}
         danger
         busy={remove.isPending}
-        onConfirm={() => remove.mutate(notEmpty, { onSuccess: done })}
+        onConfirm={() => remove.mutate(notEmpty)}
       />
       {remove.error && !notEmpty && <ErrorNote error={remove.error} />}
     </>

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { type Worker, startWorker } from '../src/jobs/worker.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
+import { funded } from './helpers/funded.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 import { MAIN, runProcess } from './helpers/run-process.ts';
 
@@ -321,11 +322,30 @@ test('a summary is drafted by the background job when none is given, without a r
   }
 });
 
-test('agents may have the document operations as tools', async () => {
-  const t = await app.tenant('AgentTools');
+test('an agent with the document tools writes a document in its run, as itself', async () => {
+  const t = await funded(app, 'AgentTools');
   const agent = await post(t, '/agents', { name: 'librarian', tools: ['documents.create', 'documents.list', 'documents.get', 'documents.update'] });
   assert.equal(agent.status, 201, JSON.stringify(agent.body));
-  assert.deepEqual(agent.body.scopes.sort(), ['documents:read', 'documents:write']);
+  assert.deepEqual(agent.body.scopes.sort(), ['documents:read', 'documents:write'], 'the scopes its tools need');
+  const task = await created(await post(t, '/tasks', { title: 'Write the onboarding guide', assignee: 'agent:librarian' }));
+  const worker = await startWorker(app.app.services, { pollMs: 100 });
+  try {
+    const queued = await post(t, `/tasks/${task.number}/run`, {});
+    assert.equal(queued.status, 202, JSON.stringify(queued.body));
+    const run = await waitFor(async () => {
+      const r = (await get(t, `/runs/${queued.body.id}`)).body;
+      return ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(r.status) ? r : null;
+    }, 30_000);
+    assert.equal(run.status, 'succeeded', JSON.stringify(run));
+    // The offline model calls the first tool (documents_create) with a title read from the task.
+    const [doc] = (await get(t, '/documents?all=1')).body.data;
+    assert.ok(doc, 'the agent created a document');
+    assert.match(doc.title, /Write the onboarding guide/);
+    assert.deepEqual(doc.created_by, { type: 'agent', id: agent.body.id });
+    assert.ok(await entry(doc.id), 'indexed like any other');
+  } finally {
+    await worker.stop();
+  }
 });
 
 test('CLI: `opsbase docs create --folder Policies --file refund.md`, `docs list --folder`, `docs get`, `docs revisions`', async () => {

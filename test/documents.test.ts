@@ -68,6 +68,11 @@ test('revisions: created at 1; a title or content change makes the next; tags, k
     ],
   );
   assert.equal(list.body.data[0].created_by.type, 'system', 'an API key acts as the system actor');
+  assert.deepEqual(
+    list.body.data.map((r: { lines: number }) => r.lines),
+    [2, 2, 1],
+    'lines of each revision (a final newline ends the last one)',
+  );
   const paged = await get(t, `/documents/${doc.id}/revisions?limit=2`);
   assert.equal(paged.body.meta.has_more, true);
   const rest = await get(t, `/documents/${doc.id}/revisions?limit=2&cursor=${paged.body.meta.next_cursor}`);
@@ -78,6 +83,7 @@ test('revisions: created at 1; a title or content change makes the next; tags, k
 
   const one = await get(t, `/documents/${doc.id}/revisions/1`);
   assert.equal(one.body.content_md, 'Refunds within 14 days.\n');
+  assert.equal(one.body.lines, 1);
   assert.equal(one.body.diff, undefined);
   const diff = await get(t, `/documents/${doc.id}/revisions/3?compare_to=1`);
   assert.equal(diff.status, 200, JSON.stringify(diff.body));

@@ -1,6 +1,6 @@
 // A document's revisions: 1 at creation, one more for every update that changed its title or content. A revision
 // is read by its number; `compare_to` another number adds the line diff from that one to this one.
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError } from '../../core/errors.ts';
 import { paginate, type PageInput } from '../../core/pagination.ts';
@@ -8,7 +8,7 @@ import { documentRevisions } from '../../db/schema/documents.ts';
 import { diffLines, unifiedText } from './diff.ts';
 import { findDocument } from './service.ts';
 
-type RevisionRow = typeof documentRevisions.$inferSelect;
+type RevisionRow = Omit<typeof documentRevisions.$inferSelect, 'contentMd' | 'orgId'> & { lines: number };
 
 function presentRevision(r: RevisionRow) {
   return {
@@ -16,11 +16,27 @@ function presentRevision(r: RevisionRow) {
     document_id: r.documentId,
     number: r.number,
     title: r.title,
-    lines: r.contentMd === '' ? 0 : r.contentMd.split('\n').length,
+    lines: r.lines,
     created_by: { type: r.createdByType, id: r.createdById },
     created_at: r.createdAt.toISOString(),
   };
 }
+
+/** Lines as the diff counts them: a final newline ends the last line rather than starting another. */
+const countLines = (text: string) => (text === '' ? 0 : text.replace(/\n$/, '').split('\n').length);
+
+/** A list row: the line count computed in the database, so a page of revisions never carries their content. */
+const listColumns = {
+  id: documentRevisions.id,
+  documentId: documentRevisions.documentId,
+  number: documentRevisions.number,
+  title: documentRevisions.title,
+  createdByType: documentRevisions.createdByType,
+  createdById: documentRevisions.createdById,
+  createdAt: documentRevisions.createdAt,
+  lines: sql<number>`case when ${documentRevisions.contentMd} = '' then 0
+    else array_length(string_to_array(regexp_replace(${documentRevisions.contentMd}, E'\\n$', ''), E'\\n'), 1) end`.mapWith(Number),
+};
 
 export async function listRevisions(ctx: Ctx, input: PageInput & { id: string }) {
   const doc = await findDocument(ctx, input.id);
@@ -29,7 +45,7 @@ export async function listRevisions(ctx: Ctx, input: PageInput & { id: string })
     documentRevisions.id,
     (w) =>
       ctx.db
-        .select()
+        .select(listColumns)
         .from(documentRevisions)
         .where(and(eq(documentRevisions.documentId, doc.id), w.after))
         .orderBy(desc(documentRevisions.id))
@@ -52,7 +68,7 @@ async function revision(ctx: Ctx, documentId: string, number: number, field: str
 export async function getRevision(ctx: Ctx, input: { id: string; number: number; compare_to?: number }) {
   const doc = await findDocument(ctx, input.id);
   const row = await revision(ctx, doc.id, input.number, 'number');
-  const out = { ...presentRevision(row), content_md: row.contentMd };
+  const out = { ...presentRevision({ ...row, lines: countLines(row.contentMd) }), content_md: row.contentMd };
   if (input.compare_to === undefined) return out;
   const base = await revision(ctx, doc.id, input.compare_to, 'compare_to');
   const d = diffLines(base.contentMd, row.contentMd);

@@ -216,6 +216,21 @@ test('folder delete: refused while not empty (409); recursive deletes what is in
   assert.equal(events.body.data.length, 2);
 });
 
+test('documents put in a folder while it is deleted recursively: each is deleted with it or refused (404), never a 500', async () => {
+  const t = await app.tenant('DeleteRace');
+  const folder = await created(await post(t, '/folders', { name: 'Doomed' }));
+  const [removal, ...creates] = await Promise.all([
+    app.request('DELETE', `/api/v1/folders/${folder.id}`, { key: t.key, body: { recursive: true } }),
+    ...Array.from({ length: 12 }, (_, i) => post(t, '/documents', { title: `Late ${i}`, folder_id: folder.id })),
+  ]);
+  assert.equal(removal.status, 200, JSON.stringify(removal.body));
+  for (const res of creates) assert.ok(res.status === 201 || res.status === 404, `${res.status} ${JSON.stringify(res.body)}`);
+  const left = await app.app.services.database.db.execute(sql`select id from documents where folder_id = ${folder.id}`);
+  assert.equal(left.rows.length, 0, 'nothing left in a folder that is gone');
+  const createdCount = creates.filter((r) => r.status === 201).length;
+  assert.equal(removal.body.documents_deleted, createdCount, 'every document created before the delete went with it');
+});
+
 test('the search index follows create, update and delete', async () => {
   const t = await app.tenant('Index');
   await created(await post(t, '/folders', { name: 'Specs' }));

@@ -32,8 +32,22 @@ async function lockTree(ctx: Ctx) {
   await ctx.db.execute(sql`select pg_advisory_xact_lock(hashtext(${`folders:${requireOrg(ctx)}`}))`);
 }
 
-/** A folder of the caller's org by id or path; `field` names the input in the 404 (another org's folder included). */
-export async function resolveFolder(ctx: Ctx, ref: string, field = 'folder_id'): Promise<FolderRow> {
+/**
+ * A folder of the caller's org by id or path; `field` names the input in the 404 (another org's folder included).
+ * `lock`: for putting a document in it. The row is held (FOR KEY SHARE) until the caller commits, so a recursive
+ * delete running at the same time either waits for the document and deletes it too, or has already taken the
+ * folder and this answers 404 — never a foreign-key error.
+ */
+export async function resolveFolder(ctx: Ctx, ref: string, field = 'folder_id', opts: { lock?: boolean } = {}): Promise<FolderRow> {
+  const found = await findFolder(ctx, ref, field);
+  if (opts.lock) {
+    const [held] = await ctx.db.select({ id: folders.id }).from(folders).where(eq(folders.id, found.id)).for('key share');
+    if (!held) throw new AppError('not_found', `Folder \`${ref}\` not found.`, { field, folder: ref });
+  }
+  return found;
+}
+
+async function findFolder(ctx: Ctx, ref: string, field: string): Promise<FolderRow> {
   const orgId = requireOrg(ctx);
   const missing = () => new AppError('not_found', `Folder \`${ref}\` not found.`, { field, folder: ref });
   if (FOLDER_ID.test(ref)) {
@@ -220,6 +234,8 @@ export async function deleteFolder(ctx: Ctx, input: { id: string; recursive?: bo
     )
     select id from tree`);
   const ids = subtree.rows.map((r) => r.id);
+  // Taken first: a document being put in one of them meanwhile (which holds its folder FOR KEY SHARE) is waited for.
+  await ctx.db.select({ id: folders.id }).from(folders).where(inArray(folders.id, ids)).for('update');
   const docs = await ctx.db
     .select({ id: documents.id, title: documents.title, folderId: documents.folderId })
     .from(documents)

@@ -82,7 +82,7 @@ export interface DocumentFields {
 
 export async function createDocument(ctx: Ctx, input: DocumentFields & { title: string }) {
   const orgId = requireOrg(ctx);
-  const folder = input.folder_id ? await resolveFolder(ctx, input.folder_id) : null;
+  const folder = input.folder_id ? await resolveFolder(ctx, input.folder_id, 'folder_id', { lock: true }) : null;
   const summary = input.summary?.trim() ? input.summary.trim() : null;
   const [row] = await ctx.db
     .insert(documents)
@@ -163,7 +163,7 @@ export async function updateDocument(ctx: Ctx, input: DocumentFields & { id: str
   if (input.content_md !== undefined) set.contentMd = input.content_md;
   if (input.kind !== undefined) set.kind = input.kind;
   if (input.tags !== undefined) set.tags = [...new Set(input.tags)];
-  if (input.folder_id !== undefined) set.folderId = input.folder_id === null ? null : (await resolveFolder(ctx, input.folder_id)).id;
+  if (input.folder_id !== undefined) set.folderId = input.folder_id === null ? null : (await resolveFolder(ctx, input.folder_id, 'folder_id', { lock: true })).id;
   const textChanged = (set.title !== undefined && set.title !== current.title) || (set.contentMd !== undefined && set.contentMd !== current.contentMd);
   if (textChanged) set.revision = current.revision + 1;
   // A summary given is the author's; `null` (or blank) asks for a drafted one; none given keeps an author's summary

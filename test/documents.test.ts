@@ -297,7 +297,10 @@ test("another org's document and folder are 404 everywhere; bad input is a 400 n
   const slash = await post(a, '/folders', { name: 'a/b' });
   assertEnvelope(slash, 400, 'invalid_request', 'a folder name with a slash');
   assert.deepEqual(fieldOf(slash), ['name']);
-  assertEnvelope(await get(a, `/documents/${doc.id}/revisions/zero`), 400, 'invalid_request', 'a revision number that is not one');
+  assertEnvelope(await get(a, `/documents/${doc.id}/revisions/zero`), 404, 'not_found', 'a revision number that is not one names none');
+  const badCompare = await get(a, `/documents/${doc.id}/revisions/1?compare_to=first`);
+  assertEnvelope(badCompare, 400, 'invalid_request', 'compare_to that is not a number');
+  assert.deepEqual(fieldOf(badCompare), ['compare_to']);
   assert.equal((await get(a, '/documents?all=1')).body.data.length, 1, 'nothing was created by the bad calls');
 });
 

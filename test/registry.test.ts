@@ -20,7 +20,6 @@ const ID_PREFIX: Record<string, string> = { keys: 'key', orgs: 'org', users: 'us
 
 /** A well-formed id of the right kind that names nothing. */
 function fakeId(op: Operation, param: string): string {
-  if (param === 'number') return '1'; // a revision number: the object it belongs to is what names nothing
   const prefix = param === 'user_id' ? 'usr' : (ID_PREFIX[op.id.split('.')[0]] ?? 'obj');
   return `${prefix}_0000000000000000000000000a`;
 }

@@ -230,7 +230,8 @@ export const getRevision = defineOperation({
   scopes: ['documents:read'],
   input: z.object({
     id: IdParam('Document'),
-    number: z.coerce.number().int().min(1).max(1_000_000).describe('Revision number (1 is the first)'),
+    // Text like every path id: anything that is not a revision's number simply names none (404).
+    number: z.string().min(1).max(64).describe('Revision number (1 is the first)'),
     compare_to: z.coerce.number().int().min(1).max(1_000_000).optional().describe('Another revision number: the diff goes from it to this one'),
   }),
   output: DocumentRevisionDetail,

@@ -57,6 +57,7 @@ export async function listRevisions(ctx: Ctx, input: PageInput & { id: string })
 }
 
 async function revision(ctx: Ctx, documentId: string, number: number, field: string) {
+  if (number < 1) throw new AppError('not_found', 'Revision not found.', { field });
   const [row] = await ctx.db
     .select()
     .from(documentRevisions)
@@ -65,9 +66,10 @@ async function revision(ctx: Ctx, documentId: string, number: number, field: str
   return row;
 }
 
-export async function getRevision(ctx: Ctx, input: { id: string; number: number; compare_to?: number }) {
+export async function getRevision(ctx: Ctx, input: { id: string; number: string; compare_to?: number }) {
   const doc = await findDocument(ctx, input.id);
-  const row = await revision(ctx, doc.id, input.number, 'number');
+  const number = /^\d{1,9}$/.test(input.number) ? Number(input.number) : 0;
+  const row = await revision(ctx, doc.id, number, 'number');
   const out = { ...presentRevision({ ...row, lines: countLines(row.contentMd) }), content_md: row.contentMd };
   if (input.compare_to === undefined) return out;
   const base = await revision(ctx, doc.id, input.compare_to, 'compare_to');

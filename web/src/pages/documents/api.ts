@@ -43,7 +43,7 @@ export const useRevisionDiff = (id: string, number: number, compareTo: number | 
     queryFn: () =>
       ok(
         api.GET('/api/v1/documents/{id}/revisions/{number}', {
-          params: { path: { id, number }, query: compareTo ? { compare_to: compareTo } : {} },
+          params: { path: { id, number: String(number) }, query: compareTo ? { compare_to: compareTo } : {} },
         }),
       ),
   });

@@ -20,6 +20,7 @@ import { quotaOperations } from './modules/quota/operations.ts';
 import { ruleOperations } from './modules/rules/operations.ts';
 import { templateOperations } from './modules/templates/operations.ts';
 import { runOperations } from './modules/runs/operations.ts';
+import { searchOperations } from './modules/search/operations.ts';
 import { taskOperations } from './modules/tasks/operations.ts';
 import { whoami } from './modules/orgs/whoami.ts';
 import { userOperations } from './modules/users/operations.ts';
@@ -49,6 +50,7 @@ export const operations: Operation[] = [
   ...agentOperations,
   ...ruleOperations,
   ...dashboardOperations,
+  ...searchOperations,
   // Runs before tasks: registry-walking tests act on one task, and tasks.delete (last of the tasks) removes it.
   ...runOperations,
   ...taskOperations,

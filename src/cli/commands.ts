@@ -3,7 +3,7 @@
 // operation is a new command with no CLI code. Built from src/cli/manifest.json alone, and only the group that is
 // being run: the CLI answers in a blink however large the registry grows.
 import { type Command, Option } from 'commander';
-import { commandWords } from '../core/operation.ts';
+import { cliWords } from '../core/operation.ts';
 import { applyUsageExit, globalsOf, guard, report, usageExit } from './action.ts';
 import { type ApiResult, type GlobalOptions, request, resolveTarget, type Target } from './client.ts';
 import { type CliContract, cliContracts, findContract } from './contract.ts';
@@ -17,7 +17,7 @@ import { registerSessionCommands } from './session.ts';
 /** Paid operations spend credits: say how many and get a yes, from `--yes` or from the person at the terminal. */
 async function confirmCost(op: CliContract, cmd: Command, yes: unknown): Promise<boolean> {
   if (op.cost <= 0 || yes) return true;
-  const what = `\`${commandWords(op.id).join(' ')}\` costs ${op.cost} credit${op.cost === 1 ? '' : 's'}`;
+  const what = `\`${cliWords(op).join(' ')}\` costs ${op.cost} credit${op.cost === 1 ? '' : 's'}`;
   if (!process.stdin.isTTY) cmd.error(`${what}: pass --yes to confirm.`, { exitCode: 2 });
   const answer = await ask(`${what}. Continue? [y/N] `);
   if (/^y(es)?$/i.test(answer.trim())) return true;
@@ -75,7 +75,7 @@ function group(parent: Command, words: string[]): Command {
 }
 
 function addOperationCommand(program: Command, op: CliContract, reserved: Set<string>) {
-  const words = commandWords(op.id);
+  const words = cliWords(op);
   let parent = program;
   for (let i = 1; i < words.length; i++) parent = group(parent, words.slice(0, i));
 
@@ -164,7 +164,7 @@ export function registerApiCommands(program: Command, argv?: readonly string[]) 
   // Signed webhooks (`billing.webhook`) are for the payment provider, not for people at a terminal.
   for (const op of cliContracts()) {
     if (op.rawBody) continue;
-    const words = commandWords(op.id);
+    const words = cliWords(op);
     if (argv === undefined || words.length === 1 || words[0] === word) addOperationCommand(program, op, reserved);
     else group(program, words.slice(0, 1));
   }

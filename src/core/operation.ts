@@ -56,6 +56,7 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
    * `watch` (reads only): the command takes `--watch [seconds]` and redraws its output until Ctrl-C.
    * `wait`: the command takes `--wait`: after the answer it follows the event stream of this operation (one with
    * `stream`) for the answer's `id`, printing events until it ends; the exit code says whether it succeeded.
+   * `name`: the command's words when the id's would read badly (`search.global` is `opsbase search`).
    */
   cli?: { args?: string[]; columns?: string[]; name?: string; watch?: boolean; wait?: string };
   /**
@@ -94,7 +95,7 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   orgParam?: string;
   holdTtlSeconds: number;
   instanceAdmin: boolean;
-  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string };
+  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string; name?: string };
   /** Path parameter names, in order. */
   pathParams: string[];
   readOnly: boolean;
@@ -127,7 +128,7 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     holdTtlSeconds: spec.holdTtlSeconds ?? 15 * 60,
     settlement: spec.settlement ?? 'with_action',
     status: spec.status ?? (spec.method === 'POST' ? 201 : 200),
-    cli: { args: spec.cli?.args ?? pathParams, columns: spec.cli?.columns, watch: spec.cli?.watch, wait: spec.cli?.wait },
+    cli: { args: spec.cli?.args ?? pathParams, columns: spec.cli?.columns, watch: spec.cli?.watch, wait: spec.cli?.wait, name: spec.cli?.name },
     pathParams,
     readOnly: spec.method === 'GET',
     destructive: spec.destructive ?? spec.method === 'DELETE',
@@ -142,3 +143,5 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
 export const toolName = (id: string) => id.replaceAll('.', '_');
 /** `auth.forgot_password` → [`auth`, `forgot-password`] (CLI words). */
 export const commandWords = (id: string) => id.split('.').map((w) => w.replaceAll('_', '-'));
+/** The CLI words of an operation: its own `cli.name` (space-separated) when it has one, else from its id. */
+export const cliWords = (op: { id: string; cli?: { name?: string } }) => op.cli?.name?.split(' ') ?? commandWords(op.id);

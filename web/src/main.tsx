@@ -53,6 +53,7 @@ const router = createBrowserRouter([
       { path: '/tasks', lazy: page(() => import('./pages/tasks/tasks')) },
       { path: '/tasks/:id', lazy: page(() => import('./pages/tasks/detail')) },
       { path: '/runs/:id', lazy: page(() => import('./pages/runs/run')) },
+      { path: '/search', lazy: page(() => import('./pages/search/search')) },
       { path: '/agents', lazy: page(() => import('./pages/agents/agents')) },
       { path: '/agents/:id', lazy: page(() => import('./pages/agents/detail')) },
       { path: '/keys', lazy: page(() => import('./pages/keys')) },

@@ -20,8 +20,7 @@ export const searchGlobal = defineOperation({
   method: 'GET',
   path: '/search',
   summary: 'Search everything the org has — tasks, agents, documents, files, records — grouped by type',
-  description:
-    'Each group holds its best hits and how many matched (`1,000+` past the cap). Only the types the caller may read are searched.',
+  description: 'Each group holds its best hits and how many matched (`1,000+` past the cap). Only the types the caller may read are searched.',
   scopes: ['search:read'],
   input: z.object({
     q: Q,
@@ -39,16 +38,22 @@ export const searchGlobal = defineOperation({
       .describe(`Comma-separated: ${GLOBAL_KINDS.join(', ')} (default all)`),
     limit: z.coerce.number().int().min(1).max(50).default(5).describe('Hits per group (1–50, default 5)'),
   }),
-  output: z.object({
-    q: z.string(),
-    groups: z.array(
-      z.object({
-        kind: z.enum(GLOBAL_KINDS),
-        total: Total,
-        hits: z.array(z.object({ id: z.string(), title: z.string(), snippet: Snippet, path: z.string().describe('Its page in the dashboard'), meta: Meta })),
-      }),
-    ),
-  }),
+  output: z
+    .object({
+      q: z.string(),
+      groups: z.array(
+        z.object({
+          kind: z.enum(GLOBAL_KINDS),
+          total: Total,
+          hits: z.array(
+            z
+              .object({ id: z.string(), title: z.string(), snippet: Snippet, path: z.string().describe('Its page in the dashboard'), meta: Meta })
+              .meta({ id: 'SearchHit' }),
+          ),
+        }),
+      ),
+    })
+    .meta({ id: 'SearchResults' }),
   cli: { name: 'search', args: ['q'] },
   handler: (ctx, input) => search.searchGlobal(ctx, input),
 });

@@ -1,10 +1,13 @@
 // PostgreSQL full-text search over search_entries. What keeps it fast in a big org (STACK-NOTES: ranking every match
 // of a common word in 1M documents takes ~1.7 s, an exact count ~2.2 s):
 // - the GIN index leads with org_id (btree_gin), so only the org's rows are read;
-// - at most RANK_CAP matches are ranked, and the count stops there ("1,000+");
+// - at most RANK_CAP matches are ranked — the newest ones — and the count stops there ("1,000+"). Asking for the
+//   newest lets the planner read a very common word's matches newest first from the (org_id, updated_at) index and
+//   stop at the cap, where the GIN index would first collect every match (180k matches: 8 ms instead of 220 ms);
+//   a rarer word still comes from the GIN index;
 // - snippets (ts_headline, the costly part per row) are made for the returned page only;
 // - substrings (pg_trgm over titles and the URLs/codes of bodies) are looked up only when the string looks like a
-//   code or the words found too little.
+//   code or no word matched.
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.ts';
 import { type SearchKind, searchEntries } from '../../db/schema/search.ts';
@@ -63,13 +66,13 @@ async function run(db: DbOrTx, query: KnowledgeQuery, withSubstring: boolean): P
   const substringBranch =
     withSubstring && substring
       ? sql`union all (select kind, object_id, 0::real as rank, 'substring' as matched from search_entries, q
-          where ${where} and terms ilike ${substring} and not (tsv @@ q.query) limit ${RANK_CAP})`
+          where ${where} and terms ilike ${substring} and not (tsv @@ q.query) order by updated_at desc limit ${RANK_CAP})`
       : sql``;
   const result = await db.execute<Row>(sql`
     with q as (select ${tsquery} as query),
     c as (
       (select kind, object_id, ts_rank(tsv, q.query) as rank, 'text' as matched from search_entries, q
-        where ${where} and tsv @@ q.query limit ${RANK_CAP})
+        where ${where} and tsv @@ q.query order by updated_at desc limit ${RANK_CAP})
       ${substringBranch}
     ),
     top as (
@@ -106,9 +109,8 @@ export const postgresFts: SearchBackend = {
   async searchKnowledge(db, query): Promise<KnowledgeResult> {
     const { looksLikeCode, substring } = parseSearch(query.q);
     let rows = await run(db, query, looksLikeCode);
-    const wanted = query.limit + (query.offset ?? 0);
-    // Few word matches: look inside URLs, codes and titles too (cheap then: the string is rare).
-    if (!looksLikeCode && substring && Number(rows[0]?.n ?? 0) < wanted) rows = await run(db, query, true);
+    // No word matched: look inside URLs, codes and titles too (a partial word is already a prefix match).
+    if (!looksLikeCode && substring && rows.length === 0 && !query.offset) rows = await run(db, query, true);
     return {
       hits: rows.slice(0, query.limit).map((r) => toHit(r, query.q)),
       total: matchCount(Number(rows[0]?.n ?? 0), RANK_CAP),

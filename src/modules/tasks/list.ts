@@ -111,6 +111,9 @@ export function rankedQuery(db: DbOrTx, where: SQL[], q: string, limit: number, 
     .select({ id: tasks.id, rank: sql<number>`ts_rank(tsv, ${query})`.as('rank') })
     .from(tasks)
     .where(and(...where, sql`tsv @@ ${query}`))
+    // The newest matches: a common word is then read newest first from (org_id, id) and stops at the cap
+    // (search/postgres-fts.ts explains why).
+    .orderBy(desc(tasks.id))
     .limit(RANK_CAP)
     .as('c');
   const top = db

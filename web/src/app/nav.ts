@@ -10,6 +10,7 @@ export interface NavItem {
 
 export const NAV: NavItem[] = [
   { path: '/', label: 'Overview', keywords: 'home dashboard credits usage', covers: ['whoami', 'billing.plan_summary'] },
+  { path: '/search', label: 'Search', keywords: 'find documents files records everything', covers: ['search.*'] },
   { path: '/tasks', label: 'Tasks', keywords: 'board issues work todo kanban', covers: ['tasks.*'] },
   { path: '/agents', label: 'Agents', keywords: 'ai workforce org chart bots budget', covers: ['agents.*'] },
   { path: '/keys', label: 'API keys', keywords: 'tokens secrets credentials', covers: ['keys.*'] },

@@ -105,7 +105,11 @@ test('global search groups by type; a key without a resource’s read scope gets
     ['document'],
   );
   const noScope = await get('/search?q=refund', (await app.request('POST', '/api/v1/keys', { key: app.admin.key, body: { name: 'tasks', scopes: ['tasks:read'] } })).body.secret);
-  assert.equal(noScope.status, 403);
+  assert.equal(noScope.status, 403, 'search:read is needed');
+  const searchOnly = (await app.request('POST', '/api/v1/keys', { key: app.admin.key, body: { name: 'bare', scopes: ['search:read'] } })).body.secret;
+  const bare = await get('/org/retrieve?q=refund', searchOnly);
+  assert.equal(bare.status, 403, 'nothing readable: said, not an empty answer');
+  assert.match(bare.body.message, /documents:read/);
 });
 
 test('counts stop at the cap: past it the label says so instead of counting', async () => {

@@ -3,6 +3,7 @@
 // A group appears only when the caller may read that kind of object: search never shows more than the lists do.
 import { and, eq, ilike, isNull, or, type SQL, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
+import { forbidden } from '../../core/errors.ts';
 import { callerAllows } from '../../core/scopes.ts';
 import { agents } from '../../db/schema/agents.ts';
 import { type SearchKind, searchEntries } from '../../db/schema/search.ts';
@@ -84,6 +85,13 @@ async function knowledgeGroup(ctx: Ctx, kind: SearchKind, path: (id: string) => 
   };
 }
 
+const SCOPE_OF: Record<GlobalKind, string> = { task: 'tasks:read', agent: 'agents:read', document: 'documents:read', file: 'files:read', record: 'records:read' };
+
+/** Searching is allowed, reading what it would find is not: say which scope is missing rather than answer nothing. */
+function cannotReadAny(kinds: readonly GlobalKind[]) {
+  return forbidden(`Search only shows what you may read: this needs one of ${kinds.map((k) => `\`${SCOPE_OF[k]}\``).join(', ')} as well as \`search:read\`.`);
+}
+
 export async function searchGlobal(ctx: Ctx, input: { q: string; types?: GlobalKind[]; limit: number }) {
   const wants = (kind: GlobalKind) => !input.types?.length || input.types.includes(kind);
   const may = (scope: string) => callerAllows(ctx, scope);
@@ -91,6 +99,7 @@ export async function searchGlobal(ctx: Ctx, input: { q: string; types?: GlobalK
   if (wants('task') && may('tasks:read')) groups.push(taskGroup(ctx, input.q, input.limit));
   if (wants('agent') && may('agents:read')) groups.push(agentGroup(ctx, input.q, input.limit));
   for (const k of KNOWLEDGE) if (wants(k.kind) && may(k.scope)) groups.push(knowledgeGroup(ctx, k.kind, k.path, input.q, input.limit));
+  if (!groups.length) throw cannotReadAny(input.types?.length ? input.types : ['task', 'agent', ...KNOWLEDGE.map((k) => k.kind)]);
   return { q: input.q, groups: await Promise.all(groups) };
 }
 
@@ -112,7 +121,7 @@ export async function retrieve(ctx: Ctx, input: RetrieveInput) {
   if (input.product) where.push(sql`${searchEntries.meta}->>'source_product' = ${input.product}`);
   const kinds = KNOWLEDGE.filter((k) => callerAllows(ctx, k.scope)).map((k) => k.kind);
   const narrowed: SearchKind[] = where.length ? kinds.filter((k) => k === 'record') : kinds;
-  if (!narrowed.length) return { data: [], total: matchCount(0, RANK_CAP), meta: { limit: input.limit, has_more: false } };
+  if (!narrowed.length) throw cannotReadAny(where.length ? ['record'] : KNOWLEDGE.map((k) => k.kind));
   const result = await searchBackend().searchKnowledge(ctx.db, {
     orgId: requireOrg(ctx),
     q: input.q,

@@ -29,8 +29,9 @@ export async function startFakeVendor(routes: Record<string, unknown>, auth: (re
       const r: VendorRequest = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body };
       requests.push(r);
       const answer = routes[`${r.method} ${r.path}`];
-      const [status, out] =
-        answer === undefined ? [404, { error: 'not found' }] : auth(r) ? [200, answer] : [401, { error: { message: 'invalid credentials' } }];
+      // Like some vendors, the refusal quotes the credential it got back: the caller must not pass that on.
+      const refusal = { error: { message: `Incorrect API key provided: ${r.headers.authorization ?? r.headers['x-api-key'] ?? 'none'}` } };
+      const [status, out] = answer === undefined ? [404, { error: 'not found' }] : auth(r) ? [200, answer] : [401, refusal];
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(out));
     });

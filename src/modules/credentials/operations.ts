@@ -7,7 +7,7 @@ import * as vault from './service.ts';
 export const CredentialName = z
   .string()
   .min(1)
-  .max(128)
+  .max(64)
   .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'letters, digits, `_`, `.` and `-`, starting with a letter or `_` (e.g. STRIPE_KEY)')
   .describe('The name it is referred to by (e.g. STRIPE_KEY)');
 

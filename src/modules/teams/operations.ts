@@ -181,15 +181,17 @@ export const createTeamInvite = defineOperation({
   handler: (ctx, input) => invites.createTeamInvite(ctx, input),
 });
 
+// Registry-walking tests act on one team in this order: members are taken out before they are added back, and the
+// team is deleted last.
 export const teamOperations = [
   listTeams,
   createTeam,
   getTeam,
   updateTeam,
-  deleteTeam,
   listTeamMembers,
-  addTeamMember,
   removeTeamMember,
+  addTeamMember,
   listTeamInvites,
   createTeamInvite,
+  deleteTeam,
 ];

@@ -110,7 +110,9 @@ function IntegrationCard({ integration, admin, onConfigure }: { integration: Int
           </h2>
           <p className="text-sm text-zinc-600 dark:text-zinc-400">{integration.description}</p>
         </div>
-        <Badge tone={status.tone}>{status.label}</Badge>
+        <span className="shrink-0 whitespace-nowrap">
+          <Badge tone={status.tone}>{status.label}</Badge>
+        </span>
       </div>
       <p className="text-xs text-zinc-600 dark:text-zinc-400">
         {integration.last_checked_at ? `Last checked ${when(integration.last_checked_at)}` : 'Never tested'}

@@ -153,6 +153,11 @@ test('agents: api_key_credential names the provider key in the vault; a run uses
   try {
     const t: Tenant = await funded(app, 'AgentVault', 10);
     const agentBody = { name: 'vaulted', model: 'fake-model', runtime_config: { provider: 'openai-compatible', base_url: fake.url, api_key_credential: 'LLM_KEY' } };
+    for (const tool of ['credentials.get', 'credentials.put']) {
+      const refused = await call(t.key, 'POST', '/agents', { name: 'reader', tools: [tool] });
+      assertEnvelope(refused, 422, 'unprocessable', `${tool} as an agent tool`);
+      assert.match(refused.body.message, /by name/);
+    }
     const missing = await call(t.key, 'POST', '/agents', agentBody);
     assertEnvelope(missing, 422, 'unprocessable', 'a name the vault does not have');
     assert.equal(missing.body.details.field, 'runtime_config.api_key_credential');

@@ -286,6 +286,23 @@ test('opsbase credentials rotate-master-key: everything re-encrypted in one go; 
   assert.equal(decrypt(still.value_encrypted, third), values.ONE, 'one transaction: nothing moved');
 });
 
+test('opsbase credentials put NAME --value-stdin: the value never on the command line', async () => {
+  const t = await app.tenant('Cli');
+  const value = secret('stdin');
+  const env = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url, OPSBASE_API_KEY: t.key, XDG_CONFIG_HOME: dataDir } as NodeJS.ProcessEnv;
+  const put = await runProcess(['--json', 'credentials', 'put', 'FROM_STDIN', '--value-stdin'], env, MAIN, `${value}\n`);
+  assert.equal(put.code, 0, put.stderr);
+  assert.equal(JSON.parse(put.stdout).created, true);
+  neverIn('the put output', put.stdout + put.stderr);
+  assert.equal((await call(t.key, 'GET', '/credentials/FROM_STDIN')).body.value, value, 'read from stdin, less its newline');
+  const neither = await runProcess(['credentials', 'put', 'NOTHING'], env);
+  assert.equal(neither.code, 2);
+  assert.match(neither.stderr, /--value-stdin/);
+  const both = await runProcess(['credentials', 'put', 'BOTH', '--value', 'x-value', '--value-stdin'], env, MAIN, 'y\n');
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /not both/);
+});
+
 test('the server log never holds a value (captured at debug level)', () => {
   assert.ok(lines.length > 50, `the log was captured (${lines.length} lines)`);
   neverIn('the server log', lines.join('\n'));

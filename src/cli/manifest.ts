@@ -35,6 +35,7 @@ export function contractOf(op: Operation): Contract {
       ...(op.cli.columns ? { columns: op.cli.columns } : {}),
       ...(op.cli.watch ? { watch: true } : {}),
       ...(op.cli.wait ? { wait: op.cli.wait } : {}),
+      ...(op.cli.stdin ? { stdin: op.cli.stdin } : {}),
     },
     ...(op.stream ? { stream: true } : {}),
     input: jsonSchema(op.input, 'input'),

@@ -52,7 +52,7 @@ export const putCredential = defineOperation({
     description: z.string().trim().max(500).nullish(),
   }),
   output: Credential.extend({ created: z.boolean().describe('false: an existing value was replaced') }),
-  cli: { args: ['name'], columns: ['name', 'created', 'updated_at'] },
+  cli: { args: ['name'], columns: ['name', 'created', 'updated_at'], stdin: 'value' },
   handler: (ctx, input) => vault.putCredential(ctx, input),
 });
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { closeDb, register, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
+import { startFakeS3 } from './helpers/fake-s3.ts';
 import { startFakeStripe, type FakeStripe } from './helpers/fake-stripe.ts';
 import { startFakeVendor, type FakeVendor } from './helpers/fake-vendor.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
@@ -146,6 +147,35 @@ test('slack (bot token and webhook), meta: real calls to the fakes', async () =>
   const m = await testIt(t, 'meta');
   assert.equal(m.body.ok, true, m.body.message);
   assert.match(m.body.message, /Acme Ads/);
+});
+
+test('s3: a SigV4-signed ListObjectsV2 against a signature-checking fake; a wrong secret or bucket → failing', async () => {
+  const s3 = await startFakeS3();
+  try {
+    const t = await app.tenant('S3');
+    const saved = await configure(t, 's3', {
+      endpoint: s3.url,
+      region: s3.region,
+      bucket: s3.bucket,
+      access_key_id: s3.accessKeyId,
+      secret_access_key: s3.secretAccessKey,
+    });
+    assert.equal(saved.status, 200, JSON.stringify(saved.body));
+    assert.deepEqual(saved.body.secrets_set, ['secret_access_key']);
+    const ok = await testIt(t, 's3');
+    assert.equal(ok.body.ok, true, ok.body.message);
+    assert.equal(s3.requests.at(-1)?.signed, true, 'the fake verified the signature');
+
+    await configure(t, 's3', { secret_access_key: 'not-the-secret-at-all' });
+    const badKey = await testIt(t, 's3');
+    assert.equal(badKey.body.status, 'failing');
+    assert.match(badKey.body.message, /403 SignatureDoesNotMatch/);
+    await configure(t, 's3', { secret_access_key: s3.secretAccessKey, bucket: 'no-such-bucket' });
+    const badBucket = await testIt(t, 's3');
+    assert.match(badBucket.body.message, /404 NoSuchBucket/);
+  } finally {
+    await s3.close();
+  }
 });
 
 test('smtp: connect and greet the server (nodemailer verify); a closed port → failing', async () => {

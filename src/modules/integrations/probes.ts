@@ -1,6 +1,7 @@
 // Connection tests: each one really calls the service with the configured credentials and reads one cheap,
 // side-effect-free endpoint (Slack's incoming webhook, which has none, posts one short message). Every URL passes the
 // private-network guard first; redirects are not followed (a test that lands elsewhere failed).
+import { AwsClient } from 'aws4fetch';
 import { createTransport } from 'nodemailer';
 import { checkOutboundUrl } from '../../core/net-guard.ts';
 
@@ -134,11 +135,28 @@ const PROBES: Record<string, (c: ProbeConfig, env: ProbeEnv) => Promise<string>>
   },
 
   async s3(c, env) {
-    // A reachability check only: signing (SigV4) comes with the S3 blob store, so credentials are not verified yet.
-    const res = await call(env, join(c.endpoint, `/${encodeURIComponent(str(c.bucket))}`), { method: 'HEAD' });
-    if (res.status === 404) throw new ProbeFailure(`The bucket ${c.bucket} does not exist at ${c.endpoint}.`);
-    if (res.status >= 500) throw new ProbeFailure(`The storage endpoint answered ${res.status}.`);
-    return `The endpoint answers for bucket ${c.bucket} (${res.status}); the access key is not verified by this test yet.`;
+    // ListObjectsV2 of at most one key, signed with SigV4 (aws4fetch): proves the endpoint, the bucket and the keys.
+    const url = new URL(join(c.endpoint, `/${encodeURIComponent(str(c.bucket))}`));
+    url.searchParams.set('list-type', '2');
+    url.searchParams.set('max-keys', '1');
+    const check = await checkOutboundUrl(url.toString(), { allowPrivate: env.allowPrivate });
+    if (!check.ok) throw new ProbeFailure(check.message);
+    const aws = new AwsClient({ accessKeyId: str(c.access_key_id), secretAccessKey: str(c.secret_access_key), service: 's3', region: str(c.region), retries: 0 });
+    let res: Response;
+    try {
+      res = await aws.fetch(check.url.toString(), { method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      throw new ProbeFailure(e.name === 'TimeoutError' ? `No answer from ${check.url.host} within ${PROBE_TIMEOUT_MS / 1000} s.` : `Could not reach ${check.url.host}: ${e.cause?.code ?? e.message}.`);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      // S3 answers errors as XML: <Code>NoSuchBucket</Code><Message>…</Message>.
+      const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? `Http${res.status}`;
+      const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '';
+      throw new ProbeFailure(`S3 answered ${res.status} ${code}${message ? `: ${message}` : ''}`);
+    }
+    return `Listed bucket ${c.bucket} with these keys.`;
   },
 };
 

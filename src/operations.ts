@@ -26,6 +26,9 @@ import { whoami } from './modules/orgs/whoami.ts';
 import { userOperations } from './modules/users/operations.ts';
 import { webhookOperations } from './modules/webhooks/operations.ts';
 import { workerOperations } from './modules/workers/operations.ts';
+import { teamOperations } from './modules/teams/operations.ts';
+import { credentialOperations } from './modules/credentials/operations.ts';
+import { integrationOperations } from './modules/integrations/operations.ts';
 
 export const operations: Operation[] = [
   ...healthOperations,
@@ -51,6 +54,9 @@ export const operations: Operation[] = [
   ...ruleOperations,
   ...dashboardOperations,
   ...searchOperations,
+  ...teamOperations,
+  ...credentialOperations,
+  ...integrationOperations,
   // Runs before tasks: registry-walking tests act on one task, and tasks.delete (last of the tasks) removes it.
   ...runOperations,
   ...taskOperations,

@@ -10,7 +10,7 @@ import { type CliContract, cliContracts, findContract } from './contract.ts';
 import { follow } from './follow.ts';
 import { addOption, fieldOf, kebab, memberFields, parserFor } from './fields.ts';
 import { GROUPS } from './groups.ts';
-import { ask } from './prompt.ts';
+import { ask, readStdin } from './prompt.ts';
 import { toOperationRequest } from '../core/http-request.ts';
 import { registerSessionCommands } from './session.ts';
 
@@ -90,10 +90,13 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   const taken = new Set(Object.keys(props));
   const options = Object.entries(props)
     .filter(([name]) => !op.cli.args.includes(name))
-    .flatMap(([name, s]) => [fieldOf(name, s, required.has(name)), ...memberFields(name, s, taken)]);
+    // A field that may come from stdin is not a mandatory option: one of the two is checked when the command runs.
+    .flatMap(([name, s]) => [fieldOf(name, s, required.has(name) && name !== op.cli.stdin), ...memberFields(name, s, taken)]);
+  const stdinFlag = op.cli.stdin ? `--${kebab(op.cli.stdin)}-stdin` : undefined;
 
   for (const f of args) cmd.argument(`<${kebab(f.name)}>`, f.help, parserFor(f));
   for (const f of options) addOption(cmd, f, reserved, op.id);
+  if (stdinFlag) cmd.option(stdinFlag, `read ${op.cli.stdin} from stdin (kept out of \`ps\` and shell history)`);
   if (op.cost > 0) cmd.option('-y, --yes', `spend ${op.cost} credits without asking`);
   if (op.cli.watch && op.readOnly) cmd.option('-w, --watch [seconds]', 'redraw every N seconds (default 2) until Ctrl-C');
   if (op.stream) cmd.option('-f, --follow', 'stream the events live until the end (resumes after a dropped connection)');
@@ -113,6 +116,14 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
       const v = value === false && f.kind !== 'boolean' ? null : value;
       if (f.parent) input[f.parent] = { ...(input[f.parent] as object | undefined), [f.name]: v };
       else input[f.name] = v;
+    }
+    if (op.cli.stdin && stdinFlag) {
+      const fromStdin = given[new Option(stdinFlag).attributeName()];
+      if (fromStdin && input[op.cli.stdin] !== undefined) command.error(`error: give either --${kebab(op.cli.stdin)} or ${stdinFlag}, not both.`, { exitCode: 2 });
+      if (fromStdin) input[op.cli.stdin] = await readStdin();
+      else if (input[op.cli.stdin] === undefined && required.has(op.cli.stdin)) {
+        command.error(`error: required option '--${kebab(op.cli.stdin)} <value>' (or ${stdinFlag}) not specified`, { exitCode: 2 });
+      }
     }
     if (!(await confirmCost(op, command, given.yes))) return;
     await guard(globals, async () => {

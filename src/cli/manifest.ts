@@ -36,6 +36,7 @@ export function contractOf(op: Operation): Contract {
       ...(op.cli.watch ? { watch: true } : {}),
       ...(op.cli.wait ? { wait: op.cli.wait } : {}),
       ...(op.cli.name ? { name: op.cli.name } : {}),
+      ...(op.cli.stdin ? { stdin: op.cli.stdin } : {}),
     },
     ...(op.stream ? { stream: true } : {}),
     input: jsonSchema(op.input, 'input'),

@@ -58,7 +58,7 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
    * `stream`) for the answer's `id`, printing events until it ends; the exit code says whether it succeeded.
    * `name`: the command's words when the id's would read badly (`search.global` is `opsbase search`).
    */
-  cli?: { args?: string[]; columns?: string[]; name?: string; watch?: boolean; wait?: string };
+  cli?: { args?: string[]; columns?: string[]; name?: string; watch?: boolean; wait?: string; stdin?: string };
   /**
    * The handler verifies a signature over the exact request bytes (a payment provider's webhook): the server keeps
    * them in `ctx.request.rawBody`. Such an endpoint is for machines, so it is no CLI command and no MCP tool.
@@ -95,7 +95,8 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   orgParam?: string;
   holdTtlSeconds: number;
   instanceAdmin: boolean;
-  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string; name?: string };
+  /** `stdin`: a secret body field the command also reads from stdin (`--<field>-stdin`), off the command line. */
+  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string; name?: string; stdin?: string };
   /** Path parameter names, in order. */
   pathParams: string[];
   readOnly: boolean;
@@ -128,7 +129,14 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     holdTtlSeconds: spec.holdTtlSeconds ?? 15 * 60,
     settlement: spec.settlement ?? 'with_action',
     status: spec.status ?? (spec.method === 'POST' ? 201 : 200),
-    cli: { args: spec.cli?.args ?? pathParams, columns: spec.cli?.columns, watch: spec.cli?.watch, wait: spec.cli?.wait, name: spec.cli?.name },
+    cli: {
+      args: spec.cli?.args ?? pathParams,
+      columns: spec.cli?.columns,
+      watch: spec.cli?.watch,
+      wait: spec.cli?.wait,
+      name: spec.cli?.name,
+      stdin: spec.cli?.stdin,
+    },
     pathParams,
     readOnly: spec.method === 'GET',
     destructive: spec.destructive ?? spec.method === 'DELETE',

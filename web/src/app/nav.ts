@@ -15,6 +15,14 @@ export const NAV: NavItem[] = [
   { path: '/agents', label: 'Agents', keywords: 'ai workforce org chart bots budget', covers: ['agents.*'] },
   { path: '/keys', label: 'API keys', keywords: 'tokens secrets credentials', covers: ['keys.*'] },
   { path: '/members', label: 'Members', keywords: 'team users invites roles owner', covers: ['orgs.members.*', 'orgs.invites.create', 'orgs.invites.list'] },
+  { path: '/teams', label: 'Teams', keywords: 'groups people members invite', covers: ['teams.*'] },
+  { path: '/vault', label: 'Vault', keywords: 'credentials secrets passwords api keys encrypted', covers: ['credentials.*'] },
+  {
+    path: '/integrations',
+    label: 'Integrations',
+    keywords: 'smtp slack stripe meta openai anthropic s3 connections',
+    covers: ['integrations.*'],
+  },
   {
     path: '/billing',
     label: 'Billing',

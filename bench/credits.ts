@@ -30,13 +30,10 @@ import { runPaid } from '../src/modules/billing/paid.ts';
 import { newId } from '../src/core/ids.ts';
 import { benchPaid } from './lib/paid-op.ts';
 import { cleanUp, cleanUpOnSignals, createTenant, onCleanup, ROOT, sleep, startListening, tempDataDir } from './lib/opsbase.ts';
+import { percentile } from './lib/measure.ts';
 
 const TARGET = 0.5;
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 

@@ -18,6 +18,7 @@ import { tasks } from '../src/db/schema/tasks.ts';
 import { expiredPool, todoPool, urgency } from '../src/modules/tasks/claim.ts';
 import { newestFirstQuery, rankedQuery } from '../src/modules/tasks/list.ts';
 import { cleanUp, cleanUpOnSignals, createTenant, startOpsbase } from './lib/opsbase.ts';
+import { type Figures, fmt, measure } from './lib/measure.ts';
 import { RUN_TARGETS, runsBench } from './lib/runs-bench.ts';
 
 const TARGETS = { list: 50, next: 50, q: 100, ratio: 0.6 };
@@ -41,50 +42,6 @@ const WORDS = (
 ).split(' ');
 // Terms from the middle of the real words (in 0.5–3% of tasks each), as people search: one or two words.
 const QUERY_TERMS = ['refund', 'webhook retry', 'subscription', 'sitemap', 'oauth token', 'warehouse', 'canary release', 'dispute'];
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-interface Figures {
-  label: string;
-  n: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-/** Runs `once` from `concurrency` loops for `seconds` (after a 1 s uncounted warm-up); latencies in ms. */
-async function measure(label: string, seconds: number, concurrency: number, once: (i: number) => Promise<void>): Promise<Figures> {
-  const run = async (ms: number, record: boolean) => {
-    const latencies: number[] = [];
-    let errors = 0;
-    const end = Date.now() + ms;
-    let i = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (Date.now() < end) {
-          const t0 = performance.now();
-          try {
-            await once(i++);
-            if (record) latencies.push(performance.now() - t0);
-          } catch (err) {
-            errors++;
-            if (errors === 1) console.error(`${label}: ${(err as Error).message}`);
-          }
-        }
-      }),
-    );
-    return { latencies: latencies.sort((a, b) => a - b), errors };
-  };
-  await run(1000, false);
-  const { latencies, errors } = await run(seconds * 1000, true);
-  return { label, n: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
-}
-
-const fmt = (f: Figures) =>
-  `${f.label.padEnd(52)} p50 ${f.p50.toFixed(2).padStart(7)} ms  p99 ${f.p99.toFixed(2).padStart(7)} ms  (${f.n} calls, ${f.errors} errors)`;
 
 /**
  * The vocabulary: the real words above, most frequent first, then pseudo-words for the long tail real text has

@@ -21,11 +21,15 @@ import { quotaOperations } from './modules/quota/operations.ts';
 import { ruleOperations } from './modules/rules/operations.ts';
 import { templateOperations } from './modules/templates/operations.ts';
 import { runOperations } from './modules/runs/operations.ts';
+import { searchOperations } from './modules/search/operations.ts';
 import { taskOperations } from './modules/tasks/operations.ts';
 import { whoami } from './modules/orgs/whoami.ts';
 import { userOperations } from './modules/users/operations.ts';
 import { webhookOperations } from './modules/webhooks/operations.ts';
 import { workerOperations } from './modules/workers/operations.ts';
+import { teamOperations } from './modules/teams/operations.ts';
+import { credentialOperations } from './modules/credentials/operations.ts';
+import { integrationOperations } from './modules/integrations/operations.ts';
 
 export const operations: Operation[] = [
   ...healthOperations,
@@ -51,6 +55,10 @@ export const operations: Operation[] = [
   ...ruleOperations,
   ...dashboardOperations,
   ...documentOperations,
+  ...searchOperations,
+  ...teamOperations,
+  ...credentialOperations,
+  ...integrationOperations,
   // Runs before tasks: registry-walking tests act on one task, and tasks.delete (last of the tasks) removes it.
   ...runOperations,
   ...taskOperations,

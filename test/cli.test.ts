@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Command } from 'commander';
 import { registerApiCommands } from '../src/cli/commands.ts';
-import { commandWords } from '../src/core/operation.ts';
+import { cliWords } from '../src/core/operation.ts';
 import { operations } from '../src/operations.ts';
 import pg from 'pg';
 import { verifyPassword } from '../src/core/crypto.ts';
@@ -99,7 +99,7 @@ test('every registry operation is a command, with its args positional and every 
   assert.equal(webhook, undefined, 'billing.webhook is not a command');
   for (const op of operations.filter((o) => !o.rawBody)) {
     let cmd: Command | undefined = program;
-    for (const word of commandWords(op.id)) cmd = cmd?.commands.find((c) => c.name() === word);
+    for (const word of cliWords(op)) cmd = cmd?.commands.find((c) => c.name() === word);
     assert.ok(cmd, `command for ${op.id}`);
     assert.deepEqual(
       cmd.registeredArguments.map((a) => a.name()),
@@ -121,7 +121,7 @@ test('every registry operation is a command, with its args positional and every 
 test('`opsbase --help` describes every command group in words; a group lists its commands', async () => {
   const help = await cli(['--help']);
   assert.equal(help.code, 0, help.stderr);
-  const groups = [...new Set(operations.filter((o) => !o.rawBody && o.id.includes('.')).map((o) => commandWords(o.id)[0]))];
+  const groups = [...new Set(operations.filter((o) => !o.rawBody && o.id.includes('.')).map((o) => cliWords(o)[0]))];
   for (const group of groups) {
     // `documents|docs`: a group with an alias lists both names.
     const line = help.stdout.split('\n').find((l) => l.trimStart().startsWith(`${group} `) || l.trimStart().startsWith(`${group}|`));

@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { cliContracts, MANIFEST_URL, OUTPUTS_URL } from '../src/cli/contract.ts';
 import { GROUPS } from '../src/cli/groups.ts';
 import { manifestTexts, REGENERATE } from '../src/cli/manifest.ts';
-import { commandWords } from '../src/core/operation.ts';
+import { cliWords } from '../src/core/operation.ts';
 import { TOOLSETS, toolsetOf } from '../src/mcp/toolsets.ts';
 import { operations } from '../src/operations.ts';
 
@@ -54,7 +54,7 @@ test('the committed manifest files match the registry', () => {
 test('every command group has a description (src/cli/groups.ts)', () => {
   const groups = new Set(
     cliContracts().flatMap((c) =>
-      commandWords(c.id)
+      cliWords(c)
         .slice(0, -1)
         .map((_, i, words) => words.slice(0, i + 1).join(' ')),
     ),

@@ -89,6 +89,8 @@ interface OrgAObjects {
   tasks?: { id: string; otherId: string };
   /** A (queued) run of org A. */
   runId?: string;
+  /** A team of org A (its owner in it) and the name of a credential in A's vault. */
+  team?: { id: string; credential: string };
   /** A folder of org A and a document in it. */
   documents?: { folderId: string; docId: string };
 }
@@ -153,6 +155,17 @@ async function queueObjects(t: Tenant): Promise<{ jobId: string; scheduleId: str
   return { jobId: job.body.id, scheduleId: schedule.body.id };
 }
 
+async function teamObjects(t: Tenant): Promise<{ id: string; credential: string }> {
+  const team = await app.request('POST', '/api/v1/teams', { key: t.sessionToken, headers: { 'x-org-id': t.orgId }, body: { name: 'A team' } });
+  assert.equal(team.status, 201, JSON.stringify(team.body));
+  const cred = await app.request('POST', '/api/v1/credentials', { key: t.key, body: { name: 'A_SECRET', value: 'a-secret-value' } });
+  assert.equal(cred.status, 201, JSON.stringify(cred.body));
+  return { id: team.body.id, credential: 'A_SECRET' };
+}
+
+/** Path parameters that name an entry of a catalogue every org shares, not an object of one org: no tenancy 404. */
+const NOT_ORG_OBJECTS = ['integrations.'];
+
 /** Which real object of org A each operation's path parameters name, by operation id prefix (first match wins). */
 const TENANCY_FIXTURES: { prefix: string; params: (a: OrgAObjects) => Record<string, string> }[] = [
   { prefix: 'orgs.members.', params: (a) => ({ user_id: a.tenant.userId }) },
@@ -168,6 +181,8 @@ const TENANCY_FIXTURES: { prefix: string; params: (a: OrgAObjects) => Record<str
   { prefix: 'rules.', params: (a) => ({ id: a.agents?.ruleId ?? '' }) },
   { prefix: 'tasks.', params: (a) => ({ id: a.tasks?.id ?? '', depends_on: a.tasks?.otherId ?? '' }) },
   { prefix: 'runs.', params: (a) => ({ id: a.runId ?? '' }) },
+  { prefix: 'teams.', params: (a) => ({ id: a.team?.id ?? '', user_id: a.tenant.userId }) },
+  { prefix: 'credentials.', params: (a) => ({ name: a.team?.credential ?? '' }) },
   { prefix: 'folders.', params: (a) => ({ id: a.documents?.folderId ?? '' }) },
   { prefix: 'documents.', params: (a) => ({ id: a.documents?.docId ?? '', number: '1' }) },
 ];
@@ -193,9 +208,14 @@ const TENANCY_BODIES: Record<string, unknown> = {
   'runs.report': { events: [{ type: 'log', data: { message: 'hijacked' } }], usage: { input_tokens: 1, output_tokens: 1 } },
   'runs.complete': { result: 'hijacked', usage: { input_tokens: 1, output_tokens: 1 } },
   'runs.fail': { error: 'hijacked' },
+  'teams.update': { name: 'Hijacked' },
+  'teams.invites.create': { email: 'hijack@example.com' },
   'folders.update': { name: 'Hijacked' },
   'documents.update': { title: 'Hijacked', content_md: 'hijacked' },
 };
+
+/** A body naming another of org A's objects (not known before the objects are made). */
+const bodyFor = (op: Operation, a: OrgAObjects): unknown => (op.id === 'teams.members.add' ? { user_id: a.tenant.userId } : TENANCY_BODIES[op.id]);
 
 /** The path parameters naming `objects`' real object for `op`; fails for an operation no fixture knows. */
 function realParams(op: Operation, objects: OrgAObjects): Record<string, string> {
@@ -310,6 +330,14 @@ test('key management never escalates: every change to a key by path needs every 
   }
 });
 
+/** Reads a session needs an owner or admin for (a decrypted credential value): a viewer gets 403. */
+const ADMIN_READS = new Set(['credentials.get']);
+/** Input fields a call cannot leave out that are not path parameters. */
+const requiredQuery = (op: Operation) =>
+  Object.entries(op.input.shape as Record<string, { isOptional: () => boolean }>)
+    .filter(([name, field]) => !op.pathParams.includes(name) && !field.isOptional())
+    .map(([name]) => name);
+
 test("a viewer's session is refused every write (403) and allowed every read of its org", async () => {
   const t = await app.tenant('Roles');
   const viewer = await app.tenant('Viewer');
@@ -323,9 +351,11 @@ test("a viewer's session is refused every write (403) and allowed every read of 
   );
   for (const [op, res] of results) {
     const writes = op.scopes.some((s) => !s.endsWith(':read'));
-    if (writes) assertEnvelope(res, 403, 'forbidden', `${op.id} as viewer`);
+    if (writes || ADMIN_READS.has(op.id)) assertEnvelope(res, 403, 'forbidden', `${op.id} as viewer`);
     // A read sent as POST (billing.validate_downgrade) gets past the role check to its body's validation: 400 for `{}`.
     else if (op.method !== 'GET' && res.status === 400) assertEnvelope(res, 400, 'invalid_request', `${op.id} as viewer`);
+    // A read that needs a query (search's `q`) gets past the role check to its validation too.
+    else if (requiredQuery(op).length && res.status === 400) assertEnvelope(res, 400, 'invalid_request', `${op.id} as viewer`);
     else assert.ok(res.status === 200 || res.status === 404, `${op.id} as viewer: ${res.status} ${JSON.stringify(res.body)}`);
   }
 });
@@ -435,7 +465,15 @@ test('bad path ids and query strings → 400 or 404, never 5xx', async () => {
     else assertEnvelope(res, 400, 'invalid_request', `${op.id} with a 65-character id`);
   }
 
-  const own: OrgAObjects = { tenant: t, key: { id: t.keyId, secret: t.key }, webhook: await webhookObjects(t), tasks: await taskObjects(t), runId: await runObject(t), documents: await documentObjects(t) };
+  const own: OrgAObjects = {
+    tenant: t,
+    key: { id: t.keyId, secret: t.key },
+    webhook: await webhookObjects(t),
+    tasks: await taskObjects(t),
+    runId: await runObject(t),
+    team: await teamObjects(t),
+    documents: await documentObjects(t),
+  };
   const lists = operations.filter((op) => op.method === 'GET' && 'limit' in op.input.shape);
   assert.ok(lists.length >= 6);
   for (const query of ['limit=abc', 'limit=0', 'limit=201', 'offset=-1', 'cursor=not-a-cursor']) {
@@ -475,9 +513,10 @@ test("tenancy: org B's key and session get 404 on every operation that names org
     agents: await agentObjects(a),
     tasks: await taskObjects(a),
     runId: await runObject(a),
+    team: await teamObjects(a),
     documents: await documentObjects(a),
   };
-  const mustCover = operations.filter((op) => op.auth === 'org' && op.pathParams.length > 0);
+  const mustCover = operations.filter((op) => op.auth === 'org' && op.pathParams.length > 0 && !NOT_ORG_OBJECTS.some((p) => op.id.startsWith(p)));
   assert.ok(mustCover.length >= 10);
   const exercised = new Set<string>();
 
@@ -492,7 +531,7 @@ test("tenancy: org B's key and session get 404 on every operation that names org
   for (const op of mustCover) {
     const params = paramsOf(op);
     for (const [label, opts] of callers) {
-      const res = await call(op, { ...opts, params, body: TENANCY_BODIES[op.id] });
+      const res = await call(op, { ...opts, params, body: bodyFor(op, objects) });
       assertEnvelope(res, 404, 'not_found', `${op.id} by ${label} on A's ${JSON.stringify(params)}`);
       assert.doesNotMatch(res.body.message, /forbidden|not allowed|another org/i, `${op.id}: the 404 does not hint the object exists`);
     }
@@ -530,6 +569,10 @@ test("tenancy: org B's key and session get 404 on every operation that names org
   const org = await app.request('GET', `/api/v1/orgs/${a.orgId}`, { key: a.key });
   assert.equal(org.status, 200);
   assert.doesNotMatch(org.body.name, /Hijacked/);
+  const team = await app.request('GET', `/api/v1/teams/${objects.team?.id}`, { key: a.key });
+  assert.deepEqual([team.body.name, team.body.member_count], ['A team', 1]);
+  const secret = await app.request('GET', `/api/v1/credentials/${objects.team?.credential}`, { key: a.key });
+  assert.equal(secret.body.value, 'a-secret-value');
   const members = await app.request('GET', '/api/v1/org/members', { key: a.key });
   assert.deepEqual(
     members.body.data.map((m: { user_id: string; role: string }) => [m.user_id, m.role]),
@@ -540,7 +583,7 @@ test("tenancy: org B's key and session get 404 on every operation that names org
   // Destructive calls last, A's org deletion very last.
   const rank = (op: Operation) => (op.id === 'orgs.delete' ? 3 : op.id === 'keys.delete' ? 2 : op.method === 'GET' ? 0 : 1);
   for (const op of [...mustCover].sort((x, y) => rank(x) - rank(y))) {
-    const res = await call(op, { key: a.key, params: paramsOf(op), body: TENANCY_BODIES[op.id] });
+    const res = await call(op, { key: a.key, params: paramsOf(op), body: bodyFor(op, objects) });
     assert.ok(res.status !== 404 && res.status < 500, `${op.id} by A on its own object: ${res.status} ${JSON.stringify(res.body)}`);
     if (op.method === 'GET') assert.equal(res.status, 200, op.id);
   }

@@ -7,10 +7,10 @@
 import pg from 'pg';
 import { join } from 'node:path';
 import { api, type Opsbase, ROOT, sleep, startChild, stopChild } from './opsbase.ts';
+import { percentile } from './measure.ts';
 
 export const RUN_TARGETS = { overheadP50Ms: 10 };
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function followToEnd(base: string, key: string, runId: string) {
   const res = await fetch(`${base}/api/v1/runs/${runId}/events`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' } });

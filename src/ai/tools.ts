@@ -20,6 +20,10 @@ export function toolRefusal(op: Operation | undefined, id: string): string | nul
   if (op.auth !== 'org' || op.instanceAdmin) return `\`${id}\` acts for a user or the instance, not an org: an agent cannot call it`;
   if (!isExposed(op)) return `\`${id}\` handles credentials or passwords: not available to agents`;
   if (op.id.startsWith('keys.')) return `\`${id}\` manages API keys: not available to agents`;
+  // A value read by a tool lands in the model's context (and at its vendor): agents refer to credentials by name.
+  if (op.id === 'credentials.get' || op.id === 'credentials.put') {
+    return `\`${id}\` handles credential values: agents refer to credentials by name (runtime_config.api_key_credential), never by value`;
+  }
   return null;
 }
 

@@ -3,21 +3,21 @@
 // operation is a new command with no CLI code. Built from src/cli/manifest.json alone, and only the group that is
 // being run: the CLI answers in a blink however large the registry grows.
 import { type Command, Option } from 'commander';
-import { commandWords } from '../core/operation.ts';
+import { cliWords } from '../core/operation.ts';
 import { applyUsageExit, globalsOf, guard, report, usageExit } from './action.ts';
 import { type ApiResult, type GlobalOptions, request, resolveTarget, type Target } from './client.ts';
 import { type CliContract, cliContracts, findContract } from './contract.ts';
 import { follow } from './follow.ts';
 import { addOption, fieldOf, kebab, memberFields, parserFor } from './fields.ts';
 import { GROUP_ALIASES, GROUPS, canonicalGroup } from './groups.ts';
-import { ask } from './prompt.ts';
+import { ask, readStdin } from './prompt.ts';
 import { toOperationRequest } from '../core/http-request.ts';
 import { registerSessionCommands } from './session.ts';
 
 /** Paid operations spend credits: say how many and get a yes, from `--yes` or from the person at the terminal. */
 async function confirmCost(op: CliContract, cmd: Command, yes: unknown): Promise<boolean> {
   if (op.cost <= 0 || yes) return true;
-  const what = `\`${commandWords(op.id).join(' ')}\` costs ${op.cost} credit${op.cost === 1 ? '' : 's'}`;
+  const what = `\`${cliWords(op).join(' ')}\` costs ${op.cost} credit${op.cost === 1 ? '' : 's'}`;
   if (!process.stdin.isTTY) cmd.error(`${what}: pass --yes to confirm.`, { exitCode: 2 });
   const answer = await ask(`${what}. Continue? [y/N] `);
   if (/^y(es)?$/i.test(answer.trim())) return true;
@@ -77,7 +77,7 @@ function group(parent: Command, words: string[]): Command {
 }
 
 function addOperationCommand(program: Command, op: CliContract, reserved: Set<string>) {
-  const words = commandWords(op.id);
+  const words = cliWords(op);
   let parent = program;
   for (let i = 1; i < words.length; i++) parent = group(parent, words.slice(0, i));
 
@@ -93,16 +93,22 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   const files = Object.entries(op.cli.files ?? {});
   const options = Object.entries(props)
     .filter(([name]) => !op.cli.args.includes(name))
-    // A field a file flag fills is not required on its own flag: either gives it.
-    .flatMap(([name, s]) => [fieldOf(name, s, required.has(name) && !files.some(([, f]) => f === name)), ...memberFields(name, s, taken)])
-        .map((f) => {
+    // A field a file flag fills, or one that may come from stdin, is not a mandatory option: one of the two is
+    // checked when the command runs.
+    .flatMap(([name, s]) => [
+      fieldOf(name, s, required.has(name) && name !== op.cli.stdin && !files.some(([, f]) => f === name)),
+      ...memberFields(name, s, taken),
+    ])
+    .map((f) => {
       const flag = f.parent ? undefined : op.cli.flags?.[f.name];
       return flag ? { ...f, flag, help: f.help.replace(`--no-${kebab(f.name)}`, `--no-${flag}`) } : f;
     });
+  const stdinFlag = op.cli.stdin ? `--${kebab(op.cli.stdin)}-stdin` : undefined;
 
   for (const f of args) cmd.argument(`<${kebab(f.name)}>`, f.help, parserFor(f));
   for (const f of options) addOption(cmd, f, reserved, op.id);
   for (const [flag, field] of files) cmd.option(`--${flag} <path>`, `read ${field} from this file (- reads standard input)`);
+  if (stdinFlag) cmd.option(stdinFlag, `read ${op.cli.stdin} from stdin (kept out of \`ps\` and shell history)`);
   if (op.cost > 0) cmd.option('-y, --yes', `spend ${op.cost} credits without asking`);
   if (op.cli.watch && op.readOnly) cmd.option('-w, --watch [seconds]', 'redraw every N seconds (default 2) until Ctrl-C');
   if (op.stream) cmd.option('-f, --follow', 'stream the events live until the end (resumes after a dropped connection)');
@@ -128,6 +134,14 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
       if (path === undefined) continue;
       if (input[field] !== undefined) command.error(`error: give --${flag} or --${kebab(field)}, not both.`, { exitCode: 2 });
       input[field] = readInputFile(command, String(path));
+    }
+    if (op.cli.stdin && stdinFlag) {
+      const fromStdin = given[new Option(stdinFlag).attributeName()];
+      if (fromStdin && input[op.cli.stdin] !== undefined) command.error(`error: give either --${kebab(op.cli.stdin)} or ${stdinFlag}, not both.`, { exitCode: 2 });
+      if (fromStdin) input[op.cli.stdin] = await readStdin();
+      else if (input[op.cli.stdin] === undefined && required.has(op.cli.stdin)) {
+        command.error(`error: required option '--${kebab(op.cli.stdin)} <value>' (or ${stdinFlag}) not specified`, { exitCode: 2 });
+      }
     }
     if (!(await confirmCost(op, command, given.yes))) return;
     await guard(globals, async () => {
@@ -190,7 +204,7 @@ export function registerApiCommands(program: Command, argv?: readonly string[]) 
   // Signed webhooks (`billing.webhook`) are for the payment provider, not for people at a terminal.
   for (const op of cliContracts()) {
     if (op.rawBody) continue;
-    const words = commandWords(op.id);
+    const words = cliWords(op);
     if (argv === undefined || words.length === 1 || words[0] === word) addOperationCommand(program, op, reserved);
     else group(program, words.slice(0, 1));
   }

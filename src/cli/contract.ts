@@ -40,7 +40,9 @@ export interface CliContract {
   /** Signed provider webhooks: neither a command nor a tool. */
   rawBody: boolean;
   pathParams: string[];
-  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string } & CliFlagHints;
+  /** `name`: the command's words when they are not the id's (`search.global` is `opsbase search`); `stdin`: a secret
+   * body field the command also reads from stdin. */
+  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string; name?: string; stdin?: string } & CliFlagHints;
   /** Also answers as Server-Sent Events (`--follow`). */
   stream?: boolean;
   /** JSON Schema of what the API accepts (path, query and body merged; `io: 'input'`). */

@@ -47,6 +47,8 @@ export const GROUPS: Record<string, string> = {
   'tasks comments': 'Comments on a task, by people and agents',
   'tasks dependencies': 'Which tasks block which: add and remove edges (no cycles)',
   teams: 'Teams within the org',
+  'teams invites': 'Invitations to a team by email (outsiders get an org invite that brings them in)',
+  'teams members': 'Members of a team (members of the org)',
   templates: 'Agent templates: identity, default model and tools agents are made from',
   tokens: 'Tokens: balance, spending and the token ledger',
   users: 'Users of this instance (instance admins) and your own account',

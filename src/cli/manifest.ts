@@ -35,6 +35,8 @@ export function contractOf(op: Operation): Contract {
       ...(op.cli.columns ? { columns: op.cli.columns } : {}),
       ...(op.cli.watch ? { watch: true } : {}),
       ...(op.cli.wait ? { wait: op.cli.wait } : {}),
+      ...(op.cli.name ? { name: op.cli.name } : {}),
+      ...(op.cli.stdin ? { stdin: op.cli.stdin } : {}),
       ...(op.cli.flags ? { flags: op.cli.flags } : {}),
       ...(op.cli.files ? { files: op.cli.files } : {}),
       ...(op.cli.default ? { default: true } : {}),

@@ -1,6 +1,7 @@
 // Commands that run Opsbase itself rather than call its API: start, serve, worker, init, doctor.
 import type { Command } from 'commander';
-import { type PasswordOptions, passwordFor } from './prompt.ts';
+import { GROUPS } from './groups.ts';
+import { type PasswordOptions, passwordFor, readStdin } from './prompt.ts';
 
 interface InitOptions extends PasswordOptions {
   email: string;
@@ -65,6 +66,31 @@ export function registerProcessCommands(program: Command) {
       const { printInitResult, printFailure } = await import('./process-output.ts');
       try {
         printInitResult(await runInit({ email: opts.email, org: opts.org, username: opts.username, password }), json);
+      } catch (err) {
+        process.exitCode = printFailure(err, json);
+      }
+    });
+
+  // The vault's API commands (list, put, get, delete) join this group when the operations are registered.
+  program
+    .command('credentials')
+    .description(GROUPS.credentials)
+    .command('rotate-master-key')
+    .description('re-encrypt every stored secret under a new master key, in one transaction (stop servers and workers first; acts on the database directly)')
+    .option('--new-key-stdin', 'read the new key from stdin (64 hex characters or base64 of 32 bytes); required when OPSBASE_MASTER_KEY is set')
+    .option('--new-key <key>', 'the new key as an argument (visible in `ps`; prefer --new-key-stdin)')
+    .action(async (opts: { newKeyStdin?: boolean; newKey?: string }) => {
+      const json = Boolean(program.opts().json);
+      const { runRotateMasterKey } = await import('./rotate-master-key.ts');
+      const { printFailure } = await import('./process-output.ts');
+      try {
+        const newKey = opts.newKeyStdin ? await readStdin() : opts.newKey;
+        const out = await runRotateMasterKey({ newKey });
+        if (json) console.log(JSON.stringify(out, null, 2));
+        else {
+          for (const c of out.columns) console.log(`${c.table}.${c.column}: ${c.rows} re-encrypted`);
+          console.log(`${out.total} values now under the new key.\n${out.next_steps}`);
+        }
       } catch (err) {
         process.exitCode = printFailure(err, json);
       }

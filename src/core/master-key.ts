@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-function parse(value: string, from: string): Buffer {
+export function parseMasterKey(value: string, from: string): Buffer {
   const text = value.trim();
   const key = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
   if (key.length !== 32) throw new Error(`${from} must hold 32 bytes as 64 hex characters or base64 (found ${key.length} bytes).`);
@@ -12,7 +12,7 @@ function parse(value: string, from: string): Buffer {
 }
 
 export function loadMasterKey(cfg: { OPSBASE_MASTER_KEY?: string; dataDir: string }): Buffer {
-  if (cfg.OPSBASE_MASTER_KEY) return parse(cfg.OPSBASE_MASTER_KEY, 'OPSBASE_MASTER_KEY');
+  if (cfg.OPSBASE_MASTER_KEY) return parseMasterKey(cfg.OPSBASE_MASTER_KEY, 'OPSBASE_MASTER_KEY');
   const file = join(cfg.dataDir, 'master.key');
   if (!existsSync(file)) {
     mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
@@ -23,5 +23,5 @@ export function loadMasterKey(cfg: { OPSBASE_MASTER_KEY?: string; dataDir: strin
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  return parse(readFileSync(file, 'utf8'), file);
+  return parseMasterKey(readFileSync(file, 'utf8'), file);
 }

@@ -66,8 +66,9 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
    * `watch` (reads only): the command takes `--watch [seconds]` and redraws its output until Ctrl-C.
    * `wait`: the command takes `--wait`: after the answer it follows the event stream of this operation (one with
    * `stream`) for the answer's `id`, printing events until it ends; the exit code says whether it succeeded.
+   * `name`: the command's words when the id's would read badly (`search.global` is `opsbase search`).
    */
-  cli?: { args?: string[]; columns?: string[]; name?: string; watch?: boolean; wait?: string } & CliFlagHints;
+  cli?: { args?: string[]; columns?: string[]; name?: string; watch?: boolean; wait?: string; stdin?: string } & CliFlagHints;
   /**
    * The handler verifies a signature over the exact request bytes (a payment provider's webhook): the server keeps
    * them in `ctx.request.rawBody`. Such an endpoint is for machines, so it is no CLI command and no MCP tool.
@@ -104,7 +105,8 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   orgParam?: string;
   holdTtlSeconds: number;
   instanceAdmin: boolean;
-  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string } & CliFlagHints;
+  /** `stdin`: a secret body field the command also reads from stdin (`--<field>-stdin`), off the command line. */
+  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string; name?: string; stdin?: string } & CliFlagHints;
   /** Path parameter names, in order. */
   pathParams: string[];
   readOnly: boolean;
@@ -142,6 +144,8 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
       columns: spec.cli?.columns,
       watch: spec.cli?.watch,
       wait: spec.cli?.wait,
+      name: spec.cli?.name,
+      stdin: spec.cli?.stdin,
       flags: spec.cli?.flags,
       files: spec.cli?.files,
       default: spec.cli?.default,
@@ -160,3 +164,5 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
 export const toolName = (id: string) => id.replaceAll('.', '_');
 /** `auth.forgot_password` → [`auth`, `forgot-password`] (CLI words). */
 export const commandWords = (id: string) => id.split('.').map((w) => w.replaceAll('_', '-'));
+/** The CLI words of an operation: its own `cli.name` (space-separated) when it has one, else from its id. */
+export const cliWords = (op: { id: string; cli?: { name?: string } }) => op.cli?.name?.split(' ') ?? commandWords(op.id);

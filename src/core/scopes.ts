@@ -2,7 +2,7 @@
 import type { Role } from '../db/schema/orgs.ts';
 
 /** Resources only owners and admins may change. */
-const ADMIN_RESOURCES = new Set(['keys', 'members', 'org', 'billing', 'webhooks']);
+const ADMIN_RESOURCES = new Set(['keys', 'members', 'org', 'billing', 'webhooks', 'credentials', 'integrations']);
 
 export const SCOPE_PATTERN = /^(\*|[a-z_]+:(read|write|\*))$/;
 

@@ -63,6 +63,10 @@ export async function startFakeStripe(secretKey = 'sk_test_opsbase_fake'): Promi
   const now = () => Math.floor(Date.now() / 1000);
 
   function route(method: string, path: string, body: Record<string, any>): { status: number; body: unknown } {
+    // What an integration's connection test reads.
+    if (method === 'GET' && path === '/v1/balance') {
+      return { status: 200, body: { object: 'balance', livemode: false, available: [{ amount: 0, currency: 'usd' }], pending: [] } };
+    }
     if (method === 'POST' && path === '/v1/customers') {
       return { status: 200, body: { id: next('cus'), object: 'customer', name: body.name ?? null, metadata: body.metadata ?? {}, created: now() } };
     }

@@ -10,6 +10,7 @@ CREATE TABLE "search_entries" (
 );
 --> statement-breakpoint
 ALTER TABLE "search_entries" ADD CONSTRAINT "search_entries_org_id_orgs_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."orgs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "search_entries_org_updated_idx" ON "search_entries" USING btree ("org_id","updated_at");--> statement-breakpoint
 CREATE INDEX "search_entries_org_kind_idx" ON "search_entries" USING btree ("org_id","kind","updated_at");--> statement-breakpoint
 -- Hand-written (drizzle cannot express these). `tsv`: title weighted A, body B, for ranked full-text search.
 -- `terms`: the title and every URL, code, number or e-mail address of the body (a token holding a digit or joined

@@ -16,4 +16,6 @@ export * from './rules.ts';
 export * from './tasks.ts';
 export * from './runs.ts';
 export * from './search.ts';
+export * from './teams.ts';
+export * from './credentials.ts';
 export * from './documents.ts';

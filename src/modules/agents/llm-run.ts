@@ -10,6 +10,8 @@ import { agentExecutor, agentTools } from '../../ai/tools.ts';
 import type { AppServices } from '../../core/services.ts';
 import type { agents } from '../../db/schema/agents.ts';
 import { decrypt } from '../../core/crypto.ts';
+import { AiConfigError } from '../../ai/provider.ts';
+import { readCredentialFor } from '../credentials/service.ts';
 import { modelFor } from './model.ts';
 import { type SystemPrompt, systemPromptFor } from './prompt.ts';
 import type { LlmRuntimeConfig } from './runtime-config.ts';
@@ -22,13 +24,29 @@ export interface LlmRunSetup {
   limits: { maxSteps: number; maxOutputTokens?: number; temperature?: number; timeoutMs: number };
 }
 
+/**
+ * The provider key the agent names in the vault, read now (so a replaced value applies from the next run) and logged
+ * as used by the agent. A name the vault no longer has fails the run with what to fix.
+ */
+async function vaultKey(services: AppServices, agent: typeof agents.$inferSelect, rc: LlmRuntimeConfig): Promise<string | null> {
+  if (!rc.api_key_credential) return null;
+  const value = await readCredentialFor(
+    services.database.db,
+    services.masterKey,
+    { orgId: agent.orgId, name: rc.api_key_credential },
+    { actorType: 'agent', actorId: agent.id, purpose: 'model provider key' },
+  );
+  if (value === null) throw new AiConfigError('api_key', `The vault has no credential named \`${rc.api_key_credential}\` (runtime_config.api_key_credential of agent ${agent.name}).`);
+  return value;
+}
+
 export async function llmRunSetup(services: AppServices, server: FastifyInstance, agent: typeof agents.$inferSelect): Promise<LlmRunSetup> {
   const db = services.database.db;
   // The row already holds the sealed credential: no second read.
   const credential = decrypt(agent.keySecretEncrypted, services.masterKey);
   const rc = agent.runtimeConfig as LlmRuntimeConfig;
   return {
-    model: modelFor(agent, services.config, services.masterKey),
+    model: modelFor(agent, services.config, services.masterKey, await vaultKey(services, agent, rc)),
     system: await systemPromptFor(db, agent),
     tools: agentTools({
       allow: agent.tools,

@@ -7,14 +7,15 @@ import { decrypt } from '../../core/crypto.ts';
 import type { agents } from '../../db/schema/agents.ts';
 import type { LlmRuntimeConfig } from './runtime-config.ts';
 
-export function modelFor(agent: typeof agents.$inferSelect, config: Config, masterKey: Buffer): LanguageModelV4 {
+/** `vaultKey`: the value of the credential the agent names in `api_key_credential`, read by the caller (llm-run.ts). */
+export function modelFor(agent: typeof agents.$inferSelect, config: Config, masterKey: Buffer, vaultKey: string | null = null): LanguageModelV4 {
   const rc = agent.runtimeConfig as LlmRuntimeConfig;
   return languageModel(
     agentSettings(instanceSettings(config), {
       provider: rc.provider ?? null,
       model: agent.model,
       baseUrl: rc.base_url ?? null,
-      apiKey: agent.providerKeyEncrypted ? decrypt(agent.providerKeyEncrypted, masterKey) : null,
+      apiKey: vaultKey ?? (agent.providerKeyEncrypted ? decrypt(agent.providerKeyEncrypted, masterKey) : null),
     }),
   );
 }

@@ -3,10 +3,11 @@
 // or llm base URL the private-network guard refuses).
 import { z } from 'zod';
 import { AI_PROVIDERS } from '../../ai/provider.ts';
-import type { Ctx } from '../../core/context.ts';
+import { type Ctx, requireOrg } from '../../core/context.ts';
 import { invalid, unprocessable } from '../../core/errors.ts';
 import { checkOutboundUrl } from '../../core/net-guard.ts';
 import type { AgentRuntime } from '../../db/schema/agents.ts';
+import { credentialExists } from '../credentials/service.ts';
 
 const TimeoutSec = z.number().int().min(1).max(3600).optional().describe('How long one run may take (seconds)');
 /** What every runtime's config may say about how its runs end. */
@@ -19,6 +20,12 @@ export const LlmConfig = z
   .object({
     provider: z.enum(AI_PROVIDERS).optional().describe("The agent's own model provider (default: the instance's OPSBASE_AI_PROVIDER)"),
     base_url: z.string().max(2000).optional().describe('OpenAI-compatible server or vendor URL (e.g. http://localhost:11434/v1)'),
+    api_key_credential: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe('The name of a vault credential holding the provider key (read at each run; wins over provider_api_key)'),
     temperature: z.number().min(0).max(2).optional(),
     max_steps: z.number().int().min(1).max(50).optional().describe('Model calls per run (default 10)'),
     max_output_tokens: z.number().int().min(1).max(1_000_000).optional(),
@@ -79,5 +86,10 @@ export async function validateRuntimeConfig(ctx: Ctx, runtime: AgentRuntime, raw
   const config = parsed.data as Record<string, unknown>;
   if (runtime === 'http') await guard(ctx, config.url as string, 'runtime_config.url');
   if (runtime === 'llm' && typeof config.base_url === 'string') await guard(ctx, config.base_url, 'runtime_config.base_url');
+  if (runtime === 'llm' && typeof config.api_key_credential === 'string' && !(await credentialExists(ctx.db, requireOrg(ctx), config.api_key_credential))) {
+    throw unprocessable(`The vault has no credential named \`${config.api_key_credential}\`: put it first (credentials.put).`, {
+      field: 'runtime_config.api_key_credential',
+    });
+  }
   return config;
 }

@@ -86,7 +86,8 @@ async function assertNameFree(ctx: Ctx, name: string, except?: string) {
 function checkLlm(ctx: Ctx, runtime: AgentRuntime, config: Record<string, unknown>, model: string | null, hasKey: boolean) {
   if (runtime !== 'llm') return;
   const c = config as LlmRuntimeConfig;
-  assertModelSettings(ctx, { provider: c.provider, base_url: c.base_url, model, hasKey });
+  // A key named in the vault counts as a key (its existence was checked with the config).
+  assertModelSettings(ctx, { provider: c.provider, base_url: c.base_url, model, hasKey: hasKey || Boolean(c.api_key_credential) });
 }
 
 export async function createAgent(ctx: Ctx, input: CreateAgentInput) {

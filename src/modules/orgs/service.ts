@@ -17,6 +17,7 @@ import { effectiveCatalog } from '../billing/catalog-store.ts';
 import { grantMonthlyCredits } from '../billing/monthly-credits.ts';
 import { catalog, tierOf } from '../billing/plans.ts';
 import { queueEmail } from '../notifications/outbox.ts';
+import { joinInvitedTeams } from '../teams/invites.ts';
 import { assertSeatAvailable, lockOrg } from './seats.ts';
 
 type OrgRow = typeof orgs.$inferSelect;
@@ -282,7 +283,8 @@ function presentInvite(i: typeof orgInvites.$inferSelect) {
   };
 }
 
-export async function createInvite(ctx: Ctx, input: { email: string; role: Role }) {
+/** `about`: a line more for the mail (a team invite says which team accepting puts them in). */
+export async function createInvite(ctx: Ctx, input: { email: string; role: Role }, about?: string) {
   const org = await liveOrg(ctx);
   assertMayAssign(ctx, input.role);
   // The org row before the invite row: accepts lock in the same order.
@@ -318,7 +320,8 @@ export async function createInvite(ctx: Ctx, input: { email: string; role: Role 
     text:
       `You have been invited to join ${org.name} as ${input.role}.\n\n` +
       `Accept (valid 7 days): ${base}/invites/accept?token=${token}\n` +
-      `or run: opsbase orgs invites accept --token ${token}\n`,
+      `or run: opsbase orgs invites accept --token ${token}\n` +
+      (about ? `\n${about}\n` : ''),
   });
   await recordActivity(ctx, { action: 'invite.created', entityType: 'invite', entityId: invite.id, metadata: { role: input.role } });
   return { ...presentInvite(invite), token };
@@ -361,6 +364,7 @@ export async function acceptInvite(ctx: Ctx, token: string) {
   await assertSeatAvailable(ctx, invite.orgId, { for: 'accept' });
   await ctx.db.insert(orgMembers).values({ id: newId('member'), orgId: invite.orgId, userId: user.id, role: invite.role });
   await ctx.db.update(orgInvites).set({ acceptedAt: new Date() }).where(eq(orgInvites.id, invite.id));
+  await joinInvitedTeams({ ...orgCtx, actorType: 'user', actorId: user.id }, invite.id, user.id);
   await ctx.services.authCache.invalidate(ctx.db, `member:${user.id}`);
   await recordActivity(orgCtx, { action: 'invite.accepted', entityType: 'invite', entityId: invite.id, metadata: { role: invite.role } });
   await recordEvent(ctx.db, {

@@ -1,6 +1,7 @@
 // The task list: filters, newest first with cursors; with `q`, full-text ranked (title weighs more than the
 // description) over at most RANK_CAP matching rows, so a very common word costs a bounded amount (STACK-NOTES:
-// ranking every match of a common term in a big org takes seconds). Each page carries the daily quota.
+// ranking every match of a common term in a big org takes seconds), the words parsed as search parses them (the last
+// one also a prefix). Each page carries the daily quota.
 import { and, arrayContains, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import { type Ctx, requireOrg } from '../../core/context.ts';
@@ -12,8 +13,8 @@ import { TASK_PRIORITIES, TASK_STATUSES, tasks } from '../../db/schema/tasks.ts'
 import { parseAssignee } from './assignee.ts';
 import { dailyQuota } from './quota.ts';
 import { findTask, presentTask } from './service.ts';
-
-export const RANK_CAP = 5000;
+import { RANK_CAP } from '../search/postgres-fts.ts';
+import { parseSearch } from '../search/query.ts';
 
 export interface ListTasksInput extends PageInput {
   status?: string;
@@ -105,21 +106,28 @@ async function newestFirst(ctx: Ctx, input: ListTasksInput, where: SQL[], status
  * read — not every candidate's whole row.
  */
 export function rankedQuery(db: DbOrTx, where: SQL[], q: string, limit: number, offset: number) {
-  const query = sql`websearch_to_tsquery('english', ${q})`;
+  const query = parseSearch(q).tsquery;
   const candidates = db
     .select({ id: tasks.id, rank: sql<number>`ts_rank(tsv, ${query})`.as('rank') })
     .from(tasks)
     .where(and(...where, sql`tsv @@ ${query}`))
+    // The newest matches: a common word is then read newest first from (org_id, id) and stops at the cap
+    // (search/postgres-fts.ts explains why).
+    .orderBy(desc(tasks.id))
     .limit(RANK_CAP)
     .as('c');
   const top = db
-    .select({ id: candidates.id, rank: candidates.rank })
+    .select({ id: candidates.id, rank: candidates.rank, n: sql<number>`count(*) over ()`.as('n') })
     .from(candidates)
     .orderBy(desc(candidates.rank), desc(candidates.id))
     .limit(limit)
     .offset(offset)
     .as('top');
-  return db.select({ task: tasks }).from(top).innerJoin(tasks, eq(tasks.id, top.id)).orderBy(desc(top.rank), desc(top.id));
+  return db
+    .select({ task: tasks, n: top.n })
+    .from(top)
+    .innerJoin(tasks, eq(tasks.id, top.id))
+    .orderBy(desc(top.rank), desc(top.id));
 }
 
 /** Best matches first (rank, then newest); pages by `offset` — a rank is no stable cursor. */

@@ -10,11 +10,20 @@ export interface NavItem {
 
 export const NAV: NavItem[] = [
   { path: '/', label: 'Overview', keywords: 'home dashboard credits usage', covers: ['whoami', 'billing.plan_summary'] },
+  { path: '/search', label: 'Search', keywords: 'find documents files records everything', covers: ['search.*'] },
   { path: '/tasks', label: 'Tasks', keywords: 'board issues work todo kanban', covers: ['tasks.*'] },
   { path: '/agents', label: 'Agents', keywords: 'ai workforce org chart bots budget', covers: ['agents.*'] },
   { path: '/documents', label: 'Documents', keywords: 'docs folders policies wiki knowledge revisions markdown', covers: ['documents.*', 'folders.*'] },
   { path: '/keys', label: 'API keys', keywords: 'tokens secrets credentials', covers: ['keys.*'] },
   { path: '/members', label: 'Members', keywords: 'team users invites roles owner', covers: ['orgs.members.*', 'orgs.invites.create', 'orgs.invites.list'] },
+  { path: '/teams', label: 'Teams', keywords: 'groups people members invite', covers: ['teams.*'] },
+  { path: '/vault', label: 'Vault', keywords: 'credentials secrets passwords api keys encrypted', covers: ['credentials.*'] },
+  {
+    path: '/integrations',
+    label: 'Integrations',
+    keywords: 'smtp slack stripe meta openai anthropic s3 connections',
+    covers: ['integrations.*'],
+  },
   {
     path: '/billing',
     label: 'Billing',

@@ -1,9 +1,12 @@
-// Ctrl-K / ⌘-K: find any page and any operation. Choosing an operation opens its page; "Run" on a read operation
-// opens it and runs it at once.
+// Ctrl-K / ⌘-K: find any page and any operation, and — from two characters on — the org's own things (tasks,
+// agents, documents, files, records) through global search. Choosing an operation opens its page; "Run" on a read
+// operation opens it and runs it at once.
 import { Command } from 'cmdk';
 import { useEffect, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { useOperations } from '../api/spec';
+import { KIND_LABEL, useGlobalSearch } from '../pages/search/api';
+import { useDebounced } from '../ui/debounce';
 import { NAV } from './nav';
 
 const item =
@@ -33,6 +36,8 @@ export function Palette({ open, onOpenChange }: { open: boolean; onOpenChange: (
     setSearch('');
     navigate(to);
   };
+  const found = useGlobalSearch(useDebounced(open ? search : '', 250), { limit: 3 });
+  const groups = (found.data?.groups ?? []).filter((g) => g.hits.length > 0);
   const reads = (ops.data ?? []).filter((o) => o.method === 'GET' && !o.params.some((p) => p.required));
   return (
     <Command.Dialog
@@ -45,8 +50,8 @@ export function Palette({ open, onOpenChange }: { open: boolean; onOpenChange: (
       <Command.Input
         value={search}
         onValueChange={setSearch}
-        placeholder="Search pages and operations…"
-        aria-label="Search pages and operations"
+        placeholder="Search the org, pages and operations…"
+        aria-label="Search the org, pages and operations"
         className="w-full border-b border-zinc-200 bg-transparent px-4 py-3 text-base outline-none dark:border-zinc-800"
       />
       <Command.List className="max-h-[60vh] overflow-y-auto p-2">
@@ -58,6 +63,16 @@ export function Palette({ open, onOpenChange }: { open: boolean; onOpenChange: (
             </Command.Item>
           ))}
         </Command.Group>
+        {/* The server already matched these: forceMount keeps cmdk's own fuzzy filter from hiding them. */}
+        {groups.map((g) => (
+          <Command.Group key={g.kind} heading={`${KIND_LABEL[g.kind]} · ${g.total.label}`} className={group} forceMount>
+            {g.hits.map((h) => (
+              <Command.Item key={`${g.kind}-${h.id}`} value={`hit ${g.kind} ${h.id}`} onSelect={() => go(h.path)} className={item} forceMount>
+                <span className="truncate">{h.title}</span>
+              </Command.Item>
+            ))}
+          </Command.Group>
+        ))}
         <Command.Group heading="Run a read operation" className={group}>
           {reads.map((o) => (
             <Command.Item key={`run-${o.id}`} value={`run ${o.id} ${o.summary}`} onSelect={() => go(`/ops/${o.id}?run=1`)} className={item}>
@@ -74,6 +89,11 @@ export function Palette({ open, onOpenChange }: { open: boolean; onOpenChange: (
             </Command.Item>
           ))}
         </Command.Group>
+        {search.trim().length >= 2 && (
+          <Command.Item value={`search everything ${search}`} onSelect={() => go(`/search?q=${encodeURIComponent(search.trim())}`)} className={item} forceMount>
+            Search everything for “{search.trim()}”
+          </Command.Item>
+        )}
       </Command.List>
     </Command.Dialog>
   );

@@ -45,6 +45,12 @@ const ConfigSchema = z.object({
     .int()
     .positive()
     .default(1024 * 1024),
+  /** The largest file `files.create` accepts (bytes, before base64); its request body may be a third larger. */
+  OPSBASE_FILE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(25 * 1024 * 1024),
   // Retention (days) of what the maintenance job prunes; see docs/retention.md.
   OPSBASE_RETENTION_API_REQUESTS_DAYS: days(30),
   OPSBASE_RETENTION_EVENTS_DAYS: days(90),

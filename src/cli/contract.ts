@@ -40,7 +40,7 @@ export interface CliContract {
   /** Signed provider webhooks: neither a command nor a tool. */
   rawBody: boolean;
   pathParams: string[];
-  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string };
+  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string; upload?: { from: string; into: string }; download?: { field: string } };
   /** Also answers as Server-Sent Events (`--follow`). */
   stream?: boolean;
   /** JSON Schema of what the API accepts (path, query and body merged; `io: 'input'`). */

@@ -35,6 +35,8 @@ export function contractOf(op: Operation): Contract {
       ...(op.cli.columns ? { columns: op.cli.columns } : {}),
       ...(op.cli.watch ? { watch: true } : {}),
       ...(op.cli.wait ? { wait: op.cli.wait } : {}),
+      ...(op.cli.upload ? { upload: op.cli.upload } : {}),
+      ...(op.cli.download ? { download: op.cli.download } : {}),
     },
     ...(op.stream ? { stream: true } : {}),
     input: jsonSchema(op.input, 'input'),

@@ -16,3 +16,5 @@ export * from './rules.ts';
 export * from './tasks.ts';
 export * from './runs.ts';
 export * from './search.ts';
+export * from './files.ts';
+export * from './records.ts';

@@ -165,7 +165,7 @@ test('files and records are agent tools: an agent may be given them, and calling
   assert.deepEqual([...agent.body.scopes].sort(), ['files:read', 'files:write', 'records:read', 'records:write']);
 
   const set = agentTools({ allow: tools, operations, executor: agentExecutor(app.app.server, t.key), allowPrivateNetwork: true });
-  const call = (name: string, args: Record<string, unknown>) => set[name].execute?.(args, { toolCallId: name, messages: [] }) as Promise<any>;
+  const call = (name: string, args: Record<string, unknown>) => (set[name] as { execute: (a: unknown, o: unknown) => Promise<any> }).execute(args, { toolCallId: name, messages: [] });
   const rec = await call('records_upsert', { source_product: 'agent', record_type: 'note', source_ref: 'n1', title: 'Noted by an agent' });
   assert.equal(rec.status, 'created');
   const file = await call('files_create', { name: 'memo.txt', content_base64: Buffer.from('agent memo').toString('base64') });

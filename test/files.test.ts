@@ -2,7 +2,8 @@
 // found by files.search, raw and JSON downloads, blobs collected when unreferenced, the S3 store against a fake that
 // checks every signature, tenancy and bad input.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Worker, startWorker } from '../src/jobs/worker.ts';
@@ -10,6 +11,7 @@ import { closeDb, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { type FakeS3, startFakeS3 } from './helpers/fake-s3.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import { runProcess } from './helpers/run-process.ts';
 import { until } from './helpers/until.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
@@ -176,6 +178,22 @@ describe('files in the data dir', () => {
     await until('blob deleted', () => !existsSync(blob));
     const entries = await sql(app, 'select 1 from search_entries where object_id = any($1)', [[a.body.id, b.body.id]]);
     assert.equal(entries.length, 0);
+  });
+
+  test('CLI: `files create --path` reads the local file; `files download --out` writes the same bytes', async () => {
+    const env = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url, OPSBASE_API_KEY: t.key, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'opsbase-cli-')) };
+    const made = await runProcess(['--json', 'files', 'create', '--name', 'contract.pdf', '--path', './test/fixtures/contract.pdf'], env);
+    assert.equal(made.code, 0, made.stderr);
+    const file = JSON.parse(made.stdout);
+    assert.equal(file.path, 'test/fixtures/contract.pdf');
+    assert.equal(file.size, fixture('contract.pdf').length);
+    const out = join(env.XDG_CONFIG_HOME, 'copy.pdf');
+    const got = await runProcess(['files', 'download', file.id, '--out', out], env);
+    assert.equal(got.code, 0, got.stderr);
+    assert.deepEqual(readFileSync(out), fixture('contract.pdf'));
+    const missing = await runProcess(['files', 'create', '--name', 'x', '--path', './no/such/file'], env);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot read .*ENOENT/);
   });
 
   test("another org's file is a 404 everywhere", async () => {

@@ -9,6 +9,7 @@ import { operations } from '../src/operations.ts';
 import { closeDb, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import { runProcess } from './helpers/run-process.ts';
 
 let app: TestApp;
 let t: Tenant;
@@ -172,4 +173,14 @@ test('files and records are agent tools: an agent may be given them, and calling
   assert.equal(file.result, 'created');
   const got = await call('files_get', { id: file.id });
   assert.equal(got.name, 'memo.txt');
+});
+
+test('CLI: `records upsert` publishes, and again reports unchanged', async () => {
+  const env = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url, OPSBASE_API_KEY: t.key };
+  const args = ['--json', 'records', 'upsert', '--source-product', 'crm', '--record-type', 'deal', '--source-ref', 'deal_cli', '--title', 'Acme — $42k'];
+  const first = await runProcess(args, env);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(JSON.parse(first.stdout).status, 'created');
+  const second = await runProcess(args, env);
+  assert.equal(JSON.parse(second.stdout).status, 'unchanged');
 });

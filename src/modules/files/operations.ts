@@ -114,14 +114,13 @@ export const searchFiles = defineOperation({
   id: 'files.search',
   method: 'GET',
   path: '/files/search',
-  summary: 'Files whose name or extracted text matches, best first',
+  summary: 'Files whose name or extracted text matches, best first (ranked: page with `offset`)',
   scopes: ['files:read'],
-  input: z.object({
-    q: z.string().trim().min(1).max(500).describe('Words (full-text), or part of a name, URL or code'),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
+  input: PageInput.extend({
+    q: z.string().trim().min(1).max(500).optional().describe('Words (full-text), or part of a name, URL or code; absent: the newest files'),
   }),
   output: listOf(File.extend({ rank: z.number() })),
-  cli: { args: ['q'], columns: ['id', 'path', 'type', 'rank'] },
+  cli: { columns: ['id', 'path', 'type', 'rank'] },
   handler: (ctx, input) => filesService.searchFiles(ctx, input),
 });
 

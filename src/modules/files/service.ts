@@ -48,18 +48,21 @@ export function normalizePath(raw: string): string {
     .split('/')
     .filter((seg) => seg !== '' && seg !== '.')
     .join('/');
-  if (!path) throw invalid('`path` must name a file, e.g. `contracts/acme.pdf`.', { field: 'path' });
-  if (path.split('/').includes('..')) throw invalid('`path` must not contain `..` segments.', { field: 'path' });
+  if (!path) throw invalid('`path` must name a file, e.g. `contracts/acme.pdf`.', fieldProblem('path', 'must name a file'));
+  if (path.split('/').includes('..')) throw invalid('`path` must not contain `..` segments.', fieldProblem('path', 'no `..` segments'));
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(path)) throw invalid('`path` must not contain control characters.', { field: 'path' });
+  if (/[\u0000-\u001f\u007f]/.test(path)) throw invalid('`path` must not contain control characters.', fieldProblem('path', 'no control characters'));
   return path;
 }
+
+/** `details` as the shared input layer writes them: one entry per field. */
+const fieldProblem = (field: string, message: string, location = 'body') => [{ field, location, message }];
 
 /** Strict base64 (standard or URL-safe, padding optional): a typo must be a 400, not a silently different file. */
 function decodeBase64(value: string, max: number): Buffer {
   const clean = value.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean) || clean.length % 4 === 1) {
-    throw invalid('`content_base64` is not valid base64.', { field: 'content_base64' });
+    throw invalid('`content_base64` is not valid base64.', fieldProblem('content_base64', 'not valid base64'));
   }
   if (Math.floor((clean.length * 3) / 4) > max + 3) throw tooLarge(max);
   const bytes = Buffer.from(clean, clean.includes('-') || clean.includes('_') ? 'base64url' : 'base64');
@@ -68,7 +71,9 @@ function decodeBase64(value: string, max: number): Buffer {
 }
 
 const tooLarge = (max: number) =>
-  new AppError('unprocessable', `The file is larger than this server accepts (${max} bytes; OPSBASE_FILE_MAX_BYTES).`, { field: 'content_base64', max_bytes: max });
+  new AppError('unprocessable', `The file is larger than this server accepts (${max} bytes; OPSBASE_FILE_MAX_BYTES).`, [
+    { field: 'content_base64', location: 'body', message: `at most ${max} bytes` },
+  ]);
 
 /** Uploads and removals of one blob (org + hash) take turns with its collection (collectBlob). */
 const lockBlob = (db: DbOrTx, orgId: string, hash: string) => db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`blob:${orgId}:${hash}`}, 0))`);
@@ -206,13 +211,29 @@ export async function downloadFile(ctx: Ctx, id: string) {
  * Files whose name or extracted text matches `q` (full-text, or a substring of the name and of URLs and codes in the
  * text), best first. A simple ranked query on the shared index; search.retrieve's backend replaces it later.
  */
-export async function searchFiles(ctx: Ctx, input: { q: string; limit: number }) {
+export async function searchFiles(ctx: Ctx, input: PageInput & { q?: string }) {
   const orgId = requireOrg(ctx);
-  const q = input.q.trim();
-  if (!q) throw invalid('`q` must not be empty.', { field: 'q' });
+  if (input.cursor) throw invalid('Search results are ranked: page with `offset`, not `cursor`.', fieldProblem('cursor', 'use offset', 'querystring'));
+  const q = input.q?.trim();
+  const offset = input.offset ?? 0;
+  const page = <T>(rows: T[]) => ({ rows: rows.slice(0, input.limit), meta: { limit: input.limit, next_cursor: null, has_more: rows.length > input.limit } });
+  // No query: the newest files, so the same call serves a search box before anything is typed.
+  if (q === undefined) {
+    const rows = await ctx.db
+      .select()
+      .from(files)
+      .where(eq(files.orgId, orgId))
+      .orderBy(desc(files.id))
+      .limit(input.limit + 1)
+      .offset(offset);
+    const p = page(rows);
+    return { data: p.rows.map((f) => ({ ...presentFile(f), rank: 0 })), meta: p.meta };
+  }
+  if (!q) throw invalid('`q` must not be empty.', fieldProblem('q', 'must not be empty', 'querystring'));
+  const tsv = sql.raw('search_entries.tsv');
   const tsq = sql`websearch_to_tsquery('english', ${q})`;
   const rows = await ctx.db
-    .select({ file: files, rank: sql<number>`ts_rank(${sql.raw('search_entries.tsv')}, ${tsq})` })
+    .select({ file: files, rank: sql<number>`ts_rank(${tsv}, ${tsq})` })
     .from(searchEntries)
     .innerJoin(files, eq(files.id, searchEntries.objectId))
     .where(
@@ -220,12 +241,14 @@ export async function searchFiles(ctx: Ctx, input: { q: string; limit: number })
         eq(searchEntries.orgId, orgId),
         eq(searchEntries.kind, 'file'),
         eq(files.orgId, orgId),
-        sql`(${sql.raw('search_entries.tsv')} @@ ${tsq} or ${sql.raw('search_entries.terms')} ilike ${`%${escapeLike(q)}%`})`,
+        sql`(${tsv} @@ ${tsq} or ${sql.raw('search_entries.terms')} ilike ${`%${escapeLike(q)}%`})`,
       ),
     )
-    .orderBy(desc(sql`ts_rank(${sql.raw('search_entries.tsv')}, ${tsq})`), desc(files.id))
-    .limit(input.limit);
-  return { data: rows.map((r) => ({ ...presentFile(r.file), rank: Number(r.rank) })), meta: { limit: input.limit, next_cursor: null, has_more: false } };
+    .orderBy(desc(sql`ts_rank(${tsv}, ${tsq})`), desc(files.id))
+    .limit(input.limit + 1)
+    .offset(offset);
+  const p = page(rows);
+  return { data: p.rows.map((r) => ({ ...presentFile(r.file), rank: Number(r.rank) })), meta: p.meta };
 }
 
 export async function deleteFile(ctx: Ctx, id: string) {

@@ -86,15 +86,18 @@ test('50 concurrent identical upserts: one row, one revision, one created', asyn
   assert.deepEqual(await revisions(rows[0].id), [1]);
 });
 
-test('the BizBasics path and body shape work too; another org id in the body is a 404', async () => {
+test('the BizBasics path and body shape work too; an org id in the body never reaches another org', async () => {
   const res = await app.request('POST', '/api/v1/workspace-records', {
     key: t.key,
     body: { org_id: t.orgId, source_product: 'my-product', record_type: 'deal', source_ref: 'deal_abc123', title: 'Acme Inc — $42k', subtitle: 'Closing 2026-03-15', app_href: 'https://my-product.example.com/deals/abc123' },
   });
   assert.equal(res.status, 201);
   assert.equal(res.body.record.app_href, 'https://my-product.example.com/deals/abc123');
-  const wrongOrg = await upsert({ ...deal, source_ref: 'x', org_id: other.orgId });
-  assertEnvelope(wrongOrg, 404, 'not_found');
+  // The org is the key's: an org id in the body cannot aim the write at another org.
+  const aimed = await upsert({ ...deal, source_ref: 'x', org_id: other.orgId });
+  assert.equal(aimed.status, 201);
+  assert.equal(aimed.body.record.org_id, t.orgId);
+  assert.equal((await app.request('GET', '/api/v1/records', { key: other.key })).body.data.length, 0);
   const list = await app.request('GET', '/api/v1/workspace-records?source_product=my-product', { key: t.key });
   assert.equal(list.body.data.length, 1);
 });

@@ -45,10 +45,10 @@ export const upsertRecord = defineOperation({
   description:
     'Keyed by (org, source_product, record_type, source_ref). 201 `{ workspace_record_id, status: "created" }` the first time; then 200 with ' +
     '`status` `updated` (content changed: a new revision) or `unchanged`. Every content field is replaced: one left out is cleared. ' +
-    '`status` in the answer is what the upsert did; the record\'s own status is `record.status`.',
+    '`status` in the answer is what the upsert did; the record\'s own status is `record.status`. The org is the caller\'s: an `org_id` in the body ' +
+    '(BizBasics clients send one) is ignored.',
   scopes: ['records:write'],
   input: z.object({
-    org_id: z.string().max(64).optional().describe('Accepted for BizBasics clients; must be the caller’s org'),
     source_product: Key.describe('The product that owns the object, e.g. `crm`'),
     record_type: Key.describe('e.g. `deal`, `invoice`'),
     source_ref: Key.describe("The object's id in its product"),

@@ -46,7 +46,6 @@ export interface RecordContent {
 }
 
 export interface UpsertRecordInput extends RecordContent {
-  org_id?: string;
   source_product: string;
   record_type: string;
   source_ref: string;
@@ -81,8 +80,6 @@ function contentOf(input: RecordContent) {
 
 export async function upsertRecord(ctx: Ctx, input: UpsertRecordInput) {
   const orgId = requireOrg(ctx);
-  // BizBasics clients send their org id in the body: another org's id names nothing this caller can write to.
-  if (input.org_id !== undefined && input.org_id !== orgId) throw notFound('Org');
   const content = contentOf(input);
   const key = { sourceProduct: input.source_product, recordType: input.record_type, sourceRef: input.source_ref };
   const [written] = await ctx.db

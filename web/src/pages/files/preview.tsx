@@ -39,6 +39,11 @@ export function FilePreview({ id, onDeleted }: { id: string; onDeleted: () => vo
     queryFn: () => ok(api.GET('/api/v1/files/{id}', { params: { path: { id } } })),
     refetchInterval: (q) => (q.state.data?.extraction_status === 'pending' ? 2000 : false),
   });
+  // Once the text is extracted, the list's status column follows.
+  const status = file.data?.extraction_status;
+  useEffect(() => {
+    if (status && status !== 'pending') qc.invalidateQueries({ queryKey: ['files', 'list'] });
+  }, [status, qc]);
   const download = useMutation({ mutationFn: () => saveFile(id, file.data?.name ?? 'file') });
   const remove = useMutation({
     mutationFn: () => ok(api.DELETE('/api/v1/files/{id}', { params: { path: { id } } })),

@@ -36,7 +36,8 @@ describe('files in the data dir', () => {
   let t: Tenant;
   let other: Tenant;
   before(async () => {
-    ({ app, worker } = await startWithWorker());
+    // A small limit, so the too-large cases are cheap to send.
+    ({ app, worker } = await startWithWorker({ OPSBASE_FILE_MAX_BYTES: '4096' }));
     t = await app.tenant('Files');
     other = await app.tenant('Other');
   });
@@ -226,6 +227,12 @@ describe('files in the data dir', () => {
       assert.match(JSON.stringify(res.body), new RegExp(field));
     }
     assert.equal((await app.request('GET', '/api/v1/files/search?q=', { key: t.key })).status, 400);
+    // Past OPSBASE_FILE_MAX_BYTES: 422 naming the field; far past it, the body itself is refused (413).
+    const big = await app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'big.bin', content_base64: Buffer.alloc(4097).toString('base64') } });
+    assertEnvelope(big, 422, 'unprocessable');
+    assert.match(JSON.stringify(big.body.details), /content_base64/);
+    const huge = await app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'huge.bin', content_base64: Buffer.alloc(2 * 1024 * 1024).toString('base64') } });
+    assertEnvelope(huge, 413, 'payload_too_large');
     assert.equal((await sql(app, 'select count(*)::int as n from files'))[0].n, before);
   });
 });

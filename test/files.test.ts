@@ -124,6 +124,17 @@ describe('files in the data dir', () => {
     assert.deepEqual(old, [], 'the replaced text is no longer found');
   });
 
+  test('concurrent first uploads to one path: one file, one of them created', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'race.txt', path: 'race/race.txt', content_base64: b64(`take ${i % 2}`) } })),
+    );
+    assert.ok(results.every((r) => r.status === 200 || r.status === 201), JSON.stringify(results.map((r) => r.body)));
+    assert.equal(results.filter((r) => r.body.result === 'created').length, 1);
+    assert.equal(new Set(results.map((r) => r.body.id)).size, 1);
+    const [{ n }] = await sql(app, "select count(*)::int as n from files where org_id = $1 and path = 'race/race.txt'", [t.orgId]);
+    assert.equal(n, 1);
+  });
+
   test('download: raw bytes with type and disposition; JSON with base64 for the CLI and MCP', async () => {
     const bytes = Buffer.from([0, 1, 2, 3, 250, 251, 252, 253, 254, 255]);
     const up = await app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'raw é.bin', type: 'application/x-test', content_base64: bytes.toString('base64') } });

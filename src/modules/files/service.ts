@@ -3,7 +3,7 @@
 // changed, and extraction starts again. Blobs are shared by every file of the org with the same SHA-256 and are
 // collected by a job once no file references them.
 import { createHash } from 'node:crypto';
-import { and, desc, eq, like, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, like, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError, invalid, notFound } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
@@ -103,7 +103,7 @@ export async function createFile(ctx: Ctx, input: CreateFileInput) {
     .where(and(eq(files.orgId, orgId), eq(files.path, path)))
     .for('update');
   const changed = !before || before.contentHash !== hash;
-  const [row] = await ctx.db
+  const [{ inserted, ...row }] = await ctx.db
     .insert(files)
     .values({ id: newId('file'), orgId, path, name: input.name, type, category, size: bytes.length, contentHash: hash })
     .onConflictDoUpdate({
@@ -122,9 +122,13 @@ export async function createFile(ctx: Ctx, input: CreateFileInput) {
         updatedAt: new Date(),
       },
     })
-    .returning();
-  const result: 'created' | 'replaced' | 'unchanged' = !before
-    ? 'created' : changed || before.name !== row.name || before.type !== row.type || before.category !== row.category ? 'replaced' : 'unchanged';
+    .returning({ ...getTableColumns(files), inserted: sql<boolean>`(xmax = 0)` });
+  // A concurrent first upload to the same path can win the insert after our look found nothing: then we replaced it.
+  const result: 'created' | 'replaced' | 'unchanged' = inserted
+    ? 'created'
+    : !before || changed || before.name !== row.name || before.type !== row.type || before.category !== row.category
+      ? 'replaced'
+      : 'unchanged';
   if (result === 'unchanged') return { ...presentFile(row), result };
 
   await indexEntry(ctx.db, { orgId, kind: 'file', objectId: row.id, title: row.name, body: row.textContent, meta: { path: row.path, type: row.type } });

@@ -149,6 +149,12 @@ describe('files in the data dir', () => {
     const inline = await fetch(`${app.url}/api/v1/files/${up.body.id}/download?inline=true`, { headers: { authorization: `Bearer ${t.key}` } });
     assert.match(inline.headers.get('content-disposition') ?? '', /^inline;/);
     await inline.arrayBuffer();
+    // The OpenAPI document tells both answers apart.
+    const doc = await app.request('GET', '/api/openapi.json');
+    const content = doc.body.paths['/api/v1/files/{id}/download'].get.responses['200'].content;
+    assert.deepEqual(Object.keys(content).sort(), ['application/json', 'application/octet-stream']);
+    assert.equal(content['application/octet-stream'].schema.format, 'binary');
+    assert.ok(content['application/json'].schema.properties?.content_base64 || content['application/json'].schema.$ref, JSON.stringify(content['application/json']));
   });
 
   test('list filters by path prefix, category and type, with a cursor', async () => {

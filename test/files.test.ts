@@ -100,6 +100,12 @@ describe('files in the data dir', () => {
     const imgDone = await extracted(app, t.key, img.body.id);
     assert.equal(imgDone.extraction_status, 'skipped');
     assert.equal(imgDone.text_content, null);
+    // A corrupt PDF fails its extraction with a reason, and stays downloadable.
+    const broken = await app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'broken.pdf', content_base64: b64('%PDF-1.4\nthis is not a pdf') } });
+    const brokenDone = await extracted(app, t.key, broken.body.id);
+    assert.equal(brokenDone.extraction_status, 'failed');
+    assert.ok(brokenDone.extraction_error.length > 0);
+    assert.equal((await app.request('GET', `/api/v1/files/${broken.body.id}/download`, { key: t.key })).status, 200);
   });
 
   test('an upload to the same path replaces the file: same id, version +1, new text; identical bytes change nothing', async () => {

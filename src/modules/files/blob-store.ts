@@ -77,6 +77,8 @@ class S3BlobStore implements BlobStore {
     return `blobs/${orgId}/${hash}`;
   }
   async put(orgId: string, hash: string, bytes: Buffer, contentType: string) {
+    // Same address, same bytes: a HEAD spares sending them again.
+    if (await this.exists(orgId, hash)) return;
     await this.#s3.putObject(this.#key(orgId, hash), bytes, { contentType });
   }
   async open(orgId: string, hash: string) {

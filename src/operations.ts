@@ -11,12 +11,14 @@ import { walletOperations } from './modules/billing/wallet-operations.ts';
 import { dashboardOperations } from './modules/dashboard/operations.ts';
 import { devOperations } from './modules/dev/operations.ts';
 import { eventOperations } from './modules/events/operations.ts';
+import { fileOperations } from './modules/files/operations.ts';
 import { healthOperations } from './modules/health/operations.ts';
 import { keyOperations } from './modules/keys/operations.ts';
 import { notificationOperations } from './modules/notifications/operations.ts';
 import { orgOperations } from './modules/orgs/operations.ts';
 import { queueOperations } from './modules/queue/operations.ts';
 import { quotaOperations } from './modules/quota/operations.ts';
+import { recordOperations } from './modules/records/operations.ts';
 import { ruleOperations } from './modules/rules/operations.ts';
 import { templateOperations } from './modules/templates/operations.ts';
 import { runOperations } from './modules/runs/operations.ts';
@@ -52,6 +54,8 @@ export const operations: Operation[] = [
   ...templateOperations,
   ...agentOperations,
   ...ruleOperations,
+  ...fileOperations,
+  ...recordOperations,
   ...dashboardOperations,
   ...searchOperations,
   ...teamOperations,

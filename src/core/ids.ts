@@ -57,6 +57,9 @@ export const ID_PREFIXES = {
   task: 'task',
   taskComment: 'tcm',
   run: 'run',
+  file: 'file',
+  record: 'rec',
+  recordRevision: 'recv',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

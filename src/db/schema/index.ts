@@ -18,3 +18,5 @@ export * from './runs.ts';
 export * from './search.ts';
 export * from './teams.ts';
 export * from './credentials.ts';
+export * from './files.ts';
+export * from './records.ts';

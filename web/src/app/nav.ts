@@ -13,6 +13,8 @@ export const NAV: NavItem[] = [
   { path: '/search', label: 'Search', keywords: 'find documents files records everything', covers: ['search.*'] },
   { path: '/tasks', label: 'Tasks', keywords: 'board issues work todo kanban', covers: ['tasks.*'] },
   { path: '/agents', label: 'Agents', keywords: 'ai workforce org chart bots budget', covers: ['agents.*'] },
+  { path: '/files', label: 'Files', keywords: 'upload documents pdf contracts attachments download', covers: ['files.*'] },
+  { path: '/records', label: 'Records', keywords: 'workspace deals invoices crm products', covers: ['records.*'] },
   { path: '/keys', label: 'API keys', keywords: 'tokens secrets credentials', covers: ['keys.*'] },
   { path: '/members', label: 'Members', keywords: 'team users invites roles owner', covers: ['orgs.members.*', 'orgs.invites.create', 'orgs.invites.list'] },
   { path: '/teams', label: 'Teams', keywords: 'groups people members invite', covers: ['teams.*'] },

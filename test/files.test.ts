@@ -76,6 +76,13 @@ describe('files in the data dir', () => {
       found.body.data.map((f: { id: string }) => f.id),
       [pdf.body.id],
     );
+    assert.match(found.body.data[0].snippet, /<mark>zebrafinch<\/mark>/);
+    // The org's retrieve finds the PDF's text too, saying where the file is.
+    const retrieved = await app.request('GET', '/api/v1/org/retrieve?q=zebrafinch%20refund', { key: t.key });
+    assert.deepEqual(
+      retrieved.body.data.map((h: { kind: string; id: string; where: { path: string } }) => [h.kind, h.id, h.where.path]),
+      [['file', pdf.body.id, 'contracts/acme.pdf']],
+    );
     const byName = await app.request('GET', '/api/v1/files/search?q=agreem', { key: t.key });
     assert.deepEqual(
       byName.body.data.map((f: { id: string }) => f.id),

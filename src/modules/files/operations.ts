@@ -119,7 +119,7 @@ export const searchFiles = defineOperation({
   input: PageInput.extend({
     q: z.string().trim().min(1).max(500).optional().describe('Words (full-text), or part of a name, URL or code; absent: the newest files'),
   }),
-  output: listOf(File.extend({ rank: z.number() })),
+  output: listOf(File.extend({ rank: z.number(), snippet: z.string().nullable().describe('HTML-escaped text around the match, the matched words in <mark>…</mark>') })),
   cli: { columns: ['id', 'path', 'type', 'rank'] },
   handler: (ctx, input) => filesService.searchFiles(ctx, input),
 });

@@ -3,7 +3,7 @@
 // changed, and extraction starts again. Blobs are shared by every file of the org with the same SHA-256 and are
 // collected by a job once no file references them.
 import { createHash } from 'node:crypto';
-import { and, desc, eq, getTableColumns, like, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, like, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError, invalid, notFound } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
@@ -11,7 +11,7 @@ import type { BinaryBody } from '../../core/operation.ts';
 import { listNewestFirst, type PageInput } from '../../core/pagination.ts';
 import type { DbOrTx } from '../../db/client.ts';
 import { files } from '../../db/schema/files.ts';
-import { searchEntries } from '../../db/schema/search.ts';
+import { searchBackend } from '../search/choose.ts';
 import { enqueueJob } from '../../jobs/enqueue.ts';
 import { recordActivity } from '../activity/record.ts';
 import { recordEvent } from '../events/record.ts';
@@ -213,7 +213,7 @@ export async function downloadFile(ctx: Ctx, id: string) {
 
 /**
  * Files whose name or extracted text matches `q` (full-text, or a substring of the name and of URLs and codes in the
- * text), best first. A simple ranked query on the shared index; search.retrieve's backend replaces it later.
+ * text), best first, through the search backend search.retrieve uses (search/postgres-fts.ts).
  */
 export async function searchFiles(ctx: Ctx, input: PageInput & { q?: string }) {
   const orgId = requireOrg(ctx);
@@ -231,28 +231,18 @@ export async function searchFiles(ctx: Ctx, input: PageInput & { q?: string }) {
       .limit(input.limit + 1)
       .offset(offset);
     const p = page(rows);
-    return { data: p.rows.map((f) => ({ ...presentFile(f), rank: 0 })), meta: p.meta };
+    return { data: p.rows.map((f) => ({ ...presentFile(f), rank: 0, snippet: null })), meta: p.meta };
   }
   if (!q) throw invalid('`q` must not be empty.', fieldProblem('q', 'must not be empty', 'querystring'));
-  const tsv = sql.raw('search_entries.tsv');
-  const tsq = sql`websearch_to_tsquery('english', ${q})`;
-  const rows = await ctx.db
-    .select({ file: files, rank: sql<number>`ts_rank(${tsv}, ${tsq})` })
-    .from(searchEntries)
-    .innerJoin(files, eq(files.id, searchEntries.objectId))
-    .where(
-      and(
-        eq(searchEntries.orgId, orgId),
-        eq(searchEntries.kind, 'file'),
-        eq(files.orgId, orgId),
-        sql`(${tsv} @@ ${tsq} or ${sql.raw('search_entries.terms')} ilike ${`%${escapeLike(q)}%`})`,
-      ),
-    )
-    .orderBy(desc(sql`ts_rank(${tsv}, ${tsq})`), desc(files.id))
-    .limit(input.limit + 1)
-    .offset(offset);
-  const p = page(rows);
-  return { data: p.rows.map((r) => ({ ...presentFile(r.file), rank: Number(r.rank) })), meta: p.meta };
+  const found = await searchBackend().searchKnowledge(ctx.db, { orgId, q, kinds: ['file'], limit: input.limit, offset, snippets: true });
+  const ids = found.hits.map((h) => h.id);
+  const rows = ids.length ? await ctx.db.select().from(files).where(and(eq(files.orgId, orgId), inArray(files.id, ids))) : [];
+  const byId = new Map(rows.map((f) => [f.id, f]));
+  const data = found.hits.flatMap((h) => {
+    const f = byId.get(h.id);
+    return f ? [{ ...presentFile(f), rank: h.rank, snippet: h.snippet }] : [];
+  });
+  return { data, meta: { limit: input.limit, next_cursor: null, has_more: found.has_more } };
 }
 
 export async function deleteFile(ctx: Ctx, id: string) {

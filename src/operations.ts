@@ -12,12 +12,14 @@ import { dashboardOperations } from './modules/dashboard/operations.ts';
 import { devOperations } from './modules/dev/operations.ts';
 import { documentOperations } from './modules/documents/operations.ts';
 import { eventOperations } from './modules/events/operations.ts';
+import { fileOperations } from './modules/files/operations.ts';
 import { healthOperations } from './modules/health/operations.ts';
 import { keyOperations } from './modules/keys/operations.ts';
 import { notificationOperations } from './modules/notifications/operations.ts';
 import { orgOperations } from './modules/orgs/operations.ts';
 import { queueOperations } from './modules/queue/operations.ts';
 import { quotaOperations } from './modules/quota/operations.ts';
+import { recordOperations } from './modules/records/operations.ts';
 import { ruleOperations } from './modules/rules/operations.ts';
 import { templateOperations } from './modules/templates/operations.ts';
 import { runOperations } from './modules/runs/operations.ts';
@@ -53,6 +55,8 @@ export const operations: Operation[] = [
   ...templateOperations,
   ...agentOperations,
   ...ruleOperations,
+  ...fileOperations,
+  ...recordOperations,
   ...dashboardOperations,
   ...documentOperations,
   ...searchOperations,

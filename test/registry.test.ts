@@ -91,6 +91,8 @@ interface OrgAObjects {
   runId?: string;
   /** A team of org A (its owner in it) and the name of a credential in A's vault. */
   team?: { id: string; credential: string };
+  /** A file and a workspace record of org A (tenancy test only). */
+  knowledge?: { fileId: string; recordId: string };
   /** A folder of org A and a document in it. */
   documents?: { folderId: string; docId: string };
 }
@@ -144,6 +146,14 @@ async function webhookObjects(t: Tenant): Promise<{ webhookId: string; deliveryI
   return { webhookId: hook.body.id, deliveryId: delivery.body.id };
 }
 
+async function knowledgeObjects(t: Tenant): Promise<{ fileId: string; recordId: string }> {
+  const file = await app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'a.txt', content_base64: Buffer.from('of A').toString('base64') } });
+  assert.equal(file.status, 201, JSON.stringify(file.body));
+  const record = await app.request('POST', '/api/v1/records', { key: t.key, body: { source_product: 'crm', record_type: 'deal', source_ref: 'a', title: 'of A' } });
+  assert.equal(record.status, 201, JSON.stringify(record.body));
+  return { fileId: file.body.id, recordId: record.body.workspace_record_id };
+}
+
 async function queueObjects(t: Tenant): Promise<{ jobId: string; scheduleId: string }> {
   const job = await app.request('POST', '/api/v1/queue/jobs', { key: t.key, body: { queue: 'a-queue', task_type: 'x' } });
   assert.equal(job.status, 201, JSON.stringify(job.body));
@@ -183,6 +193,8 @@ const TENANCY_FIXTURES: { prefix: string; params: (a: OrgAObjects) => Record<str
   { prefix: 'runs.', params: (a) => ({ id: a.runId ?? '' }) },
   { prefix: 'teams.', params: (a) => ({ id: a.team?.id ?? '', user_id: a.tenant.userId }) },
   { prefix: 'credentials.', params: (a) => ({ name: a.team?.credential ?? '' }) },
+  { prefix: 'files.', params: (a) => ({ id: a.knowledge?.fileId ?? '' }) },
+  { prefix: 'records.', params: (a) => ({ id: a.knowledge?.recordId ?? '' }) },
   { prefix: 'folders.', params: (a) => ({ id: a.documents?.folderId ?? '' }) },
   { prefix: 'documents.', params: (a) => ({ id: a.documents?.docId ?? '', number: '1' }) },
 ];
@@ -514,6 +526,7 @@ test("tenancy: org B's key and session get 404 on every operation that names org
     tasks: await taskObjects(a),
     runId: await runObject(a),
     team: await teamObjects(a),
+    knowledge: await knowledgeObjects(a),
     documents: await documentObjects(a),
   };
   const mustCover = operations.filter((op) => op.auth === 'org' && op.pathParams.length > 0 && !NOT_ORG_OBJECTS.some((p) => op.id.startsWith(p)));

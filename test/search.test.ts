@@ -130,3 +130,16 @@ test('bad input is a 400 naming the field', async () => {
   assert.equal(types.body.details[0].field, 'types', JSON.stringify(types.body));
   assert.match(types.body.message, /planets/);
 });
+
+test('a record upserted through the API is found by retrieve, narrowed by its type and product', async () => {
+  const body = { source_product: 'crm', record_type: 'deal', source_ref: 'deal_77', title: 'Globex renewal', summary_text: 'Renewal of the kumquat plan' };
+  const up = await app.request('POST', '/api/v1/records', { key: app.admin.key, body });
+  assert.equal(up.status, 201, JSON.stringify(up.body));
+  const hit = await get('/org/retrieve?q=kumquat&record_type=deal&product=crm');
+  assert.deepEqual(
+    hit.body.data.map((h: { kind: string; where: Record<string, unknown> }) => [h.kind, h.where.record_type, h.where.source_product]),
+    [['record', 'deal', 'crm']],
+  );
+  const otherProduct = await get('/org/retrieve?q=kumquat&product=billing');
+  assert.deepEqual(otherProduct.body.data, []);
+});

@@ -65,6 +65,42 @@ async function followAndExit(target: Target, op: CliContract, input: Record<stri
   process.exitCode = out.status !== null && (!mustSucceed || out.status === 'succeeded') ? 0 : 1;
 }
 
+/**
+ * `--path ./contract.pdf`: the file is read here and sent in base64; the path sent is the one given, made relative
+ * (an absolute or `..` path names the file by its base name: the org has no business knowing this machine's tree).
+ */
+function readUpload(upload: { from: string; into: string }, input: Record<string, unknown>, cmd: Command) {
+  const local = input[upload.from];
+  if (input[upload.into] !== undefined || typeof local !== 'string') return;
+  const fs = process.getBuiltinModule('node:fs');
+  const { basename, isAbsolute, normalize } = process.getBuiltinModule('node:path');
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(local);
+  } catch (err) {
+    cmd.error(`error: cannot read ${local}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { exitCode: 2 });
+  }
+  input[upload.into] = bytes.toString('base64');
+  const rel = normalize(local);
+  input[upload.from] = isAbsolute(rel) || rel.split(/[\\/]/).includes('..') ? basename(rel) : rel;
+  input.name ??= basename(rel);
+}
+
+/** A download's bytes (base64 in the JSON answer) to `--out` or standard output; `--json` prints the answer as is. */
+function saveDownload(res: ApiResult, field: string, out: unknown, globals: GlobalOptions) {
+  const b64 = (res.body as Record<string, unknown> | undefined)?.[field];
+  if (typeof b64 !== 'string') return report(res, globals, undefined);
+  const bytes = Buffer.from(b64, 'base64');
+  if (typeof out === 'string') {
+    process.getBuiltinModule('node:fs').writeFileSync(out, bytes);
+    if (globals.json) console.log(JSON.stringify({ out, bytes: bytes.length }));
+    else console.error(`wrote ${bytes.length} bytes to ${out}`);
+    return;
+  }
+  if (globals.json) return report(res, globals, undefined);
+  process.stdout.write(bytes);
+}
+
 // ---- one command per operation -------------------------------------------------------------------------------
 
 function group(parent: Command, words: string[]): Command {
@@ -90,6 +126,8 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   // Positional arguments are always required; commander says so with `<name>`.
   const args = op.cli.args.map((name) => fieldOf(name, props[name] ?? {}, false));
   const taken = new Set(Object.keys(props));
+  // An upload's content field is filled from the file its `from` option names: not required of the user.
+  if (op.cli.upload) required.delete(op.cli.upload.into);
   const files = Object.entries(op.cli.files ?? {});
   const options = Object.entries(props)
     .filter(([name]) => !op.cli.args.includes(name))
@@ -113,6 +151,7 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   if (op.cli.watch && op.readOnly) cmd.option('-w, --watch [seconds]', 'redraw every N seconds (default 2) until Ctrl-C');
   if (op.stream) cmd.option('-f, --follow', 'stream the events live until the end (resumes after a dropped connection)');
   if (op.cli.wait) cmd.option('--wait', 'then follow it live until it ends; exit 0 if it succeeded, 1 if not');
+  if (op.cli.download) cmd.option('-o, --out <file>', 'write the bytes to this file (default: standard output)');
 
   cmd.action(async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;
@@ -145,12 +184,14 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
     }
     if (!(await confirmCost(op, command, given.yes))) return;
     await guard(globals, async () => {
+      if (op.cli.upload) readUpload(op.cli.upload, input, command);
       const target = resolveTarget(globals);
       const { path, query, body } = toOperationRequest(op, input);
       if (op.cli.watch && given.watch !== undefined)
         return watch(given.watch, command, () => request(target, op.method, path, { query, body }), globals, op.cli.columns, target);
       if (op.stream && given.follow) return followAndExit(target, op, input, globals);
       const res = await request(target, op.method, path, { query, body });
+      if (op.cli.download && res.status < 400) return saveDownload(res, op.cli.download.field, given.out, globals);
       const followed = op.cli.wait && given.wait && res.status < 400 && findContract(op.cli.wait);
       if (!followed) return report(res, globals, op.cli.columns, target);
       // The events that follow say everything the answer did; its id is what to look it up by later.

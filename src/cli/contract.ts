@@ -41,8 +41,17 @@ export interface CliContract {
   rawBody: boolean;
   pathParams: string[];
   /** `name`: the command's words when they are not the id's (`search.global` is `opsbase search`); `stdin`: a secret
-   * body field the command also reads from stdin. */
-  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string; name?: string; stdin?: string } & CliFlagHints;
+   * body field the command also reads from stdin; `upload` / `download`: local files in and out (core/operation.ts). */
+  cli: {
+    args: string[];
+    columns?: string[];
+    watch?: boolean;
+    wait?: string;
+    name?: string;
+    stdin?: string;
+    upload?: { from: string; into: string };
+    download?: { field: string };
+  } & CliFlagHints;
   /** Also answers as Server-Sent Events (`--follow`). */
   stream?: boolean;
   /** JSON Schema of what the API accepts (path, query and body merged; `io: 'input'`). */

@@ -37,6 +37,8 @@ export function contractOf(op: Operation): Contract {
       ...(op.cli.wait ? { wait: op.cli.wait } : {}),
       ...(op.cli.name ? { name: op.cli.name } : {}),
       ...(op.cli.stdin ? { stdin: op.cli.stdin } : {}),
+      ...(op.cli.upload ? { upload: op.cli.upload } : {}),
+      ...(op.cli.download ? { download: op.cli.download } : {}),
       ...(op.cli.flags ? { flags: op.cli.flags } : {}),
       ...(op.cli.files ? { files: op.cli.files } : {}),
       ...(op.cli.default ? { default: true } : {}),

@@ -14,15 +14,31 @@ export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
  */
 export type AuthMode = 'public' | 'user' | 'org';
 
-/** How the CLI spells some inputs (everything else follows from the input schema). */
-export interface CliFlagHints {
+export interface CliHints {
+  args?: string[];
+  columns?: string[];
+  name?: string;
+  watch?: boolean;
+  wait?: string;
+  /**
+   * Uploads: the option `from` names a local file the CLI reads and sends base64-encoded in the field `into`
+   * (`opsbase files create --path ./contract.pdf`); `from` itself is still sent (its `./` dropped).
+   */
+  upload?: { from: string; into: string };
+  /** Downloads: the command takes `--out FILE` and writes the base64 field `field` of the answer there (or to stdout). */
+  download?: { field: string };
+  /** A secret body field the command also reads from stdin (`--<field>-stdin`), off the command line. */
+  stdin?: string;
   /** A shorter flag for a field: `{ folder_id: 'folder' }` → `--folder Policies` sets `folder_id`. */
   flags?: Record<string, string>;
-  /** Flags that read a file into a field: `{ file: 'content_md' }` → `--file refund.md` (`-`: standard input). */
+  /** Flags that read a file's text into a field: `{ file: 'content_md' }` → `--file refund.md` (`-`: standard input). */
   files?: Record<string, string>;
   /** The command runs when its group is named alone with arguments: `opsbase docs revisions doc_…` is `… revisions list doc_…`. */
   default?: boolean;
 }
+
+/** The hints that say how the CLI spells some inputs (everything else follows from the input schema). */
+export type CliFlagHints = Pick<CliHints, 'flags' | 'files' | 'default'>;
 
 export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
   id: string;
@@ -68,7 +84,7 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
    * `stream`) for the answer's `id`, printing events until it ends; the exit code says whether it succeeded.
    * `name`: the command's words when the id's would read badly (`search.global` is `opsbase search`).
    */
-  cli?: { args?: string[]; columns?: string[]; name?: string; watch?: boolean; wait?: string; stdin?: string } & CliFlagHints;
+  cli?: CliHints;
   /**
    * The handler verifies a signature over the exact request bytes (a payment provider's webhook): the server keeps
    * them in `ctx.request.rawBody`. Such an endpoint is for machines, so it is no CLI command and no MCP tool.
@@ -91,12 +107,41 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
    * response), opens the stream and writes events until the client hangs up (a run's live events).
    */
   stream?: (ctx: Ctx, input: z.output<I>, open: () => EventStream) => Promise<void>;
+  /**
+   * A read whose answer is bytes (a file's content): served raw with its content type and disposition unless the
+   * client asks for JSON (`Accept: application/json`, as the CLI and MCP do), which gets `handler`'s answer (the
+   * bytes in base64 beside the metadata).
+   */
+  binary?: (ctx: Ctx, input: z.output<I>) => Promise<BinaryBody>;
+  /** Bodies larger than the instance's default are accepted up to this many bytes (uploads in base64). */
+  bodyLimit?: (cfg: import('../config.ts').Config) => number;
+  /** The status of a successful answer when it depends on it (an upsert: 201 created, 200 updated); default `status`. */
+  statusOf?: (output: z.input<O>) => number;
   /** Reads that may be served without a transaction; mutations always get one. */
   handler: (ctx: Ctx, input: z.output<I>) => Promise<z.input<O>>;
 }
 
+/** The bytes a `binary` operation answers with. */
+export interface BinaryBody {
+  body: Buffer | import('node:stream').Readable;
+  contentType: string;
+  /** For Content-Disposition (`attachment; filename=…`). */
+  filename: string;
+  size?: number;
+  /** `inline` lets a browser show it (images, text); default `attachment`. */
+  disposition?: 'inline' | 'attachment';
+}
+
 export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType>
-  extends Required<Omit<OperationSpec<I, O>, 'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds' | 'rawBody' | 'settlement' | 'stream' | 'precheck' | 'ownAgent'>> {
+  extends Required<
+    Omit<
+      OperationSpec<I, O>,
+      'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds' | 'rawBody' | 'settlement' | 'stream' | 'precheck' | 'ownAgent' | 'binary' | 'bodyLimit' | 'statusOf'
+    >
+  > {
+  binary?: OperationSpec<I, O>['binary'];
+  bodyLimit?: OperationSpec<I, O>['bodyLimit'];
+  statusOf?: OperationSpec<I, O>['statusOf'];
   ownAgent: boolean;
   stream?: OperationSpec<I, O>['stream'];
   precheck?: OperationSpec<I, O>['precheck'];
@@ -105,8 +150,7 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   orgParam?: string;
   holdTtlSeconds: number;
   instanceAdmin: boolean;
-  /** `stdin`: a secret body field the command also reads from stdin (`--<field>-stdin`), off the command line. */
-  cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string; name?: string; stdin?: string } & CliFlagHints;
+  cli: CliHints & { args: string[] };
   /** Path parameter names, in order. */
   pathParams: string[];
   readOnly: boolean;
@@ -139,17 +183,7 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     holdTtlSeconds: spec.holdTtlSeconds ?? 15 * 60,
     settlement: spec.settlement ?? 'with_action',
     status: spec.status ?? (spec.method === 'POST' ? 201 : 200),
-    cli: {
-      args: spec.cli?.args ?? pathParams,
-      columns: spec.cli?.columns,
-      watch: spec.cli?.watch,
-      wait: spec.cli?.wait,
-      name: spec.cli?.name,
-      stdin: spec.cli?.stdin,
-      flags: spec.cli?.flags,
-      files: spec.cli?.files,
-      default: spec.cli?.default,
-    },
+    cli: { ...spec.cli, args: spec.cli?.args ?? pathParams },
     pathParams,
     readOnly: spec.method === 'GET',
     destructive: spec.destructive ?? spec.method === 'DELETE',

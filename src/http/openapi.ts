@@ -17,7 +17,19 @@ const withOperationHints: typeof jsonSchemaTransform = (input) => {
   const op = (input.route.config as { op?: Operation } | undefined)?.op;
   if (!op) return out;
   const hints = { cli: op.cli, cost: op.cost, auth: op.auth, instance_admin: op.instanceAdmin, destructive: op.destructive };
-  return { ...out, schema: { ...out.schema, 'x-opsbase': hints } };
+  const schema = { ...out.schema, 'x-opsbase': hints } as Record<string, unknown> & { response?: Record<string, unknown> };
+  // A `binary` operation answers with the bytes themselves unless JSON is asked for: both in the document.
+  if (op.binary && schema.response?.[op.status]) {
+    const json = schema.response[op.status];
+    schema.response = {
+      ...schema.response,
+      [op.status]: {
+        description: 'The bytes (any content type), or with `Accept: application/json` the JSON below',
+        content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } }, 'application/json': { schema: json } },
+      },
+    };
+  }
+  return { ...out, schema };
 };
 
 export async function registerOpenApi(app: FastifyInstance, services: AppServices) {

@@ -1,6 +1,7 @@
 // The Fastify app factory: every operation of the registry becomes a route under /api/v1 (or /api for probes),
 // with auth, scopes, rate limits, idempotency, the error envelope and the request log applied uniformly.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { ZodType } from 'zod';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError, ErrorEnvelope } from '../core/errors.ts';
 import type { Ctx } from '../core/context.ts';
@@ -159,6 +160,7 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
     method: op.method,
     url,
     config: { op },
+    ...(op.bodyLimit ? { bodyLimit: Math.max(op.bodyLimit(services.config), services.config.OPSBASE_BODY_LIMIT_BYTES) } : {}),
     schema: {
       ...(alias ? { hide: true } : { operationId: op.id }),
       summary: op.summary,
@@ -167,7 +169,7 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
       ...(op.auth === 'public' ? { security: [] } : {}),
       ...(pathParams.length ? { params: op.input.pick(pathKeys) } : {}),
       ...(hasRest ? (body ? { body: rest } : { querystring: rest }) : {}),
-      response: { [op.status]: op.output, '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
+      response: responses(op),
     },
     onRequest: async (req, reply) => {
       // An EventSource cannot send headers: a session streaming picks its org with `?org=` instead of X-Org-Id.
@@ -199,13 +201,14 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
     },
     handler: (req, reply) => {
       if (op.stream && wantsEventStream(req)) return streamOperation(app, services, op, req, reply);
+      if (op.binary && !wantsJson(req)) return sendBinary(services, op, req, reply);
       return app.inflight.run(async () => {
         const input = { ...((body ? req.body : req.query) as object), ...(req.params as object) };
         const ctx = contextFor(services, req);
         const mutate = async (tx: DbOrTx, hold?: { id: string; amount: number }) => {
           const out = await op.handler({ ...ctx, db: tx, hold }, input);
           if (req.idem) {
-            await complete(tx, services.masterKey, req.idem, op.status, out);
+            await complete(tx, services.masterKey, req.idem, op.statusOf?.(out as never) ?? op.status, out);
             req.idem = undefined;
           }
           return out;
@@ -220,10 +223,39 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
         } else {
           result = op.readOnly ? await op.handler(ctx, input) : op.transaction ? await db.transaction((tx) => mutate(tx)) : await mutate(db);
         }
-        return reply.code(op.status).send(result);
+        return reply.code(op.statusOf?.(result as never) ?? op.status).send(result);
       });
     },
   });
+}
+
+const wantsJson = (req: FastifyRequest) => (req.headers.accept ?? '').includes('application/json');
+
+/** The raw face of a `binary` read: the bytes with their type, and a disposition naming the file. */
+async function sendBinary(services: AppServices, op: Operation, req: FastifyRequest, reply: FastifyReply) {
+  const input = { ...(req.query as object), ...(req.params as object) };
+  const out = await op.binary!(contextFor(services, req), input);
+  // RFC 6266: an ASCII fallback plus the exact UTF-8 name.
+  const ascii = out.filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  reply
+    .code(200)
+    .header('content-type', out.contentType)
+    .header('content-disposition', `${out.disposition ?? 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(out.filename)}`)
+    .header('x-content-type-options', 'nosniff')
+    // Uploaded HTML or SVG shown inline must not run scripts on the dashboard's origin.
+    .header('content-security-policy', "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox");
+  if (out.size !== undefined) reply.header('content-length', String(out.size));
+  return reply.send(out.body);
+}
+
+function responses(op: Operation): Record<string, ZodType> {
+  return {
+    [op.status]: op.output,
+    // An upsert answers 201 when it created and 200 when it found: both carry the same shape.
+    ...(op.statusOf ? { [op.status === 201 ? 200 : 201]: op.output } : {}),
+    '4xx': ErrorEnvelope,
+    '5xx': ErrorEnvelope,
+  };
 }
 
 function adoptOrgParam(req: FastifyRequest) {

@@ -10,11 +10,12 @@ import type { AppServices } from '../core/services.ts';
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /**
- * The dashboard's own scripts and styles only. Images may come from anywhere over https (org avatars are URLs);
+ * The dashboard's own scripts and styles only. Images may come from anywhere over https (org avatars are URLs) and
+ * from blob: URLs the page made itself (a file's preview, fetched with the session and the org header);
  * scripts and connections never leave this origin.
  */
 export const DASHBOARD_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; font-src 'self'; " +
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; connect-src 'self'; font-src 'self'; " +
   "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const isApi = (url: string) => url === '/api' || url.startsWith('/api/') || url === '/mcp' || url.startsWith('/mcp/');

@@ -22,7 +22,7 @@ export const TOOLSETS: Record<string, ToolsetInfo> = {
   agents: { description: 'AI agents: their models, tools, budgets and runs; agent templates and rules', domains: ['agents', 'templates', 'rules'] },
   pilots: { description: 'Pilots: automations that run steps on triggers and schedules', domains: ['pilots'] },
   documents: { description: 'Documents in folders (with revisions and diffs) and files', domains: ['documents', 'folders', 'files'] },
-  records: { description: 'Structured records: custom tables of the org', domains: ['records'] },
+  records: { description: "Workspace records: other products' objects (deals, invoices …) published into the org by idempotent upsert", domains: ['records'] },
   search: { description: 'Full-text search across the org', domains: ['search'] },
   notifications: { description: 'Notifications for the caller and the org: list, create, mark read', domains: ['notifications'] },
   activity: { description: "The org's activity log and its recent API requests", domains: ['activity', 'dev', 'logs'] },

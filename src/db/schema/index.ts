@@ -18,4 +18,6 @@ export * from './runs.ts';
 export * from './search.ts';
 export * from './teams.ts';
 export * from './credentials.ts';
+export * from './files.ts';
+export * from './records.ts';
 export * from './documents.ts';

@@ -14,6 +14,8 @@ export const NAV: NavItem[] = [
   { path: '/tasks', label: 'Tasks', keywords: 'board issues work todo kanban', covers: ['tasks.*'] },
   { path: '/agents', label: 'Agents', keywords: 'ai workforce org chart bots budget', covers: ['agents.*'] },
   { path: '/documents', label: 'Documents', keywords: 'docs folders policies wiki knowledge revisions markdown', covers: ['documents.*', 'folders.*'] },
+  { path: '/files', label: 'Files', keywords: 'upload documents pdf contracts attachments download', covers: ['files.*'] },
+  { path: '/records', label: 'Records', keywords: 'workspace deals invoices crm products', covers: ['records.*'] },
   { path: '/keys', label: 'API keys', keywords: 'tokens secrets credentials', covers: ['keys.*'] },
   { path: '/members', label: 'Members', keywords: 'team users invites roles owner', covers: ['orgs.members.*', 'orgs.invites.create', 'orgs.invites.list'] },
   { path: '/teams', label: 'Teams', keywords: 'groups people members invite', covers: ['teams.*'] },

@@ -54,6 +54,18 @@ const ConfigSchema = z.object({
   OPSBASE_RETENTION_WEBHOOK_DELIVERIES_DAYS: days(30),
   OPSBASE_RETENTION_JOBS_DAYS: days(7),
   OPSBASE_RETENTION_FAILED_JOBS_DAYS: days(30),
+  /** When the scheduled backup runs (cron, UTC); `off` disables it. See docs/backups.md. */
+  OPSBASE_BACKUP_CRON: z.string().trim().min(1).default('0 3 * * *'),
+  /** How many succeeded backups to keep; older ones (and older failed ones) are deleted after each backup. */
+  OPSBASE_BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
+  /** `auto`: pg_dump when one of the server's major version is on the PATH, else the built-in format. */
+  OPSBASE_BACKUP_FORMAT: z.enum(['auto', 'builtin', 'pg_dump']).default('auto'),
+  /** Largest file an upload operation (orgs.import) accepts, in bytes. */
+  OPSBASE_UPLOAD_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(512 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` (one object per line) or `pretty` (short lines for people); unset: pretty when stdout is a terminal. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),

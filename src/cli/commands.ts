@@ -65,6 +65,18 @@ async function followAndExit(target: Target, op: CliContract, input: Record<stri
   process.exitCode = out.status !== null && (!mustSucceed || out.status === 'succeeded') ? 0 : 1;
 }
 
+/** A download's bytes to `--out` (saying where, and how many) or, without it, to stdout as they are. */
+function saveDownload(res: ApiResult, out: string | undefined, globals: GlobalOptions) {
+  const bytes = res.bytes ?? Buffer.alloc(0);
+  if (!out) {
+    process.stdout.write(bytes);
+    return;
+  }
+  process.getBuiltinModule('node:fs').writeFileSync(out, bytes, { mode: 0o600 });
+  if (globals.json) console.log(JSON.stringify({ file: out, bytes: bytes.length }));
+  else console.log(`saved ${bytes.length} bytes to ${out}`);
+}
+
 // ---- one command per operation -------------------------------------------------------------------------------
 
 function group(parent: Command, words: string[]): Command {
@@ -98,6 +110,8 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   if (op.cli.watch && op.readOnly) cmd.option('-w, --watch [seconds]', 'redraw every N seconds (default 2) until Ctrl-C');
   if (op.stream) cmd.option('-f, --follow', 'stream the events live until the end (resumes after a dropped connection)');
   if (op.cli.wait) cmd.option('--wait', 'then follow it live until it ends; exit 0 if it succeeded, 1 if not');
+  if (op.download) cmd.option('-o, --out <file>', 'write the file here (default: stdout)');
+  if (op.upload) cmd.requiredOption('--file <path>', 'the file to send');
 
   cmd.action(async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;
@@ -121,7 +135,9 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
       if (op.cli.watch && given.watch !== undefined)
         return watch(given.watch, command, () => request(target, op.method, path, { query, body }), globals, op.cli.columns, target);
       if (op.stream && given.follow) return followAndExit(target, op, input, globals);
-      const res = await request(target, op.method, path, { query, body });
+      const file = op.upload ? process.getBuiltinModule('node:fs').readFileSync(given.file as string) : undefined;
+      const res = await request(target, op.method, path, { query, body, file });
+      if (op.download && res.status < 400) return saveDownload(res, given.out as string | undefined, globals);
       const followed = op.cli.wait && given.wait && res.status < 400 && findContract(op.cli.wait);
       if (!followed) return report(res, globals, op.cli.columns, target);
       // The events that follow say everything the answer did; its id is what to look it up by later.

@@ -39,6 +39,10 @@ export interface CliContract {
   destructive: boolean;
   /** Signed provider webhooks: neither a command nor a tool. */
   rawBody: boolean;
+  /** Answers with a file's bytes: the command writes them to `--out` or stdout. */
+  download?: boolean;
+  /** Takes a file as its body: the command sends `--file <path>`. */
+  upload?: boolean;
   pathParams: string[];
   cli: { args: string[]; columns?: string[]; watch?: boolean; wait?: string };
   /** Also answers as Server-Sent Events (`--follow`). */

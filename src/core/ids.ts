@@ -53,6 +53,7 @@ export const ID_PREFIXES = {
   task: 'task',
   taskComment: 'tcm',
   run: 'run',
+  backup: 'bak',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

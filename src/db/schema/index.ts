@@ -16,3 +16,4 @@ export * from './rules.ts';
 export * from './tasks.ts';
 export * from './runs.ts';
 export * from './search.ts';
+export * from './backups.ts';

@@ -66,6 +66,18 @@ const ConfigSchema = z.object({
     .int()
     .positive()
     .default(512 * 1024 * 1024),
+  // An S3-compatible object store (AWS S3, MinIO, R2 …), used for file blobs (and backups' offsite copies) when the
+  // endpoint, bucket and both keys are set; see src/core/s3.ts. Unset: blobs live in the data dir.
+  OPSBASE_S3_ENDPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
+  OPSBASE_S3_BUCKET: z.string().optional(),
+  OPSBASE_S3_ACCESS_KEY_ID: z.string().optional(),
+  OPSBASE_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  OPSBASE_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** `<endpoint>/<bucket>/<key>` (default: every S3-compatible server speaks it); false: `<bucket>.<endpoint host>/<key>`. */
+  OPSBASE_S3_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => v !== 'false' && v !== '0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` (one object per line) or `pretty` (short lines for people); unset: pretty when stdout is a terminal. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),

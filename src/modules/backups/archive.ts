@@ -27,7 +27,8 @@ export interface ArchiveHeader {
   /** The source's applied migrations, oldest first (drizzle's hash and timestamp): the schema version. */
   migrations: { hash: string; created_at: string }[];
   org_id?: string;
-  tables: { name: string; columns: Column[] }[];
+  /** An org export's `role`: `parent` rows (members' users) are kept when the target has them; `org` rows are the org's. */
+  tables: { name: string; columns: Column[]; role?: 'parent' | 'org' }[];
   sequences: SequenceState[];
 }
 

@@ -70,9 +70,9 @@ export async function listTables(db: Queryable): Promise<Table[]> {
 export async function listForeignKeys(db: Queryable): Promise<ForeignKey[]> {
   const { rows } = await db.query<ForeignKey>(
     `select cn.nspname || '.' || cl.relname as "table", rn.nspname || '.' || rl.relname as "refTable",
-            (select array_agg(a.attname order by k.i) from unnest(con.conkey) with ordinality k(n, i)
+            (select array_agg(a.attname::text order by k.i) from unnest(con.conkey) with ordinality k(n, i)
                join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.n) as columns,
-            (select array_agg(a.attname order by k.i) from unnest(con.confkey) with ordinality k(n, i)
+            (select array_agg(a.attname::text order by k.i) from unnest(con.confkey) with ordinality k(n, i)
                join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.n) as "refColumns"
        from pg_constraint con
        join pg_class cl on cl.oid = con.conrelid join pg_namespace cn on cn.oid = cl.relnamespace

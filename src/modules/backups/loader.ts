@@ -20,8 +20,12 @@ export class TableLoader {
   inserted = 0;
   private readonly client: pg.ClientBase;
 
-  constructor(client: pg.ClientBase, target: Table, archiveColumns: Column[], opts: { skipIdentity?: boolean } = {}) {
+  /** Primary key columns: a row whose key exists already is skipped (ON CONFLICT DO NOTHING), not an error. */
+  private readonly keepExisting?: string[];
+
+  constructor(client: pg.ClientBase, target: Table, archiveColumns: Column[], opts: { skipIdentity?: boolean; onConflictDoNothing?: string[] } = {}) {
     this.client = client;
+    this.keepExisting = opts.onConflictDoNothing;
     this.table = target;
     const byName = new Map(target.columns.filter((c) => !c.generated).map((c) => [c.name, c]));
     const missing = archiveColumns.filter((c) => !byName.has(c.name)).map((c) => c.name);
@@ -47,7 +51,8 @@ export class TableLoader {
     });
     const overriding = this.columns.some((c) => c.identity) ? ' overriding system value' : '';
     const cols = this.columns.map((c) => quoteIdent(c.name)).join(', ');
-    await this.client.query(`insert into ${this.table.sql} (${cols})${overriding} values ${tuples.join(', ')}`, params);
-    this.inserted += rows.length;
+    const keep = this.keepExisting?.length ? ` on conflict (${this.keepExisting.map(quoteIdent).join(', ')}) do nothing` : '';
+    const res = await this.client.query(`insert into ${this.table.sql} (${cols})${overriding} values ${tuples.join(', ')}${keep}`, params);
+    this.inserted += res.rowCount ?? rows.length;
   }
 }

@@ -1,0 +1,273 @@
+// Backups (issue 12, item 8): a backup taken by the job engine while the instance serves, downloaded byte for byte,
+// copied offsite (a local fake S3), restored by `opsbase restore` into an empty database that a fresh server then runs
+// with the same org and a working API key; a non-empty database refused; org export → import into a second instance
+// with the same objects; retention; instance-admin only.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { migrationsFolder } from '../src/db/migrate.ts';
+import { type Worker, startWorker } from '../src/jobs/worker.ts';
+import { planOrgExport } from '../src/modules/backups/org-plan.ts';
+import { listForeignKeys, listTables } from '../src/modules/backups/catalog.ts';
+import { type FakeS3, startFakeS3 } from './helpers/fake-s3.ts';
+import { databaseUrlFor, startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import { MAIN, runProcess } from './helpers/run-process.ts';
+import { until } from './helpers/until.ts';
+
+const journal = JSON.parse(readFileSync(`${migrationsFolder}/meta/_journal.json`, 'utf8')) as { entries: unknown[] };
+const dataDir = mkdtempSync(join(tmpdir(), 'opsbase-backups-'));
+const cleanups: (() => Promise<void>)[] = [];
+let app: TestApp;
+let worker: Worker;
+let fake: FakeS3;
+let t: Tenant;
+let taskId: string;
+
+before(async () => {
+  fake = await startFakeS3();
+  app = await startTestApp({ env: { OPSBASE_DATA_DIR: dataDir, OPSBASE_BACKUP_CRON: 'off', OPSBASE_BACKUP_KEEP: '2', ...fake.env } });
+  worker = await startWorker(app.app.services, { pollMs: 100 });
+  t = await app.tenant('Backed');
+  const task = await app.request('POST', '/api/v1/tasks', { key: t.key, body: { title: 'Survive a restore' } });
+  assert.equal(task.status, 201);
+  taskId = task.body.id;
+});
+
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await worker?.stop();
+  await app?.close();
+  await fake?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** An empty database (no schema at all) on the test server. */
+async function emptyDatabase(): Promise<string> {
+  const name = `restore_${randomBytes(5).toString('hex')}`;
+  const c = new pg.Client({ connectionString: process.env.OPSBASE_TEST_ADMIN_URL });
+  await c.connect();
+  await c.query(`create database ${name} template template0`);
+  await c.end();
+  cleanups.push(async () => {
+    const d = new pg.Client({ connectionString: process.env.OPSBASE_TEST_ADMIN_URL });
+    await d.connect();
+    await d.query(`drop database if exists ${name} with (force)`);
+    await d.end();
+  });
+  return databaseUrlFor(name);
+}
+
+const adminSession = () => app.admin.sessionToken;
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function takeBackup(): Promise<any> {
+  const queued = await app.request('POST', '/api/v1/backups/trigger', { key: adminSession() });
+  assert.equal(queued.status, 202, JSON.stringify(queued.body));
+  assert.equal(queued.body.status, 'queued');
+  return until('the backup to finish', async () => {
+    const r = await app.request('GET', `/api/v1/backups/${queued.body.id}`, { key: adminSession() });
+    return r.body.status === 'succeeded' || r.body.status === 'failed' ? r.body : undefined;
+  });
+}
+
+async function download(id: string, key = adminSession()) {
+  const res = await fetch(`${app.url}/api/v1/backups/${id}/download`, { headers: { authorization: `Bearer ${key}` } });
+  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+let archive: string;
+
+test('a triggered backup runs as a job: listed, counted, logged, downloaded byte for byte, copied offsite', async () => {
+  const b = await takeBackup();
+  assert.equal(b.status, 'succeeded', b.error);
+  assert.equal(b.format, 'opsbase-jsonl', 'the embedded server is 18 and no matching pg_dump is on the PATH');
+  assert.equal(b.schema_version, journal.entries.length);
+  assert.ok(b.table_count >= 20 && b.row_count > 5, `${b.table_count} tables, ${b.row_count} rows`);
+
+  const onDisk = readFileSync(join(dataDir, 'backups', b.file_name));
+  const got = await download(b.id);
+  assert.equal(got.status, 200);
+  assert.equal(got.headers.get('content-type'), 'application/gzip');
+  assert.match(got.headers.get('content-disposition') ?? '', /attachment; filename="bak_/);
+  assert.deepEqual(got.bytes, onDisk, 'download bytes = the file');
+  assert.equal(sha256(got.bytes), b.sha256);
+  assert.equal(b.size_bytes, onDisk.length);
+  archive = join(dataDir, 'downloaded.jsonl.gz');
+  writeFileSync(archive, got.bytes);
+
+  const list = await app.request('GET', '/api/v1/backups', { key: adminSession() });
+  assert.equal(list.body.data[0].id, b.id, 'newest first');
+  const stats = await app.request('GET', '/api/v1/backups/stats', { key: adminSession() });
+  assert.equal(stats.status, 200);
+  assert.ok(stats.body.count >= 1);
+  assert.ok(stats.body.total_size_bytes >= onDisk.length);
+  assert.equal(stats.body.keep, 2);
+  assert.equal(stats.body.schedule, null, 'OPSBASE_BACKUP_CRON=off');
+  const logs = await app.request('GET', `/api/v1/backups/logs?backup=${b.id}`, { key: adminSession() });
+  assert.ok(logs.body.data.some((l: { message: string }) => l.message.startsWith('succeeded')), JSON.stringify(logs.body));
+
+  const status = await until('the offsite copy', async () => {
+    const r = await app.request('GET', '/api/v1/backups/offsite-status', { key: adminSession() });
+    return r.body.in_sync ? r.body : undefined;
+  });
+  assert.equal(status.configured, true);
+  assert.equal(status.last_copy.backup_id, b.id);
+  assert.equal(status.last_copy.ok, true);
+  assert.deepEqual(fake.objects.get(`backups/${b.file_name}`)?.body, onDisk, 'the offsite copy is the same bytes');
+  // Orkosi's path for the same answer.
+  assert.equal((await app.request('GET', '/api/v1/backups/github-status', { key: adminSession() })).body.in_sync, true);
+});
+
+test('opsbase restore: into an empty database, a fresh server runs it with the same org and a working key', async () => {
+  assert.ok(archive, 'the previous test downloaded an archive');
+  const url = await emptyDatabase();
+  const run = await runProcess(['restore', archive], { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn' }, MAIN);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /restored \d+ rows/);
+
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const applied = await c.query('select count(*)::int as n from drizzle.__drizzle_migrations');
+  assert.equal(applied.rows[0].n, journal.entries.length, 'the migrations table matches: a start applies only newer ones');
+  const seq = await c.query(`select last_value::int as v from queue_jobs_seq_seq`);
+  const max = await c.query(`select coalesce(max(seq), 0)::int as m from queue_jobs`);
+  assert.ok(seq.rows[0].v >= max.rows[0].m, 'sequences continue after the restored rows');
+  await c.end();
+
+  const restored = await startTestApp({ databaseUrl: url, env: { OPSBASE_DATA_DIR: dataDir, OPSBASE_BACKUP_CRON: 'off' } });
+  try {
+    const org = await restored.request('GET', `/api/v1/orgs/${t.orgId}`, { key: t.key });
+    assert.equal(org.status, 200, 'the API key made before the backup still works');
+    const task = await restored.request('GET', `/api/v1/tasks/${taskId}`, { key: t.key });
+    assert.equal(task.body.title, 'Survive a restore');
+    const login = await restored.request('POST', '/api/v1/auth/login', { body: { email: t.email, password: t.password } });
+    assert.equal(login.status, 200, JSON.stringify(login.body));
+
+    // Now it holds rows: a second restore is refused, and changes nothing.
+    const again = await runProcess(['--json', 'restore', archive], { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn' }, MAIN);
+    assert.equal(again.code, 3, again.stderr);
+    const err = JSON.parse(again.stderr.trim().split('\n').pop()!);
+    assert.equal(err.error, 'refused');
+    assert.match(err.message, /not empty/);
+  } finally {
+    await restored.close();
+  }
+});
+
+test('opsbase backup --out writes an archive straight from the database; a cut file is refused', async () => {
+  const out = join(dataDir, 'cli.jsonl.gz');
+  const run = await runProcess(['--json', 'backup', '--out', out], { ...process.env, DATABASE_URL: app.databaseUrl, LOG_LEVEL: 'warn' }, MAIN);
+  assert.equal(run.code, 0, run.stderr);
+  const r = JSON.parse(run.stdout);
+  assert.equal(r.sha256, sha256(readFileSync(out)));
+  assert.equal(r.schema_version, journal.entries.length);
+
+  const cut = join(dataDir, 'cut.jsonl.gz');
+  const bytes = readFileSync(out);
+  writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+  const url = await emptyDatabase();
+  const bad = await runProcess(['restore', cut], { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn' }, MAIN);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /damaged|incomplete|not an Opsbase archive/);
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const rows = await c.query(`select to_regclass('public.orgs') is null or not exists (select 1 from orgs) as empty`);
+  await c.end();
+  assert.equal(rows.rows[0].empty, true, 'nothing half-restored');
+});
+
+test('retention keeps the newest OPSBASE_BACKUP_KEEP succeeded backups; delete removes row and file', async () => {
+  const a = await takeBackup();
+  const b = await takeBackup();
+  const list = await app.request('GET', '/api/v1/backups?status=succeeded', { key: adminSession() });
+  assert.deepEqual(
+    list.body.data.map((x: { id: string }) => x.id),
+    [b.id, a.id],
+    'keep = 2',
+  );
+  const del = await app.request('DELETE', `/api/v1/backups/${a.id}`, { key: adminSession() });
+  assert.equal(del.status, 200);
+  assert.equal((await app.request('GET', `/api/v1/backups/${a.id}`, { key: adminSession() })).status, 404);
+  assert.equal((await download(a.id)).status, 404);
+  assert.throws(() => readFileSync(join(dataDir, 'backups', a.file_name)));
+});
+
+test('backups are for instance admins: an org owner’s session and an org key get 403', async () => {
+  for (const key of [t.sessionToken, t.key]) {
+    assert.equal((await app.request('POST', '/api/v1/backups/trigger', { key })).status, 403);
+    assert.equal((await app.request('GET', '/api/v1/backups', { key })).status, 403);
+    const list = await app.request('GET', '/api/v1/backups', { key: adminSession() });
+    assert.equal((await download(list.body.data[0].id, key)).status, 403);
+  }
+});
+
+test('an org export lists every org table and the rows hanging off them (from the catalog)', async () => {
+  const client = await app.app.services.database.pool.connect();
+  try {
+    const tables = await listTables(client);
+    const plan = planOrgExport(tables, await listForeignKeys(client));
+    const names = new Set(plan.map((p) => p.table.name));
+    for (const tb of tables) {
+      if (tb.columns.some((c) => c.name === 'org_id') && tb.name.startsWith('public.')) assert.ok(names.has(tb.name), `${tb.name} travels with its org`);
+    }
+    assert.equal(plan.find((p) => p.table.name === 'public.users')?.role, 'parent');
+    assert.ok(!names.has('public.sessions'), 'sessions stay behind');
+  } finally {
+    client.release();
+  }
+});
+
+test('org export → import into a second instance: the same objects, keys and passwords work; twice → 409', async () => {
+  const agent = await app.request('POST', '/api/v1/agents', { key: t.key, body: { name: 'exported-agent' } });
+  assert.equal(agent.status, 201, JSON.stringify(agent.body));
+
+  assert.equal((await fetch(`${app.url}/api/v1/orgs/${t.orgId}/export`, { headers: { authorization: `Bearer ${t.key}` } })).status, 403, 'not with a key');
+  const other = await app.tenant('Other');
+  const notMine = await fetch(`${app.url}/api/v1/orgs/${t.orgId}/export`, { headers: { authorization: `Bearer ${other.sessionToken}` } });
+  assert.equal(notMine.status, 404, 'another org is not found');
+  const res = await fetch(`${app.url}/api/v1/orgs/${t.orgId}/export`, { headers: { authorization: `Bearer ${t.sessionToken}` } });
+  assert.equal(res.status, 200);
+  const bytes = Buffer.from(await res.arrayBuffer());
+
+  const second = await startTestApp({ env: { OPSBASE_DATA_DIR: dataDir, OPSBASE_BACKUP_CRON: 'off' } });
+  try {
+    const upload = (key: string) =>
+      fetch(`${second.url}/api/v1/orgs/import`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/gzip' }, body: bytes });
+    const stranger = await second.tenant('Stranger');
+    assert.equal((await upload(stranger.sessionToken)).status, 403, 'instance admins only');
+
+    const imported = await upload(second.admin.sessionToken);
+    const body = await imported.json();
+    assert.equal(imported.status, 201, JSON.stringify(body));
+    assert.equal(body.org_id, t.orgId);
+    assert.ok(body.rows > 5);
+
+    const task = await second.request('GET', `/api/v1/tasks/${taskId}`, { key: t.key });
+    assert.equal(task.status, 200, 'the org key works on the new instance');
+    assert.equal(task.body.title, 'Survive a restore');
+    const agents = await second.request('GET', '/api/v1/agents', { key: t.key });
+    assert.ok(agents.body.data.some((a: { id: string }) => a.id === agent.body.id), 'same agent, same id');
+    const login = await second.request('POST', '/api/v1/auth/login', { body: { email: t.email, password: t.password } });
+    assert.equal(login.status, 200, 'the owner signs in with the same password');
+    const newTask = await second.request('POST', '/api/v1/tasks', { key: t.key, body: { title: 'After the move' } });
+    assert.equal(newTask.status, 201);
+    assert.ok(newTask.body.number > task.body.number, 'task numbers continue');
+
+    const twice = await upload(second.admin.sessionToken);
+    assert.equal(twice.status, 409);
+    assert.equal((await twice.json()).error, 'conflict');
+
+    const notAnArchive = await fetch(`${second.url}/api/v1/orgs/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${second.admin.sessionToken}`, 'content-type': 'application/gzip' },
+      body: Buffer.from('not gzip'),
+    });
+    assert.equal(notAnArchive.status, 400);
+  } finally {
+    await second.close();
+  }
+});

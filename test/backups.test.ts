@@ -241,7 +241,7 @@ test('org export → import into a second instance: the same objects, keys and p
     assert.equal((await upload(stranger.sessionToken)).status, 403, 'instance admins only');
 
     const imported = await upload(second.admin.sessionToken);
-    const body = await imported.json();
+    const body = (await imported.json()) as { org_id: string; rows: number };
     assert.equal(imported.status, 201, JSON.stringify(body));
     assert.equal(body.org_id, t.orgId);
     assert.ok(body.rows > 5);
@@ -259,7 +259,7 @@ test('org export → import into a second instance: the same objects, keys and p
 
     const twice = await upload(second.admin.sessionToken);
     assert.equal(twice.status, 409);
-    assert.equal((await twice.json()).error, 'conflict');
+    assert.equal(((await twice.json()) as { error: string }).error, 'conflict');
 
     const notAnArchive = await fetch(`${second.url}/api/v1/orgs/import`, {
       method: 'POST',

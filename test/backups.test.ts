@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { migrationsFolder } from '../src/db/migrate.ts';
@@ -96,6 +97,11 @@ test('a triggered backup runs as a job: listed, counted, logged, downloaded byte
   assert.deepEqual(got.bytes, onDisk, 'download bytes = the file');
   assert.equal(sha256(got.bytes), b.sha256);
   assert.equal(b.size_bytes, onDisk.length);
+  const header = JSON.parse(gunzipSync(got.bytes).toString('utf8').split('\n')[0]).header;
+  assert.equal(header.kind, 'instance');
+  assert.ok(header.server_version_num >= 150000, `server_version_num ${header.server_version_num}`);
+  assert.ok(header.tables.some((x: { name: string }) => x.name === 'drizzle.__drizzle_migrations'), 'the migrations table is in the archive');
+  assert.equal(header.migrations.length, journal.entries.length);
   archive = join(dataDir, 'downloaded.jsonl.gz');
   writeFileSync(archive, got.bytes);
 
@@ -109,6 +115,10 @@ test('a triggered backup runs as a job: listed, counted, logged, downloaded byte
   assert.equal(stats.body.schedule, null, 'OPSBASE_BACKUP_CRON=off');
   const logs = await app.request('GET', `/api/v1/backups/logs?backup=${b.id}`, { key: adminSession() });
   assert.ok(logs.body.data.some((l: { message: string }) => l.message.startsWith('succeeded')), JSON.stringify(logs.body));
+  assert.ok(
+    logs.body.data.some((l: { message: string }) => /^format opsbase-jsonl \((no pg_dump on the PATH|pg_dump \d+ does not match the server's major version \d+)/.test(l.message)),
+    'the log says why the built-in format ran',
+  );
 
   const status = await until('the offsite copy', async () => {
     const r = await app.request('GET', '/api/v1/backups/offsite-status', { key: adminSession() });

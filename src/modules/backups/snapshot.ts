@@ -33,8 +33,8 @@ export async function copyTable(client: pg.ClientBase, writer: ArchiveWriter, ta
 }
 
 export async function serverVersionNum(client: Pick<pg.ClientBase, 'query'>): Promise<number> {
-  const { rows } = await client.query<{ v: string }>('show server_version_num');
-  return Number(rows[0].v);
+  const { rows } = await client.query<{ server_version_num: string }>('show server_version_num');
+  return Number(rows[0].server_version_num);
 }
 
 /**

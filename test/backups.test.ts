@@ -193,12 +193,12 @@ test('opsbase backup --out writes an archive straight from the database; a cut f
 test('retention keeps the newest OPSBASE_BACKUP_KEEP succeeded backups; delete removes row and file', async () => {
   const a = await takeBackup();
   const b = await takeBackup();
-  const list = await app.request('GET', '/api/v1/backups?status=succeeded', { key: adminSession() });
-  assert.deepEqual(
-    list.body.data.map((x: { id: string }) => x.id),
-    [b.id, a.id],
-    'keep = 2',
-  );
+  // Retention runs in the job right after the backup is marked succeeded.
+  const kept = await until('retention to prune', async () => {
+    const list = await app.request('GET', '/api/v1/backups?status=succeeded', { key: adminSession() });
+    return list.body.data.length === 2 ? list.body.data.map((x: { id: string }) => x.id) : undefined;
+  });
+  assert.deepEqual(kept, [b.id, a.id], 'keep = 2: the newest two');
   const del = await app.request('DELETE', `/api/v1/backups/${a.id}`, { key: adminSession() });
   assert.equal(del.status, 200);
   assert.equal((await app.request('GET', `/api/v1/backups/${a.id}`, { key: adminSession() })).status, 404);
@@ -235,7 +235,14 @@ test('org export → import into a second instance: the same objects, keys and p
   const agent = await app.request('POST', '/api/v1/agents', { key: t.key, body: { name: 'exported-agent' } });
   assert.equal(agent.status, 201, JSON.stringify(agent.body));
 
-  assert.equal((await fetch(`${app.url}/api/v1/orgs/${t.orgId}/export`, { headers: { authorization: `Bearer ${t.key}` } })).status, 403, 'not with a key');
+  const narrow = await app.request('POST', '/api/v1/keys', { key: t.key, body: { name: 'narrow', scopes: ['orgs:write', 'tasks:read'] } });
+  const refused = await fetch(`${app.url}/api/v1/orgs/${t.orgId}/export`, { headers: { authorization: `Bearer ${narrow.body.secret}` } });
+  assert.equal(refused.status, 403, 'a key without the full `*` scope cannot take every credential of the org');
+  const member = await app.tenant('Member');
+  const added = await app.request('POST', '/api/v1/org/members', { key: t.key, body: { user_id: member.userId, role: 'admin' } });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  const asAdmin = await fetch(`${app.url}/api/v1/orgs/${t.orgId}/export`, { headers: { authorization: `Bearer ${member.sessionToken}` } });
+  assert.equal(asAdmin.status, 403, 'an org admin is not the owner');
   const other = await app.tenant('Other');
   const notMine = await fetch(`${app.url}/api/v1/orgs/${t.orgId}/export`, { headers: { authorization: `Bearer ${other.sessionToken}` } });
   assert.equal(notMine.status, 404, 'another org is not found');

@@ -2,6 +2,7 @@
 // admins, with their session (like billing.grant and users.*): an org's API key gets 403, whatever its scopes.
 import { z } from 'zod';
 import { defineOperation } from '../../core/operation.ts';
+import { listOf, PageInput } from '../../core/pagination.ts';
 import { Deleted, IdParam, Timestamp } from '../../core/schemas.ts';
 import { BACKUP_STATUSES, OFFSITE_STATUSES } from '../../db/schema/backups.ts';
 import { FileBytes } from '../../http/download.ts';
@@ -56,12 +57,8 @@ export const listBackups = defineOperation({
   path: '/backups',
   summary: 'Backups, newest first',
   ...admin,
-  input: z.object({
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).optional(),
-    status: z.enum(BACKUP_STATUSES).optional(),
-  }),
-  output: z.object({ data: z.array(Backup), meta: z.object({ limit: z.number(), has_more: z.boolean(), next_cursor: z.string().nullable() }) }),
+  input: PageInput.extend({ status: z.enum(BACKUP_STATUSES).optional() }),
+  output: listOf(Backup),
   cli: { columns, watch: true },
   handler: (ctx, input) => service.listBackups(ctx, input),
 });
@@ -96,13 +93,13 @@ export const backupLogs = defineOperation({
   ...admin,
   input: z.object({
     backup: z.string().min(1).max(64).optional().describe('Only this backup’s lines'),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    lines: z.coerce.number().int().min(1).max(1000).default(100).describe('How many of the last lines (default 100)'),
   }),
   output: z.object({
     data: z.array(z.object({ backup_id: z.string(), at: Timestamp, level: z.string(), message: z.string() })),
   }),
   cli: { columns: ['at', 'backup_id', 'level', 'message'] },
-  handler: (ctx, input) => service.backupLogs(ctx, input),
+  handler: (ctx, input) => service.backupLogs(ctx, { backup: input.backup, limit: input.lines }),
 });
 
 export const offsiteStatus = defineOperation({
@@ -165,12 +162,13 @@ export const exportOrgOp = defineOperation({
   id: 'orgs.export',
   method: 'GET',
   path: '/orgs/:id/export',
-  summary: 'Download everything the org owns as one archive (the owner’s session), for orgs.import on another instance',
+  summary: 'Download everything the org owns as one archive (the owner, or a `*` key), for orgs.import on another instance',
   description:
     'Every table with an org_id (and rows hanging off them), the org, and its members’ user rows with their password hashes ' +
     '(so they sign in on the new instance with the password they had). Ids are preserved. See docs/backups.md.',
   orgParam: 'id',
-  scopes: ['orgs:write'],
+  // Everything, every credential's hash included: only a full-access key (or the owner's session).
+  scopes: ['*'],
   download: true,
   input: z.object({ id: IdParam('Org') }),
   output: FileBytes,

@@ -21,10 +21,12 @@ import { SchemaMismatch, TableLoader } from './loader.ts';
 import { planOrgExport } from './org-plan.ts';
 import { copyTable, inSnapshot, serverVersionNum, storedColumns } from './snapshot.ts';
 
-/** The org's owner (a session: a key cannot take every member's password hash with it) or an instance admin member. */
+/**
+ * The archive holds every credential of the org (members' password hashes, key hashes): a key needs the full `*`
+ * scope (checked by the operation's scopes), a session must be the owner's or an instance admin's — not an org admin.
+ */
 function assertMayExport(ctx: Ctx) {
-  if (ctx.keyId) throw forbidden('Exporting an org takes the owner’s session (`opsbase login`), not an API key: the archive holds every credential of the org.');
-  if (ctx.role !== 'owner' && !ctx.isInstanceAdmin) throw forbidden('Only the org’s owner (or an instance admin) may export it.');
+  if (!ctx.keyId && ctx.role !== 'owner' && !ctx.isInstanceAdmin) throw forbidden('Only the org’s owner (or an instance admin) may export it.');
 }
 
 export async function exportOrg(ctx: Ctx, orgId: string): Promise<Download> {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { desc, eq, sql } from 'drizzle-orm';
 import type { Ctx } from '../../core/context.ts';
 import { conflict, notFound } from '../../core/errors.ts';
+import { listNewestFirst, type PageInput } from '../../core/pagination.ts';
 import { newId } from '../../core/ids.ts';
 import { iso } from '../../core/schemas.ts';
 import { backups } from '../../db/schema/backups.ts';
@@ -59,20 +60,9 @@ async function find(ctx: Ctx, id: string): Promise<Row> {
 
 export const getBackup = async (ctx: Ctx, id: string) => presentBackup(await find(ctx, id));
 
-export async function listBackups(ctx: Ctx, input: { limit: number; offset?: number; status?: Row['status'] }) {
-  const rows = await ctx.db
-    .select()
-    .from(backups)
-    .where(input.status ? eq(backups.status, input.status) : undefined)
-    .orderBy(desc(backups.createdAt), desc(backups.id))
-    .limit(input.limit + 1)
-    .offset(input.offset ?? 0);
-  const more = rows.length > input.limit;
-  const page = rows.slice(0, input.limit);
-  return {
-    data: page.map(presentBackup),
-    meta: { limit: input.limit, has_more: more, next_cursor: more ? String((input.offset ?? 0) + input.limit) : null },
-  };
+/** Newest first: backup ids are time-sortable, so the common keyset pagination applies. */
+export function listBackups(ctx: Ctx, input: PageInput & { status?: Row['status'] }) {
+  return listNewestFirst(ctx.db, backups, input, [input.status ? eq(backups.status, input.status) : undefined], presentBackup);
 }
 
 export async function backupStats(ctx: Ctx) {

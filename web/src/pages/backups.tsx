@@ -51,7 +51,7 @@ function Offsite({ version }: { version: string }) {
 }
 
 function Logs({ version }: { version: string }) {
-  const logs = useQuery({ queryKey: ['backups', 'logs', version], queryFn: () => ok(api.GET('/api/v1/backups/logs', { params: { query: { limit: 50 } } })) });
+  const logs = useQuery({ queryKey: ['backups', 'logs', version], queryFn: () => ok(api.GET('/api/v1/backups/logs', { params: { query: { lines: 50 } } })) });
   return (
     <Card title="Log" className="mt-6">
       {logs.error && <ErrorNote error={logs.error} />}

@@ -11,7 +11,8 @@ import { gunzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { migrationsFolder } from '../src/db/migrate.ts';
-import { type Worker, startWorker } from '../src/jobs/worker.ts';
+import { allJobs } from '../src/jobs/registry.ts';
+import { registerSchedules, type Worker, startWorker } from '../src/jobs/worker.ts';
 import { planOrgExport } from '../src/modules/backups/org-plan.ts';
 import { listForeignKeys, listTables } from '../src/modules/backups/catalog.ts';
 import { type FakeS3, startFakeS3 } from './helpers/fake-s3.ts';
@@ -104,6 +105,14 @@ test('a triggered backup runs as a job: listed, counted, logged, downloaded byte
   assert.equal(header.migrations.length, journal.entries.length);
   archive = join(dataDir, 'downloaded.jsonl.gz');
   writeFileSync(archive, got.bytes);
+
+  // The CLI's download face: `opsbase backups download <id> --out F` writes the same bytes.
+  const viaCli = join(dataDir, 'cli-download.jsonl.gz');
+  const env = { ...process.env, OPSBASE_API_URL: app.url, OPSBASE_API_KEY: adminSession(), XDG_CONFIG_HOME: dataDir };
+  const dl = await runProcess(['backups', 'download', b.id, '--out', viaCli], env, MAIN);
+  assert.equal(dl.code, 0, dl.stderr);
+  assert.match(dl.stdout, new RegExp(`saved ${onDisk.length} bytes`));
+  assert.deepEqual(readFileSync(viaCli), onDisk);
 
   const list = await app.request('GET', '/api/v1/backups', { key: adminSession() });
   assert.equal(list.body.data[0].id, b.id, 'newest first');
@@ -206,6 +215,25 @@ test('retention keeps the newest OPSBASE_BACKUP_KEEP succeeded backups; delete r
   assert.throws(() => readFileSync(join(dataDir, 'backups', a.file_name)));
 });
 
+test('the schedule comes from OPSBASE_BACKUP_CRON (off: none); when it fires, a backup is taken with trigger `schedule`', async () => {
+  const services = app.app.services;
+  const schedule = async () =>
+    (await services.database.pool.query(`select cron from queue_schedules where org_id = 'system' and queue = 'backups.schedule'`)).rows[0]?.cron;
+  assert.equal(await schedule(), undefined, 'OPSBASE_BACKUP_CRON=off registers nothing');
+  await registerSchedules({ ...services, config: { ...services.config, OPSBASE_BACKUP_CRON: '15 2 * * *' } }, allJobs);
+  assert.equal(await schedule(), '15 2 * * *');
+
+  await services.database.pool.query(`update queue_schedules set next_run_at = now() - interval '1 minute' where org_id = 'system' and queue = 'backups.schedule'`);
+  const scheduled = await until('the scheduled backup', async () => {
+    const list = await app.request('GET', '/api/v1/backups', { key: adminSession() });
+    return list.body.data.find((x: { trigger: string; status: string }) => x.trigger === 'schedule' && x.status === 'succeeded');
+  });
+  assert.equal(scheduled.requested_by, null);
+
+  await registerSchedules(services, allJobs);
+  assert.equal(await schedule(), undefined, 'turned off again: the schedule is removed');
+});
+
 test('backups are for instance admins: an org owner’s session and an org key get 403', async () => {
   for (const key of [t.sessionToken, t.key]) {
     assert.equal((await app.request('POST', '/api/v1/backups/trigger', { key })).status, 403);
@@ -273,6 +301,14 @@ test('org export → import into a second instance: the same objects, keys and p
     const newTask = await second.request('POST', '/api/v1/tasks', { key: t.key, body: { title: 'After the move' } });
     assert.equal(newTask.status, 201);
     assert.ok(newTask.body.number > task.body.number, 'task numbers continue');
+
+    // The CLI's upload face sends the same file: the org is there now, so 409 (exit 1).
+    const exportFile = join(dataDir, 'org-export.jsonl.gz');
+    writeFileSync(exportFile, bytes);
+    const env = { ...process.env, OPSBASE_API_URL: second.url, OPSBASE_API_KEY: second.admin.sessionToken, XDG_CONFIG_HOME: dataDir };
+    const cliImport = await runProcess(['--json', 'orgs', 'import', '--file', exportFile], env, MAIN);
+    assert.equal(cliImport.code, 1, cliImport.stdout + cliImport.stderr);
+    assert.match(cliImport.stdout + cliImport.stderr, /conflict/);
 
     const twice = await upload(second.admin.sessionToken);
     assert.equal(twice.status, 409);

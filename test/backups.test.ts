@@ -312,6 +312,23 @@ test('org export → import into a second instance: the same objects, keys and p
 
     const twice = await upload(second.admin.sessionToken);
     assert.equal(twice.status, 409);
+
+    // The source's instance admin, exported with their own org, is no instance admin on the target.
+    const adminOrg = await fetch(`${app.url}/api/v1/orgs/${app.admin.orgId}/export`, { headers: { authorization: `Bearer ${app.admin.sessionToken}` } });
+    assert.equal(adminOrg.status, 200);
+    const moved = await fetch(`${second.url}/api/v1/orgs/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${second.admin.sessionToken}`, 'content-type': 'application/gzip' },
+      body: Buffer.from(await adminOrg.arrayBuffer()),
+    });
+    assert.equal(moved.status, 201);
+    const c = new pg.Client({ connectionString: second.databaseUrl });
+    await c.connect();
+    const role = await c.query('select role from users where id = $1', [app.admin.userId]);
+    await c.end();
+    assert.equal(role.rows[0].role, 'user');
+    const session = await second.request('POST', '/api/v1/auth/login', { body: { email: app.admin.email, password: app.admin.password } });
+    assert.equal((await second.request('GET', '/api/v1/backups', { key: session.body.token })).status, 403);
     assert.equal(((await twice.json()) as { error: string }).error, 'conflict');
 
     const notAnArchive = await fetch(`${second.url}/api/v1/orgs/import`, {

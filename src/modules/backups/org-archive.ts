@@ -131,7 +131,10 @@ export async function importOrg(ctx: Ctx, bytes: Buffer | undefined) {
       const idIndex = selfRefs.length ? m.columns.findIndex((c) => c.name === selfRefs[0].refColumns[0]) : -1;
       const ordered = idIndex >= 0 ? parentsFirst(rows, idIndex, selfRefs.map((fk) => m.columns.findIndex((c) => c.name === fk.columns[0]))) : rows;
       const sealed = m.columns.map((c, i) => (c.name.endsWith('_encrypted') ? i : -1)).filter((i) => i >= 0);
+      // Being an instance admin there makes no one an instance admin here.
+      const instanceRole = target.name === 'public.users' ? m.columns.findIndex((c) => c.name === 'role') : -1;
       for (const r of ordered) {
+        if (instanceRole >= 0) r[instanceRole] = 'user';
         await loader.add(r);
         for (const i of sealed) if (r[i] !== null && !opens(r[i]!, ctx.services.masterKey)) stats.unreadable_secrets++;
       }

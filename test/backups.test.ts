@@ -16,7 +16,8 @@ import { registerSchedules, type Worker, startWorker } from '../src/jobs/worker.
 import { planOrgExport } from '../src/modules/backups/org-plan.ts';
 import { listForeignKeys, listTables } from '../src/modules/backups/catalog.ts';
 import { type FakeS3, startFakeS3 } from './helpers/fake-s3.ts';
-import { databaseUrlFor, startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
+import { RestoreRefused, restoreArchive } from '../src/modules/backups/restore.ts';
+import { databaseUrlFor, freshDatabase, startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 import { MAIN, runProcess } from './helpers/run-process.ts';
 import { until } from './helpers/until.ts';
 
@@ -175,6 +176,20 @@ test('opsbase restore: into an empty database, a fresh server runs it with the s
   } finally {
     await restored.close();
   }
+});
+
+test('a database with the schema migrated but no rows counts as empty: the restore fills it', async () => {
+  const db = await freshDatabase();
+  cleanups.push(db.drop);
+  const r = await restoreArchive(db.url, archive);
+  assert.ok(r.rows > 5);
+  assert.equal(r.schema_version, journal.entries.length);
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  const org = await c.query('select id from orgs where id = $1', [t.orgId]);
+  await c.end();
+  assert.equal(org.rows.length, 1);
+  await assert.rejects(restoreArchive(db.url, archive), (e: unknown) => e instanceof RestoreRefused && /not empty/.test((e as Error).message));
 });
 
 test('opsbase backup --out writes an archive straight from the database; a cut file is refused', async () => {

@@ -20,7 +20,8 @@ export const copyOffsiteJob = defineJob<{ id: string }>({
 export const runBackupJob = defineJob<{ id: string }>({
   type: 'backups.run',
   timeout: 6 * 3600,
-  max_attempts: 1,
+  // A second attempt only after a worker died mid-backup (its lease lapsed): a backup that failed is not retried.
+  max_attempts: 2,
   backoff: 60,
   handler: async ({ services, payload, log }) => {
     let ran: boolean;

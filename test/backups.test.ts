@@ -14,6 +14,7 @@ import { migrationsFolder } from '../src/db/migrate.ts';
 import { allJobs } from '../src/jobs/registry.ts';
 import { registerSchedules, type Worker, startWorker } from '../src/jobs/worker.ts';
 import { planOrgExport } from '../src/modules/backups/org-plan.ts';
+import { parentsFirst } from '../src/modules/backups/org-archive.ts';
 import { listForeignKeys, listTables } from '../src/modules/backups/catalog.ts';
 import { type FakeS3, startFakeS3 } from './helpers/fake-s3.ts';
 import { RestoreRefused, restoreArchive } from '../src/modules/backups/restore.ts';
@@ -256,6 +257,20 @@ test('backups are for instance admins: an org owner’s session and an org key g
     const list = await app.request('GET', '/api/v1/backups', { key: adminSession() });
     assert.equal((await download(list.body.data[0].id, key)).status, 403);
   }
+});
+
+test('rows of a table that references itself are imported parents first (folders in a tree)', () => {
+  // [id, parent_id]: c → b → a, given children first; d has no parent; e points outside the archive.
+  const rows = [
+    ['c', 'b'],
+    ['b', 'a'],
+    ['d', null],
+    ['a', null],
+    ['e', 'zz'],
+  ];
+  const order = parentsFirst(rows, 0, [1]).map((r) => r[0]);
+  assert.deepEqual(order.length, 5);
+  for (const [child, parent] of [['c', 'b'], ['b', 'a']]) assert.ok(order.indexOf(parent) < order.indexOf(child), `${parent} before ${child}: ${order}`);
 });
 
 test('an org export lists every org table and the rows hanging off them (from the catalog)', async () => {

@@ -69,7 +69,7 @@ export async function exportOrg(ctx: Ctx, orgId: string): Promise<Download> {
 }
 
 /** Rows of a table that references itself (a task's parent), ordered so each comes after the row it points to. */
-function parentsFirst(rows: (string | null)[][], idIndex: number, refIndexes: number[]): (string | null)[][] {
+export function parentsFirst(rows: (string | null)[][], idIndex: number, refIndexes: number[]): (string | null)[][] {
   const byId = new Map(rows.map((r) => [r[idIndex], r]));
   const out: (string | null)[][] = [];
   const placed = new Set<string | null>();
@@ -117,41 +117,55 @@ export async function importOrg(ctx: Ctx, bytes: Buffer | undefined) {
     const meta = new Map(header.tables.map((t) => [t.name, t]));
     const pks = await primaryKeys(client);
     const stats = { tables: 0, rows: 0, parents_kept: 0, unreadable_secrets: 0 };
-    let pending: { target: Table; rows: (string | null)[][] } | undefined;
+    /** One table being loaded: rows go straight to its loader, except a self-referencing table's (sorted first). */
+    let current: { target: Table; loader: TableLoader; buffer: (string | null)[][] | null; seen: number; put: (r: (string | null)[]) => Promise<void> } | undefined;
 
-    const flush = async () => {
-      if (!pending) return;
-      const { target, rows } = pending;
-      pending = undefined;
+    const open = (target: Table) => {
       const m = meta.get(target.name)!;
       const parent = m.role === 'parent';
       const loader = new TableLoader(client, target, m.columns, { skipIdentity: true, onConflictDoNothing: parent ? pks.get(target.name) : undefined });
-      // Self-references (a task's parent task): parents first.
       const selfRefs = fks.filter((fk) => fk.table === target.name && fk.refTable === target.name && fk.columns.length === 1);
-      const idIndex = selfRefs.length ? m.columns.findIndex((c) => c.name === selfRefs[0].refColumns[0]) : -1;
-      const ordered = idIndex >= 0 ? parentsFirst(rows, idIndex, selfRefs.map((fk) => m.columns.findIndex((c) => c.name === fk.columns[0]))) : rows;
       const sealed = m.columns.map((c, i) => (c.name.endsWith('_encrypted') ? i : -1)).filter((i) => i >= 0);
       // Being an instance admin there makes no one an instance admin here.
       const instanceRole = target.name === 'public.users' ? m.columns.findIndex((c) => c.name === 'role') : -1;
-      for (const r of ordered) {
+      const put = async (r: (string | null)[]) => {
         if (instanceRole >= 0) r[instanceRole] = 'user';
-        await loader.add(r);
         for (const i of sealed) if (r[i] !== null && !opens(r[i]!, ctx.services.masterKey)) stats.unreadable_secrets++;
+        await loader.add(r);
+      };
+      current = { target, loader, buffer: selfRefs.length ? [] : null, seen: 0, put };
+    };
+
+    const close = async () => {
+      if (!current) return;
+      const { target, loader, buffer, seen, put } = current;
+      current = undefined;
+      if (buffer) {
+        // Self-references (a task's parent task): parents first.
+        const m = meta.get(target.name)!;
+        const selfRefs = fks.filter((fk) => fk.table === target.name && fk.refTable === target.name && fk.columns.length === 1);
+        const idIndex = m.columns.findIndex((c) => c.name === selfRefs[0].refColumns[0]);
+        const refs = selfRefs.map((fk) => m.columns.findIndex((c) => c.name === fk.columns[0]));
+        for (const r of idIndex >= 0 ? parentsFirst(buffer, idIndex, refs) : buffer) await put(r);
       }
       await loader.flush();
       stats.tables++;
       stats.rows += loader.inserted;
-      if (parent) stats.parents_kept += rows.length - loader.inserted;
+      if (meta.get(target.name)!.role === 'parent') stats.parents_kept += seen - loader.inserted;
     };
 
     for await (const item of items) {
       if (item.kind === 'table') {
-        await flush();
+        await close();
         const target = tables.get(item.name);
         if (!target || !meta.has(item.name)) throw unprocessable(`This instance has no table ${item.name}: upgrade it first.`);
-        pending = { target, rows: [] };
-      } else if (item.kind === 'row') pending!.rows.push(item.values);
-      else await flush();
+        open(target);
+      } else if (item.kind === 'row') {
+        if (!current) throw new ArchiveError('a row before any table');
+        current.seen++;
+        if (current.buffer) current.buffer.push(item.values);
+        else await current.put(item.values);
+      } else await close();
     }
     const ctxTx = { ...ctx, db: drizzle(client) as unknown as Ctx['db'] };
     await recordActivity({ ...ctxTx, orgId }, { action: 'org.imported', entityType: 'org', entityId: orgId, metadata: { ...stats, from_version: header.opsbase_version } });

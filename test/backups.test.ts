@@ -18,6 +18,7 @@ import { parentsFirst } from '../src/modules/backups/org-archive.ts';
 import { listForeignKeys, listTables } from '../src/modules/backups/catalog.ts';
 import { type FakeS3, startFakeS3 } from './helpers/fake-s3.ts';
 import { RestoreRefused, restoreArchive } from '../src/modules/backups/restore.ts';
+import { inSnapshot } from '../src/modules/backups/snapshot.ts';
 import { databaseUrlFor, freshDatabase, startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 import { MAIN, runProcess } from './helpers/run-process.ts';
 import { until } from './helpers/until.ts';
@@ -257,6 +258,19 @@ test('backups are for instance admins: an org owner’s session and an org key g
     const list = await app.request('GET', '/api/v1/backups', { key: adminSession() });
     assert.equal((await download(list.body.data[0].id, key)).status, 403);
   }
+});
+
+test('a snapshot sees one instant: a task committed while it reads is in none of its tables', async () => {
+  const pool = app.app.services.database.pool;
+  const [before, after, total] = await inSnapshot(pool, async (client) => {
+    const count = async () => (await client.query('select count(*)::int as n from tasks where org_id = $1', [t.orgId])).rows[0].n as number;
+    const first = await count();
+    const made = await app.request('POST', '/api/v1/tasks', { key: t.key, body: { title: `Made during a snapshot ${Date.now()}` } });
+    assert.equal(made.status, 201);
+    return [first, await count(), (await pool.query('select count(*)::int as n from tasks where org_id = $1', [t.orgId])).rows[0].n as number];
+  });
+  assert.equal(after, before, 'the snapshot does not see the new task');
+  assert.equal(total, before + 1, 'outside it, the task exists');
 });
 
 test('rows of a table that references itself are imported parents first (folders in a tree)', () => {

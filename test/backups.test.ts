@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
+import { readConfig } from '../src/config.ts';
 import { migrationsFolder } from '../src/db/migrate.ts';
 import { allJobs } from '../src/jobs/registry.ts';
 import { registerSchedules, type Worker, startWorker } from '../src/jobs/worker.ts';
@@ -249,6 +250,12 @@ test('the schedule comes from OPSBASE_BACKUP_CRON (off: none); when it fires, a 
 
   await registerSchedules(services, allJobs);
   assert.equal(await schedule(), undefined, 'turned off again: the schedule is removed');
+});
+
+test('a bad OPSBASE_BACKUP_CRON stops the start with a message naming it', () => {
+  assert.throws(() => readConfig({ OPSBASE_BACKUP_CRON: 'every night' }), /OPSBASE_BACKUP_CRON: a cron expression/);
+  assert.equal(readConfig({ OPSBASE_BACKUP_CRON: 'off' }).OPSBASE_BACKUP_CRON, 'off');
+  assert.equal(readConfig({}).OPSBASE_BACKUP_KEEP, 7);
 });
 
 test('backups are for instance admins: an org owner’s session and an org key get 403', async () => {

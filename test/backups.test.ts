@@ -329,7 +329,8 @@ test('org export → import into a second instance: the same objects, keys and p
   assert.equal(res.status, 200);
   const bytes = Buffer.from(await res.arrayBuffer());
 
-  const second = await startTestApp({ env: { OPSBASE_DATA_DIR: dataDir, OPSBASE_BACKUP_CRON: 'off' } });
+  // Another instance with a master key of its own: the secrets sealed under the source's are counted, not lost silently.
+  const second = await startTestApp({ env: { OPSBASE_DATA_DIR: dataDir, OPSBASE_BACKUP_CRON: 'off', OPSBASE_MASTER_KEY: randomBytes(32).toString('hex') } });
   try {
     const upload = (key: string) =>
       fetch(`${second.url}/api/v1/orgs/import`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/gzip' }, body: bytes });
@@ -337,10 +338,11 @@ test('org export → import into a second instance: the same objects, keys and p
     assert.equal((await upload(stranger.sessionToken)).status, 403, 'instance admins only');
 
     const imported = await upload(second.admin.sessionToken);
-    const body = (await imported.json()) as { org_id: string; rows: number };
+    const body = (await imported.json()) as { org_id: string; rows: number; unreadable_secrets: number };
     assert.equal(imported.status, 201, JSON.stringify(body));
     assert.equal(body.org_id, t.orgId);
     assert.ok(body.rows > 5);
+    assert.ok(body.unreadable_secrets >= 1, `the agent's sealed key secret is counted: ${JSON.stringify(body)}`);
 
     const task = await second.request('GET', `/api/v1/tasks/${taskId}`, { key: t.key });
     assert.equal(task.status, 200, 'the org key works on the new instance');

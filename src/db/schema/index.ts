@@ -20,3 +20,4 @@ export * from './teams.ts';
 export * from './credentials.ts';
 export * from './files.ts';
 export * from './records.ts';
+export * from './backups.ts';

@@ -1,11 +1,22 @@
 // Every environment variable Opsbase reads, validated once (DESIGN §8). Nothing else reads process.env.
 import { resolve } from 'node:path';
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
   .optional()
   .transform((v) => v === 'true' || v === '1');
+
+function validCron(v: string): boolean {
+  if (v === 'off') return true;
+  try {
+    CronExpressionParser.parse(v);
+    return v.split(/\s+/).length >= 5;
+  } catch {
+    return false;
+  }
+}
 
 const days = (fallback: number) => z.coerce.number().int().min(1).max(36_500).default(fallback);
 
@@ -60,6 +71,22 @@ const ConfigSchema = z.object({
   OPSBASE_RETENTION_WEBHOOK_DELIVERIES_DAYS: days(30),
   OPSBASE_RETENTION_JOBS_DAYS: days(7),
   OPSBASE_RETENTION_FAILED_JOBS_DAYS: days(30),
+  /** When the scheduled backup runs (cron, UTC); `off` disables it. See docs/backups.md. */
+  OPSBASE_BACKUP_CRON: z
+    .string()
+    .trim()
+    .default('0 3 * * *')
+    .refine(validCron, 'a cron expression (5 fields, or 6 with seconds, UTC) or `off`'),
+  /** How many succeeded backups to keep; older ones (and older failed ones) are deleted after each backup. */
+  OPSBASE_BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
+  /** `auto`: pg_dump when one of the server's major version is on the PATH, else the built-in format. */
+  OPSBASE_BACKUP_FORMAT: z.enum(['auto', 'builtin', 'pg_dump']).default('auto'),
+  /** Largest file an upload operation (orgs.import) accepts, in bytes. */
+  OPSBASE_UPLOAD_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(512 * 1024 * 1024),
   // An S3-compatible object store (AWS S3, MinIO, R2 …), used for file blobs (and backups' offsite copies) when the
   // endpoint, bucket and both keys are set; see src/core/s3.ts. Unset: blobs live in the data dir.
   OPSBASE_S3_ENDPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),

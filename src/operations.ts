@@ -2,6 +2,7 @@
 // all derived from it.
 import type { Operation } from './core/operation.ts';
 import { activityOperations } from './modules/activity/operations.ts';
+import { backupOperations, orgArchiveOperations } from './modules/backups/operations.ts';
 import { agentOperations } from './modules/agents/operations.ts';
 import { authOperations } from './modules/auth/operations.ts';
 import { catalogOperations } from './modules/billing/catalog-operations.ts';
@@ -38,6 +39,7 @@ export const operations: Operation[] = [
   ...authOperations,
   ...userOperations,
   ...orgOperations,
+  ...orgArchiveOperations,
   whoami,
   ...keyOperations,
   ...activityOperations,
@@ -63,6 +65,7 @@ export const operations: Operation[] = [
   ...teamOperations,
   ...credentialOperations,
   ...integrationOperations,
+  ...backupOperations,
   // Runs before tasks: registry-walking tests act on one task, and tasks.delete (last of the tasks) removes it.
   ...runOperations,
   ...taskOperations,

@@ -34,6 +34,8 @@ test('the periodic sweeps are singleton schedules in system queues: registering 
   const schedules = await sql(app, `select queue, cron, singleton_key from queue_schedules where org_id = 'system' order by queue`);
   assert.deepEqual(schedules, [
     { queue: 'agents.heartbeat_sweep', cron: '*/5 * * * * *', singleton_key: 'agents.heartbeat_sweep' },
+    // OPSBASE_BACKUP_CRON's default (a config-driven schedule).
+    { queue: 'backups.schedule', cron: '0 3 * * *', singleton_key: 'backups.schedule' },
     { queue: 'billing.auto_topup', cron: '* * * * *', singleton_key: 'billing.auto_topup' },
     { queue: 'billing.expire_holds', cron: '* * * * *', singleton_key: 'billing.expire_holds' },
     { queue: 'billing.monthly_credits', cron: '7 * * * *', singleton_key: 'billing.monthly_credits' },

@@ -35,6 +35,8 @@ export interface ApiResult {
   text: string;
   /** The parsed body, or undefined when it is not JSON. */
   body: unknown;
+  /** The body's bytes (a download). */
+  bytes?: Buffer;
 }
 
 export class NetworkError extends Error {
@@ -84,6 +86,8 @@ export interface RequestOptions {
   body?: unknown;
   /** One Idempotency-Key per invocation, kept across the refresh retry (DESIGN §4). */
   idempotencyKey?: string;
+  /** A file sent as the body (an upload operation) instead of JSON. */
+  file?: Buffer;
 }
 
 async function send(target: Target, method: string, path: string, opts: RequestOptions): Promise<ApiResult> {
@@ -91,14 +95,17 @@ async function send(target: Target, method: string, path: string, opts: RequestO
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   if (target.orgId) headers['x-org-id'] = target.orgId;
   if (method === 'POST') headers['idempotency-key'] = opts.idempotencyKey ?? newKey();
-  let body: string | undefined;
-  if (opts.body !== undefined) {
+  let body: string | Buffer | undefined;
+  if (opts.file) {
+    body = opts.file;
+    headers['content-type'] = 'application/octet-stream';
+  } else if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
     headers['content-type'] = 'application/json';
   }
   const qs = opts.query?.toString();
   const url = `${target.apiUrl}${path}${qs ? `?${qs}` : ''}`;
-  let res: { status: number; text: string };
+  let res: { status: number; text: string; bytes: Buffer };
   try {
     res = await httpRequest(url, { method, headers, body, timeoutMs: TIMEOUT_MS });
   } catch (err) {
@@ -111,7 +118,7 @@ async function send(target: Target, method: string, path: string, opts: RequestO
   } catch {
     parsed = undefined;
   }
-  return { status: res.status, text, body: parsed };
+  return { status: res.status, text, body: parsed, bytes: res.bytes };
 }
 
 /** Trades the saved refresh token for a new session, saves it, and returns the new token (or undefined). */

@@ -101,6 +101,18 @@ function saveDownload(res: ApiResult, field: string, out: unknown, globals: Glob
   process.stdout.write(bytes);
 }
 
+/** A download's bytes to `--out` (saying where, and how many) or, without it, to stdout as they are. */
+function saveRawDownload(res: ApiResult, out: string | undefined, globals: GlobalOptions) {
+  const bytes = res.bytes ?? Buffer.alloc(0);
+  if (!out) {
+    process.stdout.write(bytes);
+    return;
+  }
+  process.getBuiltinModule('node:fs').writeFileSync(out, bytes, { mode: 0o600 });
+  if (globals.json) console.log(JSON.stringify({ file: out, bytes: bytes.length }));
+  else console.log(`saved ${bytes.length} bytes to ${out}`);
+}
+
 // ---- one command per operation -------------------------------------------------------------------------------
 
 function group(parent: Command, words: string[]): Command {
@@ -152,6 +164,8 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   if (op.stream) cmd.option('-f, --follow', 'stream the events live until the end (resumes after a dropped connection)');
   if (op.cli.wait) cmd.option('--wait', 'then follow it live until it ends; exit 0 if it succeeded, 1 if not');
   if (op.cli.download) cmd.option('-o, --out <file>', 'write the bytes to this file (default: standard output)');
+  if (op.download) cmd.option('-o, --out <file>', 'write the file here (default: stdout)');
+  if (op.upload) cmd.requiredOption('--file <path>', 'the file to send');
 
   cmd.action(async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;
@@ -190,8 +204,10 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
       if (op.cli.watch && given.watch !== undefined)
         return watch(given.watch, command, () => request(target, op.method, path, { query, body }), globals, op.cli.columns, target);
       if (op.stream && given.follow) return followAndExit(target, op, input, globals);
-      const res = await request(target, op.method, path, { query, body });
+      const file = op.upload ? process.getBuiltinModule('node:fs').readFileSync(given.file as string) : undefined;
+      const res = await request(target, op.method, path, { query, body, file });
       if (op.cli.download && res.status < 400) return saveDownload(res, op.cli.download.field, given.out, globals);
+      if (op.download && res.status < 400) return saveRawDownload(res, given.out as string | undefined, globals);
       const followed = op.cli.wait && given.wait && res.status < 400 && findContract(op.cli.wait);
       if (!followed) return report(res, globals, op.cli.columns, target);
       // The events that follow say everything the answer did; its id is what to look it up by later.

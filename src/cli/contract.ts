@@ -39,6 +39,10 @@ export interface CliContract {
   destructive: boolean;
   /** Signed provider webhooks: neither a command nor a tool. */
   rawBody: boolean;
+  /** Answers with a file's bytes: the command writes them to `--out` or stdout. */
+  download?: boolean;
+  /** Takes a file as its body: the command sends `--file <path>`. */
+  upload?: boolean;
   pathParams: string[];
   /** `name`: the command's words when they are not the id's (`search.global` is `opsbase search`); `stdin`: a secret
    * body field the command also reads from stdin; `upload` / `download`: local files in and out (core/operation.ts). */

@@ -5,7 +5,7 @@ export const GROUPS: Record<string, string> = {
   activity: 'The activity log of the current org: who did what, when',
   agents: 'AI agents: their models, tools, budgets and runs',
   auth: 'Accounts and sessions through the raw API (`opsbase login` also saves the session)',
-  backups: 'Backups of the instance: create, list and restore',
+  backups: 'Backups of the whole instance (instance admins): trigger, list, download, delete; restore with `opsbase restore`',
   billing: 'Plan, subscription, usage, checkout and payments of the current org',
   'billing auto-topup': 'Automatic top-up of tokens when the balance runs low',
   'billing credit-auto-topup': 'Automatic top-up of credits when the balance runs low',

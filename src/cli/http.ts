@@ -6,6 +6,8 @@ import type { IncomingMessage } from 'node:http';
 export interface HttpResponse {
   status: number;
   text: string;
+  /** The body's bytes (a download's file). */
+  bytes: Buffer;
 }
 
 /** A request that got no response; `reason` is the system's code (ECONNREFUSED, ENOTFOUND…) or says what happened. */
@@ -20,7 +22,7 @@ export class HttpFailure extends Error {
 
 export function httpRequest(
   url: string,
-  opts: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number },
+  opts: { method: string; headers: Record<string, string>; body?: string | Buffer; timeoutMs: number },
 ): Promise<HttpResponse> {
   const target = new URL(url);
   const client = process.getBuiltinModule(target.protocol === 'https:' ? 'node:https' : 'node:http');
@@ -30,7 +32,10 @@ export function httpRequest(
     const req = client.request(target, { method: opts.method, headers, agent: false }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, text: bytes.toString('utf8'), bytes });
+      });
       res.on('error', (err: NodeJS.ErrnoException) => reject(new HttpFailure(err.code ?? err.message)));
     });
     req.setTimeout(opts.timeoutMs, () => req.destroy(new HttpFailure(`no answer within ${opts.timeoutMs / 1000} s`)));

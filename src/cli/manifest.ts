@@ -29,6 +29,8 @@ export function contractOf(op: Operation): Contract {
     readOnly: op.readOnly,
     destructive: op.destructive,
     rawBody: op.rawBody,
+    ...(op.download ? { download: true } : {}),
+    ...(op.upload ? { upload: true } : {}),
     pathParams: op.pathParams,
     cli: {
       args: op.cli.args,

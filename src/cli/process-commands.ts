@@ -97,6 +97,24 @@ export function registerProcessCommands(program: Command) {
     });
 
   program
+    .command('backup')
+    .description('write an archive of the whole database (every table, one consistent snapshot) to a file; see docs/backups.md')
+    .option('-o, --out <file>', 'where to write it (default ./opsbase-backup-<time>.jsonl.gz)')
+    .action(async (opts: { out?: string }) => {
+      const { runBackupCommand } = await import('./backup-commands.ts');
+      process.exitCode = await runBackupCommand(opts, Boolean(program.opts().json));
+    });
+
+  program
+    .command('restore')
+    .description('restore an archive (from `opsbase backup` or backups.download) into an EMPTY database; exit 3 when refused')
+    .argument('<file>', 'the archive')
+    .action(async (file: string) => {
+      const { runRestoreCommand } = await import('./backup-commands.ts');
+      process.exitCode = await runRestoreCommand(file, Boolean(program.opts().json));
+    });
+
+  program
     .command('doctor')
     .description('check node, data dir, database, port and configuration, and say what is wrong')
     .action(async () => {

@@ -7,11 +7,12 @@ import type { Operation } from './operation.ts';
 export const API_PREFIX = '/api/v1';
 
 /** What of an operation (or of its contract, src/cli/contract.ts) the mapping needs. */
-type Route = Pick<Operation, 'method' | 'path' | 'pathParams'>;
+type Route = Pick<Operation, 'method' | 'path' | 'pathParams'> & { upload?: boolean };
 
 export const routePath = (op: Pick<Route, 'path'>): string => (op.path.startsWith('/api/') ? op.path : `${API_PREFIX}${op.path}`);
 
-export const takesBody = (op: Pick<Route, 'method'>): boolean => op.method !== 'GET';
+/** An upload's body is the file itself: its other input goes in the query string. */
+export const takesBody = (op: Pick<Route, 'method' | 'upload'>): boolean => op.method !== 'GET' && !op.upload;
 
 /** A path parameter was missing or empty: an `invalid_request` (MCP returns it as a tool error; the CLI cannot hit it). */
 export class MissingArgument extends Error {

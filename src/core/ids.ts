@@ -60,6 +60,7 @@ export const ID_PREFIXES = {
   file: 'file',
   record: 'rec',
   recordRevision: 'recv',
+  backup: 'bak',
   folder: 'fld',
   document: 'doc',
   documentRevision: 'drv',

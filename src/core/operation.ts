@@ -91,6 +91,17 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
    */
   rawBody?: boolean;
   /**
+   * A file download: the handler returns a `Download` (src/http/download.ts), sent as raw bytes with
+   * Content-Disposition; the CLI writes it to `--out` or stdout. Not an MCP tool (bytes are no tool result).
+   */
+  download?: boolean;
+  /**
+   * A file upload: the request body is the file (`application/octet-stream` or `application/gzip`, up to
+   * OPSBASE_UPLOAD_LIMIT_BYTES), given to the handler as `ctx.request.rawBody`; the input comes from the query string.
+   * The CLI sends `--file <path>`. Not an MCP tool.
+   */
+  upload?: boolean;
+  /**
    * Other paths (under /api/v1, `:name` parameters from `input` too) serving the same operation, e.g. another
    * product's URL for it; `DELETE /public/tasks/:id` when that product uses another method for it. Routes only: not
    * in OpenAPI, the CLI or MCP.
@@ -136,7 +147,7 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   extends Required<
     Omit<
       OperationSpec<I, O>,
-      'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds' | 'rawBody' | 'settlement' | 'stream' | 'precheck' | 'ownAgent' | 'binary' | 'bodyLimit' | 'statusOf'
+      'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds' | 'rawBody' | 'settlement' | 'stream' | 'precheck' | 'ownAgent' | 'binary' | 'bodyLimit' | 'statusOf' | 'download' | 'upload'
     >
   > {
   binary?: OperationSpec<I, O>['binary'];
@@ -156,6 +167,8 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   readOnly: boolean;
   destructive: boolean;
   rawBody: boolean;
+  download: boolean;
+  upload: boolean;
 }
 
 /** An alias as written: `path`, or `METHOD path`. */
@@ -188,6 +201,8 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     readOnly: spec.method === 'GET',
     destructive: spec.destructive ?? spec.method === 'DELETE',
     rawBody: spec.rawBody ?? false,
+    download: spec.download ?? false,
+    upload: spec.upload ?? false,
     ownAgent: spec.ownAgent ?? false,
     aliases: spec.aliases ?? [],
     transaction: spec.transaction ?? true,

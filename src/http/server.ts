@@ -22,6 +22,7 @@ import { registerOpenApi } from './openapi.ts';
 import { registerSessionCookies } from './session-cookie.ts';
 import { type EventStream, openEventStream, wantsEventStream } from './sse.ts';
 import { cspFor } from './static.ts';
+import { type Download, sendDownload, UPLOAD_CONTENT_TYPES } from './download.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -223,6 +224,7 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
         } else {
           result = op.readOnly ? await op.handler(ctx, input) : op.transaction ? await db.transaction((tx) => mutate(tx)) : await mutate(db);
         }
+        if (op.download) return sendDownload(reply, op.status, result as Download);
         return reply.code(op.statusOf?.(result as never) ?? op.status).send(result);
       });
     },
@@ -298,6 +300,15 @@ function registerRawBodyOperation(scope: FastifyInstance, services: AppServices,
     } catch (err) {
       done(new AppError('invalid_request', `Malformed JSON body: ${(err as Error).message}`), undefined);
     }
+  });
+  registerOperation(scope, services, op);
+}
+
+/** An upload (`op.upload`): in a scope of its own, the file's bytes are the body, kept in `req.rawBody`. */
+function registerUploadOperation(scope: FastifyInstance, services: AppServices, op: Operation) {
+  scope.addContentTypeParser(UPLOAD_CONTENT_TYPES, { parseAs: 'buffer', bodyLimit: services.config.OPSBASE_UPLOAD_LIMIT_BYTES }, (req, body, done) => {
+    req.rawBody = body as Buffer;
+    done(null, undefined);
   });
   registerOperation(scope, services, op);
 }
@@ -390,6 +401,7 @@ export async function buildServer({ services, operations, plugins = [] }: Server
   await registerOpenApi(app, services);
   for (const op of operations) {
     if (op.rawBody) await app.register(async (scope) => registerRawBodyOperation(scope, services, op));
+    else if (op.upload) await app.register(async (scope) => registerUploadOperation(scope, services, op));
     else registerOperation(app, services, op);
   }
   for (const plugin of plugins) await plugin(app);

@@ -7,6 +7,7 @@
 // no org can see or claim (modules/queue/system.ts). A scheduled type fires singleton jobs: never two pending at
 // once, whichever worker takes it. `enqueueJob` (enqueue.ts) adds one inside the caller's transaction.
 import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
 import type { AppServices } from '../core/services.ts';
 
 export interface JobRun<P> {
@@ -29,8 +30,11 @@ export interface JobSpec<P extends Record<string, unknown>> {
   max_attempts: number;
   /** Seconds before the first retry; each next retry waits twice as long (at most 6 h). */
   backoff: number;
-  /** A cron expression (5 fields, or 6 with seconds), in UTC unless `tz` is given. */
-  schedule?: string | { cron: string; tz: string };
+  /**
+   * A cron expression (5 fields, or 6 with seconds), in UTC unless `tz` is given; or a function of the instance's
+   * config (an operator-set schedule such as OPSBASE_BACKUP_CRON) returning one, or null for no schedule.
+   */
+  schedule?: Schedule | ((config: Config) => Schedule | null);
 }
 
 export interface JobDefinition<P extends Record<string, unknown> = Record<string, unknown>> extends JobSpec<P> {
@@ -46,7 +50,10 @@ export function defineJob<P extends Record<string, unknown> = Record<string, nev
 /** Thrown by a handler when retrying cannot help (a mail server's permanent refusal): the job fails at once. */
 export class PermanentJobError extends Error {}
 
-export function scheduleOf(def: JobDefinition): { cron: string; tz: string } | undefined {
-  if (!def.schedule) return undefined;
-  return typeof def.schedule === 'string' ? { cron: def.schedule, tz: 'UTC' } : def.schedule;
+type Schedule = string | { cron: string; tz: string };
+
+export function scheduleOf(def: JobDefinition, config: Config): { cron: string; tz: string } | undefined {
+  const schedule = typeof def.schedule === 'function' ? def.schedule(config) : def.schedule;
+  if (!schedule) return undefined;
+  return typeof schedule === 'string' ? { cron: schedule, tz: 'UTC' } : schedule;
 }

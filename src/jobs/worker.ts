@@ -7,7 +7,7 @@
 import type { AppServices } from '../core/services.ts';
 import { startEventDispatcher } from '../modules/events/dispatch.ts';
 import { EVENTS_CHANNEL, WEBHOOKS_CHANNEL } from '../modules/events/record.ts';
-import { SYSTEM_ORG, upsertSystemSchedule } from '../modules/queue/system.ts';
+import { deleteSystemSchedule, SYSTEM_ORG, upsertSystemSchedule } from '../modules/queue/system.ts';
 import { startQueueTicker } from '../modules/queue/ticker.ts';
 import { QUEUE_CHANNEL } from '../modules/queue/wakeups.ts';
 import { closeInternalServer, internalServer } from '../modules/runs/internal-server.ts';
@@ -35,8 +35,12 @@ export interface WorkerOptions extends FleetOptions, RunnerOptions {
 /** Registers the schedules of the declared periodic jobs (idempotent: every worker does it at start). */
 export async function registerSchedules(services: AppServices, defs: JobDefinition[]): Promise<void> {
   for (const def of defs) {
-    const schedule = scheduleOf(def);
-    if (!schedule) continue;
+    const schedule = scheduleOf(def, services.config);
+    if (!schedule) {
+      // A schedule the operator turned off (a config function returning null) must stop firing.
+      if (typeof def.schedule === 'function') await deleteSystemSchedule(services.database.db, def.type);
+      continue;
+    }
     await upsertSystemSchedule(services.database.db, {
       type: def.type,
       cron: schedule.cron,

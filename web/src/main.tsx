@@ -72,6 +72,7 @@ const router = createBrowserRouter([
       { path: '/queue', lazy: page(() => import('./pages/queue')) },
       { path: '/queue/jobs/:id', lazy: page(() => import('./pages/job-detail')) },
       { path: '/notifications', lazy: page(() => import('./pages/notifications')) },
+      { path: '/backups', lazy: page(() => import('./pages/backups')) },
       { path: '/activity', lazy: page(() => import('./pages/activity')) },
       { path: '/settings', lazy: page(() => import('./pages/settings')) },
       { path: '/ops', lazy: page(() => import('./pages/operations')) },

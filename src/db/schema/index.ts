@@ -20,4 +20,5 @@ export * from './teams.ts';
 export * from './credentials.ts';
 export * from './files.ts';
 export * from './records.ts';
+export * from './backups.ts';
 export * from './documents.ts';

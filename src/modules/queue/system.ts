@@ -142,6 +142,11 @@ export interface SystemSchedule {
   timeout_seconds: number;
 }
 
+/** Removes the schedule of a job type (one the operator turned off). */
+export async function deleteSystemSchedule(db: DbOrTx, type: string): Promise<void> {
+  await db.execute(sql`delete from queue_schedules where org_id = ${SYSTEM_ORG} and queue = ${type} and key = ${type}`);
+}
+
 /**
  * Registers (or updates) the schedule of a job type: one per type, keyed by it, firing singleton jobs. Every worker
  * does this at start; the next occurrence is kept unless the expression changed, so restarts do not shift it.

@@ -6,6 +6,8 @@ export interface NavItem {
   keywords: string;
   /** Operation ids (or `prefix.*`) this page is the designed face of. */
   covers: string[];
+  /** Shown in the sidebar to instance admins only (the page itself says so to anyone else). */
+  adminOnly?: boolean;
 }
 
 export const NAV: NavItem[] = [
@@ -35,8 +37,15 @@ export const NAV: NavItem[] = [
   { path: '/webhooks', label: 'Webhooks', keywords: 'endpoints deliveries events', covers: ['webhooks.*', 'webhook_deliveries.replay', 'dev.webhook_deliveries'] },
   { path: '/queue', label: 'Queue & workers', keywords: 'jobs schedules fleet workers', covers: ['queue.jobs.list', 'queue.jobs.get', 'queue.stats', 'queue.retry', 'queue.cancel', 'queue.schedules.*', 'workers.*'] },
   { path: '/notifications', label: 'Notifications', keywords: 'inbox alerts unread', covers: ['notifications.*'] },
+  {
+    path: '/backups',
+    label: 'Backups',
+    keywords: 'restore snapshot archive download offsite s3 export',
+    covers: ['backups.*'],
+    adminOnly: true,
+  },
   { path: '/activity', label: 'Activity log', keywords: 'audit history', covers: ['activity.list'] },
-  { path: '/settings', label: 'Settings', keywords: 'org name slug avatar account password sessions', covers: ['orgs.get', 'orgs.update', 'users.delete_me'] },
+  { path: '/settings', label: 'Settings', keywords: 'org name slug avatar account password sessions', covers: ['orgs.get', 'orgs.update', 'users.delete_me', 'orgs.export'] },
   { path: '/ops', label: 'All operations', keywords: 'api generic every operation', covers: [] },
 ];
 

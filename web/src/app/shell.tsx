@@ -72,7 +72,7 @@ export function Shell() {
       >
         <div className="mb-4 hidden px-2 text-lg font-bold tracking-tight md:block">Opsbase</div>
         <ul className="flex gap-1 overflow-x-auto md:block md:space-y-0.5">
-          {NAV.map((n) => (
+          {NAV.filter((n) => !n.adminOnly || me.role === 'admin').map((n) => (
             <li key={n.path} className="shrink-0">
               <NavLink
                 to={n.path}

@@ -53,6 +53,27 @@ function OrgSettings() {
   );
 }
 
+/** Everything the org owns as one archive, for `orgs.import` on another instance (owners; a plain download link). */
+function ExportOrg() {
+  const { org, me } = useSession();
+  if (org?.role !== 'owner' && me.role !== 'admin') return null;
+  return (
+    <Card title="Export">
+      <p className="mb-3 text-sm">
+        Download everything this organization owns — tasks, agents, keys, members (with their password hashes, so they sign in again with the same
+        password) — as one archive, to import into another Opsbase instance.
+      </p>
+      <a
+        href={`/api/v1/orgs/${org!.id}/export`}
+        download
+        className="inline-block rounded-md border border-zinc-300 px-3 py-1.5 text-sm font-medium hover:bg-zinc-100 dark:border-zinc-600 dark:hover:bg-zinc-800"
+      >
+        Export org
+      </a>
+    </Card>
+  );
+}
+
 function Account() {
   const { me } = useSession();
   const [deleting, setDeleting] = useState(false);
@@ -115,6 +136,7 @@ export default function Settings() {
       <div className="grid gap-4 lg:grid-cols-2">
         <OrgSettings />
         <Account />
+        <ExportOrg />
       </div>
     </>
   );

@@ -17,7 +17,7 @@ import type { Db } from '../src/db/client.ts';
 import { tasks } from '../src/db/schema/tasks.ts';
 import { expiredPool, todoPool, urgency } from '../src/modules/tasks/claim.ts';
 import { newestFirstQuery, rankedQuery } from '../src/modules/tasks/list.ts';
-import { cleanUp, cleanUpOnSignals, createTenant, startOpsbase } from './lib/opsbase.ts';
+import { api, cleanUp, cleanUpOnSignals, createTenant, startOpsbase } from './lib/opsbase.ts';
 import { RUN_TARGETS, runsBench } from './lib/runs-bench.ts';
 
 const TARGETS = { list: 50, next: 50, q: 100, ratio: 0.6 };
@@ -169,9 +169,11 @@ export default async function tasksBench(argv: string[]): Promise<void> {
     const main = await createTenant(o.base);
     const others = [];
     for (let i = 0; i < 9; i++) others.push(await createTenant(o.base));
-    // Each org's agents agent-1 … agent-40 (real agents: an agent assignee must be one), created through the API.
+    // Each org's agents agent-1 … agent-40 (real agents: an agent assignee must be one), created through the API on
+    // the business tier (50 agents; the free tier allows 2).
     const agentIds = new Map<string, string[]>();
     for (const t of [main, ...others]) {
+      await api(o.base, 'POST', '/api/v1/billing/change-plan', { tier: 'business' }, { authorization: `Bearer ${t.key}` });
       const ids: string[] = [];
       for (let i = 1; i <= AGENTS; i++) {
         const res = await fetch(`${o.base}/api/v1/agents`, {

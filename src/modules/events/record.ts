@@ -36,6 +36,7 @@ export const EVENT_CATALOG = {
   'agent.paused': 'An agent was paused: stopped by someone, or by its budget. Subject: the agent id; data.reason says why.',
   'agent.offline': 'An agent was taken offline (deleted): its identity no longer works. Subject: the agent id.',
   'agent.budget_alert': "An agent's spend this month reached its budget's alert threshold. Subject: the agent id.",
+  'agent.resumed': 'An agent its budget had paused became active again by itself: a new month gave its budget room. Subject: the agent id.',
 } as const satisfies Record<string, string>;
 
 export type EventType = keyof typeof EVENT_CATALOG;

@@ -22,6 +22,7 @@ import { llmRuntime } from './runtimes/llm.ts';
 import { processRuntime } from './runtimes/process.ts';
 import { RunFailure, type Runtime } from './runtimes/types.ts';
 import type { RunRow } from './service.ts';
+import { BLOCK_AFTER_FAILURES } from './retry.ts';
 import { runSignals } from './signals.ts';
 import { runTimeoutSeconds } from './start.ts';
 
@@ -46,9 +47,11 @@ async function takeTask(db: DbOrTx, taskId: string, agentId: string, seconds: nu
       and(
         eq(tasks.id, taskId),
         isNull(tasks.archivedAt),
-        // Startable, or already this agent's (a retried attempt), or held by a lease that ran out.
+        // Startable, or already this agent's (a retried attempt), or held by a lease that ran out, or blocked by its
+        // own failed runs (a person runs it by hand: retry.ts).
         or(
           sql`${tasks.status} in ('backlog', 'todo', 'in_review')`,
+          and(eq(tasks.status, 'blocked'), sql`${tasks.runFailures} >= ${BLOCK_AFTER_FAILURES}`),
           and(eq(tasks.status, 'in_progress'), or(eq(tasks.leaseHolder, holder), isNull(tasks.leaseExpiresAt), lt(tasks.leaseExpiresAt, sql`now()`))),
         ),
       ),

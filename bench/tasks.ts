@@ -288,7 +288,7 @@ export default async function tasksBench(argv: string[]): Promise<void> {
       console.log(`runs (offline model, 1 worker): ${runCount} runs, ${runs.failed} not succeeded`);
       console.log(`  run queued → finished        p50 ${runs.runP50.toFixed(2)} ms  p99 ${runs.runP99.toFixed(2)} ms (one at a time)`);
       console.log(
-        `  phases p50: queued → started ${runs.phases.pickup.toFixed(2)} ms, started → model answered ${runs.phases.model.toFixed(2)} ms, → finished ${runs.phases.finish.toFixed(2)} ms`,
+        `  phases p50: queued → started ${runs.phases.pickup.toFixed(2)} ms (→ claimed ${runs.phases.claim.toFixed(2)}, → started ${runs.phases.begin.toFixed(2)}), started → model answered ${runs.phases.model.toFixed(2)} ms, → finished ${runs.phases.finish.toFixed(2)} ms`,
       );
       console.log(`  slowest: ${runs.slowest}`);
       console.log(`  bare queue job submit → done p50 ${runs.jobP50.toFixed(2)} ms`);

@@ -36,6 +36,7 @@ export const EVENT_CATALOG = {
   'agent.paused': 'An agent was paused: stopped by someone, or by its budget. Subject: the agent id; data.reason says why.',
   'agent.offline': 'An agent was taken offline (deleted): its identity no longer works. Subject: the agent id.',
   'agent.budget_alert': "An agent's spend this month reached its budget's alert threshold. Subject: the agent id.",
+  'agent.resumed': 'An agent its budget had paused became active again by itself: a new month gave its budget room. Subject: the agent id.',
   'file.created': 'A file was uploaded: a new path, or new content at a known path. Subject: the file id; data: path, name, type, size, version.',
   'record.upserted': 'A workspace record was created or its content changed. Subject: the record id; data: source_product, record_type, source_ref, status (created or updated), revision.',
 } as const satisfies Record<string, string>;

@@ -17,7 +17,7 @@ import type { Db } from '../src/db/client.ts';
 import { tasks } from '../src/db/schema/tasks.ts';
 import { expiredPool, todoPool, urgency } from '../src/modules/tasks/claim.ts';
 import { newestFirstQuery, rankedQuery } from '../src/modules/tasks/list.ts';
-import { cleanUp, cleanUpOnSignals, createTenant, startOpsbase } from './lib/opsbase.ts';
+import { api, cleanUp, cleanUpOnSignals, createTenant, startOpsbase } from './lib/opsbase.ts';
 import { type Figures, fmt, measure } from './lib/measure.ts';
 import { RUN_TARGETS, runsBench } from './lib/runs-bench.ts';
 
@@ -126,9 +126,11 @@ export default async function tasksBench(argv: string[]): Promise<void> {
     const main = await createTenant(o.base);
     const others = [];
     for (let i = 0; i < 9; i++) others.push(await createTenant(o.base));
-    // Each org's agents agent-1 … agent-40 (real agents: an agent assignee must be one), created through the API.
+    // Each org's agents agent-1 … agent-40 (real agents: an agent assignee must be one), created through the API on
+    // the business tier (50 agents; the free tier allows 2).
     const agentIds = new Map<string, string[]>();
     for (const t of [main, ...others]) {
+      await api(o.base, 'POST', '/api/v1/billing/change-plan', { tier: 'business' }, { authorization: `Bearer ${t.key}` });
       const ids: string[] = [];
       for (let i = 1; i <= AGENTS; i++) {
         const res = await fetch(`${o.base}/api/v1/agents`, {
@@ -243,7 +245,7 @@ export default async function tasksBench(argv: string[]): Promise<void> {
       console.log(`runs (offline model, 1 worker): ${runCount} runs, ${runs.failed} not succeeded`);
       console.log(`  run queued → finished        p50 ${runs.runP50.toFixed(2)} ms  p99 ${runs.runP99.toFixed(2)} ms (one at a time)`);
       console.log(
-        `  phases p50: queued → started ${runs.phases.pickup.toFixed(2)} ms, started → model answered ${runs.phases.model.toFixed(2)} ms, → finished ${runs.phases.finish.toFixed(2)} ms`,
+        `  phases p50: queued → started ${runs.phases.pickup.toFixed(2)} ms (→ claimed ${runs.phases.claim.toFixed(2)}, → started ${runs.phases.begin.toFixed(2)}), started → model answered ${runs.phases.model.toFixed(2)} ms, → finished ${runs.phases.finish.toFixed(2)} ms`,
       );
       console.log(`  slowest: ${runs.slowest}`);
       console.log(`  bare queue job submit → done p50 ${runs.jobP50.toFixed(2)} ms`);

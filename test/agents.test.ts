@@ -12,6 +12,7 @@ import { modelFor } from '../src/modules/agents/model.ts';
 import { closeDb, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.ts';
+import { roomForAgents } from './helpers/funded.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 
 let app: TestApp;
@@ -127,7 +128,8 @@ test('runtime_config is validated per runtime: 400 naming the field; process and
 });
 
 test('reports_to makes a tree: unknown manager, self and cycles are 422', async () => {
-  const t = await app.tenant('Tree');
+  // Three agents: more than the free tier's two.
+  const t = await roomForAgents(app, await app.tenant('Tree'));
   const ceo = (await create(t, { name: 'ceo' })).body;
   const cto = (await create(t, { name: 'cto', reports_to: 'ceo' })).body;
   assert.equal(cto.reports_to, ceo.id);
@@ -266,4 +268,38 @@ test("an agent's own provider key is stored encrypted, never shown or logged, an
   // null removes it.
   const cleared = await app.request('PATCH', '/api/v1/agents/local', { key: t.key, body: { provider_api_key: null, runtime_config: {} } });
   assert.equal(cleared.body.has_provider_api_key, false);
+});
+
+test("the plan's agents limit: a third agent on the free tier (2) is a 402 that changes nothing; offline ones do not count; coming back from offline takes a slot", async () => {
+  const t = await app.tenant('AgentLimit');
+  for (const name of ['one', 'two']) assert.equal((await create(t, { name })).status, 201);
+  const refused = await create(t, { name: 'three' });
+  assertEnvelope(refused, 402, 'quota_exceeded', 'a third agent on the free tier');
+  assert.deepEqual([refused.body.details.resource, refused.body.details.limit, refused.body.details.used], ['agents', 2, 2]);
+  assert.match(refused.body.message, /free.*2 agents/);
+  assert.deepEqual(await sql(app, "select id from agents where org_id = $1 and name = 'three'", [t.orgId]), [], 'nothing created');
+  assert.equal((await activity(t, 'agent.created')).length, 2);
+  // Created paused, it still counts: a paused agent can be started at any time.
+  assertEnvelope(await create(t, { name: 'three', status: 'paused' }), 402, 'quota_exceeded', 'paused counts');
+
+  // Deleted (offline): it stops counting, so there is room again.
+  assert.equal((await app.request('DELETE', '/api/v1/agents/two', { key: t.key })).status, 200);
+  assert.equal((await create(t, { name: 'three' })).status, 201);
+  const usage = (await app.request('GET', '/api/v1/billing/usage', { key: t.key })).body.usage.agents;
+  assert.deepEqual([usage.used, usage.limit], [2, 2]);
+  // Bringing `two` back would make three: refused, and it stays offline.
+  assertEnvelope(await app.request('POST', '/api/v1/agents/two/start', { key: t.key, body: {} }), 402, 'quota_exceeded', 'start from offline');
+  assertEnvelope(await app.request('POST', '/api/v1/agents/two/restart', { key: t.key, body: {} }), 402, 'quota_exceeded', 'restart from offline');
+  assert.equal((await app.request('GET', '/api/v1/agents/two', { key: t.key })).body.status, 'offline');
+  // Stopping and starting a live agent takes no new slot.
+  assert.equal((await app.request('POST', '/api/v1/agents/one/stop', { key: t.key, body: {} })).status, 200);
+  assert.equal((await app.request('POST', '/api/v1/agents/one/start', { key: t.key, body: {} })).status, 200);
+
+  // Concurrent creates racing for the last slot of a fresh org: exactly one wins.
+  const u = await app.tenant('AgentRace');
+  assert.equal((await create(u, { name: 'first' })).status, 201);
+  const race = await Promise.all(['a', 'b', 'c', 'd'].map((n) => create(u, { name: `racer-${n}` })));
+  assert.deepEqual(race.map((r) => r.status).sort(), [201, 402, 402, 402]);
+  const [{ n }] = await sql(app, "select count(*)::int as n from agents where org_id = $1 and status <> 'offline'", [u.orgId]);
+  assert.equal(n, 2);
 });

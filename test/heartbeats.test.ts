@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { type Worker, startWorker } from '../src/jobs/worker.ts';
 import { heartbeatJob } from '../src/modules/agents/jobs.ts';
 import { sweepHeartbeats } from '../src/modules/agents/heartbeat.ts';
+import { resumeBudgetPaused } from '../src/modules/agents/resume.ts';
 import { closeDb, sql } from './helpers/db.ts';
 import { assertEnvelope } from './helpers/envelope.ts';
 import { startFakeOpenAI, type FakeOpenAI, type Reply } from './helpers/fake-openai.ts';
@@ -110,6 +111,8 @@ test('an idle agent: the schedule wakes it, and its heartbeats make no model cal
   assert.equal(await available(t), before, 'no credit held or spent');
   const check = await ok(await api(t, 'GET', '/agent-runs/idle-check?agent=sleeper'), 200);
   assert.deepEqual([check.idle, check.reason, check.next_task_id, check.open_runs], [true, 'no_work', null, 0]);
+  // Says why plainly: the unassigned task is there, but heartbeats take only the agent's own.
+  assert.match(check.message, /^No todo task assigned to sleeper is ready to start: heartbeats pick up only tasks assigned to the agent/);
   // The blocker is done: the blocked task becomes its next one.
   await ok(await api(t, 'PATCH', `/tasks/${human.number}`, { status: 'done' }), 200);
   const ready = await ok(await api(t, 'GET', `/agent-runs/idle-check?agent=${agent.id}`), 200);
@@ -330,6 +333,150 @@ test('budget (tokens): the alert comes mid-run from the loop, which stops before
     return x.status === 'paused' ? x : undefined;
   });
   assert.deepEqual([a.status_reason, a.tokens_this_month, a.credits_this_month], ['budget', 600, 0]);
+});
+
+test('a failing task is not run again at every wake: heartbeats wait 5, 10, 20, 40 min, the fifth failure blocks it with the error; a run by hand still works', async () => {
+  const t = await funded('Retries');
+  const agent = await fakeAgent(t, 'shaky');
+  const task = await taskFor(t, 'shaky', 'Call the broken API');
+  const credits = await available(t);
+  // 400: a failure the model client does not retry (one request per run).
+  const broken: Reply = { kind: 'status', status: 400, body: '{"error":{"message":"bad request"}}' };
+  fake.reset();
+  fake.script(...Array(10).fill(broken));
+  const taskRow = async () => (await sql(app, `select status, run_failures, extract(epoch from retry_after - now()) as wait from tasks where id = $1`, [task.id]))[0];
+  const waitAbout = (wait: number, seconds: number) => assert.ok(Math.abs(Number(wait) - seconds) < 30, `waits about ${seconds} s: ${wait}`);
+  /** Time passes: the task's wait is over. */
+  const waitOver = () => sql(app, `update tasks set retry_after = now() - interval '1 second' where id = $1`, [task.id]);
+
+  const [first] = await wake(agent.id);
+  assert.equal(first.result.reason, 'started');
+  assert.equal((await allEnded(agent.id))[0].status, 'failed');
+  let row = await taskRow();
+  assert.deepEqual([row.status, row.run_failures], ['todo', 1]);
+  waitAbout(row.wait, 300);
+  const shown = (await api(t, 'GET', `/tasks/${task.number}`)).body;
+  assert.deepEqual([shown.run_failures, typeof shown.retry_after], [1, 'string']);
+
+  // The next wake comes before the wait is over: nothing runs, no credit held, and the idle check says until when.
+  const [early] = await wake(agent.id);
+  assert.deepEqual(early.result, { reason: 'no_work', runs: [] });
+  assert.equal((await runsOf(agent.id)).length, 1);
+  const check = await ok(await api(t, 'GET', '/agent-runs/idle-check?agent=shaky'), 200);
+  assert.deepEqual([check.idle, check.reason], [true, 'no_work']);
+  assert.match(check.message, new RegExp(`Task #${task.number} waits until \\S+ after 1 failed run in a row`));
+
+  // Over: the wake runs it again; it fails again and waits twice as long.
+  await waitOver();
+  assert.equal((await wake(agent.id))[0].result.reason, 'started');
+  await allEnded(agent.id);
+  row = await taskRow();
+  assert.deepEqual([row.status, row.run_failures], ['todo', 2]);
+  waitAbout(row.wait, 600);
+
+  // A run by hand does not wait (and its failure counts like any other).
+  const byHand = await ok(await api(t, 'POST', `/tasks/${task.number}/run`, {}), 202);
+  await allEnded(agent.id);
+  assert.equal((await api(t, 'GET', `/runs/${byHand.id}`)).body.status, 'failed');
+  row = await taskRow();
+  assert.deepEqual([row.status, row.run_failures], ['todo', 3]);
+  waitAbout(row.wait, 1200);
+
+  await waitOver();
+  await wake(agent.id);
+  await allEnded(agent.id);
+  row = await taskRow();
+  assert.deepEqual([row.status, row.run_failures], ['todo', 4]);
+  waitAbout(row.wait, 2400);
+
+  // The fifth failure in a row: blocked, with the error in a comment by the agent; heartbeats leave it alone.
+  await waitOver();
+  await wake(agent.id);
+  const all = await allEnded(agent.id);
+  assert.equal(all.length, 5);
+  row = await taskRow();
+  assert.deepEqual([row.status, row.run_failures, row.wait], ['blocked', 5, null]);
+  const comments = (await api(t, 'GET', `/tasks/${task.number}/comments`)).body.data;
+  assert.equal(comments.length, 1);
+  assert.deepEqual(comments[0].author, { type: 'agent', id: agent.id });
+  assert.match(comments[0].body, new RegExp(`^Blocked after 5 failed runs in a row\\. The last, ${all[4].id}, ended failed \\(provider_error\\): .*bad request`));
+  const [idle] = await wake(agent.id);
+  assert.deepEqual(idle.result, { reason: 'no_work', runs: [] });
+  assert.equal((await runsOf(agent.id)).length, 5);
+  await waitForPosting(app.app.services.database.pool, t.orgId);
+  assert.equal(await available(t), credits, 'every failed run refunded');
+  assert.equal(fake.requests.length, 5, 'one model call per run, none while waiting');
+
+  // Fixed: a run by hand takes the blocked task, succeeds and clears the count.
+  fake.reset();
+  fake.script({ kind: 'text', text: 'Called it.', usage: { prompt_tokens: 10, completion_tokens: 2 } });
+  const fixed = await ok(await api(t, 'POST', `/tasks/${task.number}/run`, {}), 202);
+  await allEnded(agent.id);
+  assert.equal((await api(t, 'GET', `/runs/${fixed.id}`)).body.status, 'succeeded');
+  const done = (await api(t, 'GET', `/tasks/${task.number}`)).body;
+  assert.deepEqual([done.status, done.run_failures, done.retry_after], ['in_review', 0, null]);
+
+  // A person moving a task on also starts its count afresh.
+  const other = await taskFor(t, 'shaky', 'Another broken call');
+  fake.script(broken);
+  await wake(agent.id);
+  await allEnded(agent.id);
+  assert.equal((await api(t, 'GET', `/tasks/${other.number}`)).body.run_failures, 1);
+  const moved = await ok(await api(t, 'PATCH', `/tasks/${other.number}`, { status: 'backlog' }), 200);
+  assert.deepEqual([moved.run_failures, moved.retry_after], [0, null]);
+  assert.deepEqual(invariantViolations(await ledgerState(app.app.services.database.pool, t.orgId)), []);
+  await ok(await api(t, 'POST', '/agents/shaky/stop', {}), 200);
+});
+
+test('a new month resumes an agent its budget paused (event agent.resumed) and it takes work again; one a person stopped stays paused', async () => {
+  const t = await funded('New month');
+  const reply: Reply = { kind: 'text', text: 'Done.', usage: { prompt_tokens: 10, completion_tokens: 5 } };
+  const frugal = await fakeAgent(t, 'frugal', { budget: { monthly_credits: 1 } });
+  const held = await fakeAgent(t, 'held', { budget: { monthly_credits: 1 } });
+  const first = await taskFor(t, 'frugal', 'First of the month');
+  const second = await taskFor(t, 'frugal', 'Next month');
+  await taskFor(t, 'held', 'Held work');
+  fake.reset();
+  fake.script(reply, reply);
+  for (const a of [frugal, held]) {
+    await wake(a.id);
+    await allEnded(a.id);
+    await until(`${a.name} paused by its budget`, async () => (await api(t, 'GET', `/agents/${a.name}`)).body.status === 'paused');
+  }
+  assert.equal((await api(t, 'GET', `/tasks/${first.number}`)).body.status, 'in_review');
+  // A person stops `held` as well: whatever its budget does now, it stays stopped.
+  await ok(await api(t, 'POST', '/agents/held/stop', { note: 'not this month' }), 200);
+  // Still this month: nothing resumes.
+  assert.deepEqual(await resumeBudgetPaused(app.app.services), []);
+
+  // The month turns (both agents' runs and pauses move 40 days back, in one statement: the schedule sweeps meanwhile).
+  fake.script(reply);
+  await sql(
+    app,
+    `with r as (update runs set queued_at = queued_at - interval '40 days' where agent_id = any($1::text[]))
+     update agents set budget_paused_at = budget_paused_at - interval '40 days' where id = any($1::text[])`,
+    [[frugal.id, held.id]],
+  );
+  // The scheduled sweep (every 5 s, either worker) resumes it, and the same sweep wakes it.
+  const events = await until('the scheduled sweep to resume frugal', async () => {
+    const e = await eventsOf(t, 'agent.resumed', frugal.id);
+    return e.length ? e : undefined;
+  }, 15_000);
+  assert.equal(events.length, 1);
+  assert.deepEqual(events[0].data, { agent_id: frugal.id, name: 'frugal', reason: 'new_month' });
+  const logged = await sql(app, `select actor_type from activity_log where entity_id = $1 and action = 'agent.resumed'`, [frugal.id]);
+  assert.deepEqual(logged, [{ actor_type: 'system' }]);
+  // Its wake takes the next task; that run spends the new month's credit and pauses it again.
+  const rs = await until('the new month’s run', async () => {
+    const all = await runsOf(frugal.id);
+    return all.length === 2 && all.every((r) => !['queued', 'running'].includes(r.status)) ? all : undefined;
+  }, 15_000);
+  assert.deepEqual([rs[1].task_id, rs[1].status], [second.id, 'succeeded']);
+  const stopped = (await api(t, 'GET', '/agents/held')).body;
+  assert.deepEqual([stopped.status, stopped.status_reason], ['paused', 'not this month']);
+  assert.deepEqual(await eventsOf(t, 'agent.resumed', held.id), []);
+  assert.equal((await runsOf(held.id)).length, 1);
+  await until('frugal paused again', async () => (await api(t, 'GET', '/agents/frugal')).body.status === 'paused');
 });
 
 test('dashboards: efficiency and queue health per agent, with exact figures; bad input; another org sees none of it', async () => {

@@ -16,7 +16,7 @@ import { runProcess } from './helpers/run-process.ts';
 let app: TestApp;
 before(async () => {
   // `free` roomy enough for every test; `tiny` for the daily quota.
-  app = await startWithTiers({ free: { tasks_per_day: 1000, seats: 3 }, tiny: { tasks_per_day: 5, seats: 3 } }, { OPSBASE_RATE_LIMIT_PER_MINUTE: '100000' });
+  app = await startWithTiers({ free: { tasks_per_day: 1000, seats: 3, agents: 60 }, tiny: { tasks_per_day: 5, seats: 3 } }, { OPSBASE_RATE_LIMIT_PER_MINUTE: '100000' });
 });
 after(async () => {
   await closeDb(app);

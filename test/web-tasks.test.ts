@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { axeProblems, launch, SKIP_BROWSER, screenshot, settled } from './helpers/browser.ts';
+import { roomForAgents } from './helpers/funded.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 import { type Worker, startWorker } from '../src/jobs/worker.ts';
 
@@ -20,6 +21,8 @@ const TITLE = 'Write the launch announcement';
 before(async () => {
   if (skip) return;
   app = await startTestApp();
+  // Three agents below: more than the free tier's two.
+  await roomForAgents(app, app.admin);
   browser = await launch();
   const ctx = await browser.newContext({ baseURL: app.url, viewport: { width: 1400, height: 900 } });
   page = await ctx.newPage();

@@ -26,7 +26,7 @@ export interface RunFigures {
   runsPerSecond: number;
   failed: number;
   /** p50 of each phase of a run: queued → started, started → first model usage recorded, → finished. */
-  phases: { pickup: number; model: number; finish: number };
+  phases: { pickup: number; claim: number; begin: number; model: number; finish: number };
   /** The slowest of the one-at-a-time runs, and where its time went. */
   slowest: string;
 }
@@ -103,8 +103,13 @@ export async function runsBench(o: Opsbase, admin: { session: string }, tenant: 
         50,
       );
     const usageAt = `(select min(created_at) from run_events e where e.run_id = r.id and e.type = 'usage')`;
+    // The pickup in two: until a worker claimed the run's job (the request's commit, the NOTIFY, the claim), then
+    // until the run's start was recorded (the job's handler and the start's transaction).
+    const claimedAt = `(select started_at from queue_jobs j where j.id = r.job_id)`;
     const phases = {
       pickup: await phase('r.started_at - r.queued_at'),
+      claim: await phase(`${claimedAt} - r.queued_at`),
+      begin: await phase(`r.started_at - ${claimedAt}`),
       model: await phase(`${usageAt} - r.started_at`),
       finish: await phase(`r.finished_at - ${usageAt}`),
     };

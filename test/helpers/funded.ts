@@ -3,10 +3,32 @@
 import assert from 'node:assert/strict';
 import type { Response, Tenant, TestApp } from './harness.ts';
 
+/**
+ * A tenant with `credits` to spend, on a tier with room for its agents (`roomForAgents`). Tests of the free tier's
+ * own limits use `app.tenant`.
+ */
 export async function funded(app: TestApp, name: string, credits = 100): Promise<Tenant> {
-  const t = await app.tenant(name);
+  const t = await roomForAgents(app, await app.tenant(name));
   const g = await app.request('POST', '/api/v1/billing/grants', { key: app.admin.sessionToken, body: { org: t.orgId, credits } });
   assert.ok(g.status < 300, JSON.stringify(g.body));
+  return t;
+}
+
+/**
+ * Moves the tenant's org to the `workforce` test tier: the free tier's limits but 50 agents (free allows 2). A tier of
+ * the test's own rather than `business`, which includes monthly credits: the hourly grant job would change the
+ * balances the tests compare. The instance admin defines it (PUT is idempotent); the owner switches to it.
+ */
+export async function roomForAgents(app: TestApp, t: Tenant): Promise<Tenant> {
+  const tier = {
+    name: 'Workforce (test)',
+    price_cents: 0,
+    limits: { tasks_per_day: 20, agents: 50, seats: 3, storage_bytes: 1024 ** 3, credits_per_month: 0, ai_calls: 1_000, api_calls: 10_000 },
+  };
+  const put = await app.request('PUT', '/api/v1/billing/tiers/workforce', { key: app.admin.sessionToken, body: tier });
+  assert.ok(put.status < 300, JSON.stringify(put.body));
+  const res = await app.request('POST', '/api/v1/billing/change-plan', { key: t.key, body: { tier: 'workforce' } });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
   return t;
 }
 

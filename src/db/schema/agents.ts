@@ -51,11 +51,15 @@ export const agents = pgTable(
     heartbeatDueAt: ts('heartbeat_due_at'),
     /** When `agent.budget_alert` was last sent: at most once per UTC month. */
     budgetAlertedAt: ts('budget_alerted_at'),
+    /** When its budget paused it (null otherwise): such an agent resumes by itself once a new month gives it room. */
+    budgetPausedAt: ts('budget_paused_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [uniqueIndex('agents_org_name_idx').on(t.orgId, t.name), index('agents_org_idx').on(t.orgId, t.id), index('agents_reports_to_idx').on(t.reportsTo),
     // The heartbeat sweep reads only agents with an interval.
     index('agents_heartbeat_due_idx').on(t.heartbeatDueAt).where(sql`interval_sec is not null`),
+    // The sweep's look for budget-paused agents a new month may resume: almost always none.
+    index('agents_budget_paused_idx').on(t.budgetPausedAt).where(sql`budget_paused_at is not null`),
   ],
 );

@@ -62,6 +62,10 @@ export const tasks = pgTable(
     leaseHolder: text('lease_holder'),
     /** The claim assigned this task (it was unassigned): when the lease expires it returns to the unassigned pool. */
     assignedByClaim: boolean('assigned_by_claim').notNull().default(false),
+    /** Runs of this task that failed (or timed out) in a row; a success, or a person moving or reassigning it, resets it. */
+    runFailures: integer('run_failures').notNull().default(0),
+    /** After a failed run, heartbeats leave the task alone until then (doubling with each failure in a row). */
+    retryAfter: ts('retry_after'),
     createdByType: text('created_by_type').notNull(),
     createdById: text('created_by_id'),
     archivedAt: ts('archived_at'),

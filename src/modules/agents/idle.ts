@@ -17,11 +17,13 @@ export type IdleReason = (typeof IDLE_REASONS)[number];
 export const WAKEABLE = ['active', 'idle', 'running'] as const;
 
 const noOpenRun = sql`not exists (select 1 from runs r where r.task_id = ${tasks.id} and r.status in ('queued', 'running'))`;
+/** Not waiting after a failed run (runs/retry.ts). */
+const notBackingOff = sql`(${tasks.retryAfter} is null or ${tasks.retryAfter} <= now())`;
 
 /** Tasks the agent could start now (the caller orders and limits them). */
 export function startable(orgId: string, agentId: string) {
   const a = { type: 'agent' as const, id: agentId };
-  return and(or(todoPool(orgId, a, false), expiredPool(orgId, a, false)), noOpenRun);
+  return and(or(todoPool(orgId, a, false), expiredPool(orgId, a, false)), noOpenRun, notBackingOff);
 }
 
 export async function openRuns(db: DbOrTx, agentId: string): Promise<number> {
@@ -33,6 +35,26 @@ export async function openRuns(db: DbOrTx, agentId: string): Promise<number> {
 }
 
 export type IdleCheck = z.output<typeof IdleCheckOut>;
+
+/**
+ * Why there is nothing to start, said plainly: heartbeats take only tasks assigned to the agent (the issue's `next`
+ * for an assignee), so unassigned work is never picked up by itself; and a task waiting after failed runs says until
+ * when. The extra read happens only when there is no work.
+ */
+async function noWorkMessage(db: DbOrTx, agent: AgentRow): Promise<string> {
+  const a = { type: 'agent' as const, id: agent.id };
+  const [waiting] = await db
+    .select({ number: tasks.number, retryAfter: tasks.retryAfter, runFailures: tasks.runFailures })
+    .from(tasks)
+    .where(and(todoPool(agent.orgId, a, false), noOpenRun, sql`${tasks.retryAfter} > now()`))
+    .orderBy(tasks.retryAfter)
+    .limit(1);
+  const base =
+    `No todo task assigned to ${agent.name} is ready to start: heartbeats pick up only tasks assigned to the agent ` +
+    `(\`opsbase tasks update <number> --assignee agent:${agent.name}\`).`;
+  if (!waiting?.retryAfter) return base;
+  return `${base} Task #${waiting.number} waits until ${waiting.retryAfter.toISOString()} after ${waiting.runFailures} failed run${waiting.runFailures === 1 ? '' : 's'} in a row.`;
+}
 
 export async function idleCheck(db: DbOrTx, agent: AgentRow): Promise<IdleCheck> {
   const [[next], open] = await Promise.all([
@@ -58,7 +80,7 @@ export async function idleCheck(db: DbOrTx, agent: AgentRow): Promise<IdleCheck>
     const why = agent.statusReason ? ` (${agent.statusReason})` : '';
     return out(agent.status as IdleReason, `Agent ${agent.name} is ${agent.status}${why}: it takes no work until it is started.`);
   }
-  if (!next) return out('no_work', `Agent ${agent.name} has no startable task.`);
+  if (!next) return out('no_work', await noWorkMessage(db, agent));
   if (open >= agent.maxConcurrentRuns) {
     return out('at_capacity', `Agent ${agent.name} has ${open} of ${agent.maxConcurrentRuns} runs open; task #${next.number} waits.`);
   }

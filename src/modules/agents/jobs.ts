@@ -1,7 +1,9 @@
-// Agents' background work: the heartbeat sweep (every 5 s: agents due get one wake each) and the wake itself.
+// Agents' background work: the heartbeat sweep (every 5 s: agents a new month gives budget again resume, then agents
+// due get one wake each) and the wake itself.
 // Intervals are at least 60 s, so a wake is at most 5 s late.
 import { defineJob } from '../../jobs/define.ts';
 import { sweepHeartbeats, wakeAgent } from './heartbeat.ts';
+import { resumeBudgetPaused } from './resume.ts';
 
 export const heartbeatJob = defineJob<{ agent_id: string }>({
   type: 'agents.heartbeat',
@@ -18,7 +20,11 @@ export const heartbeatSweepJob = defineJob({
   // The next sweep is 5 s away: a failed one is not retried.
   max_attempts: 1,
   backoff: 0,
-  handler: async ({ services }) => ({ woken: await sweepHeartbeats(services.database.db, heartbeatJob) }),
+  handler: async ({ services }) => {
+    // First the agents a new month gives budget again, so this very sweep wakes them.
+    const resumed = await resumeBudgetPaused(services);
+    return { resumed: resumed.length, woken: await sweepHeartbeats(services.database.db, heartbeatJob) };
+  },
 });
 
 export const agentJobs = [heartbeatSweepJob, heartbeatJob];

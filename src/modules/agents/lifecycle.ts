@@ -8,11 +8,15 @@ import { agents } from '../../db/schema/agents.ts';
 import { recordActivity } from '../activity/record.ts';
 import { recordEvent } from '../events/record.ts';
 import { updateAgentKey } from './identity.ts';
+import { assertAgentSlot } from './limit.ts';
 import { findAgent, presentWithKey } from './service.ts';
 
+/** A person's start, stop, restart or delete: whatever they decide, a budget pause no longer resumes by itself. */
 async function setStatus(ctx: Ctx, ref: string, status: AgentStatus, action: string, reason: string | null) {
   const current = await findAgent(ctx, ref, { forUpdate: true });
-  const [row] = await ctx.db.update(agents).set({ status, statusReason: reason, updatedAt: new Date() }).where(eq(agents.id, current.id)).returning();
+  // Back from offline it counts against the plan's agents again.
+  if (current.status === 'offline' && status !== 'offline') await assertAgentSlot(ctx);
+  const [row] = await ctx.db.update(agents).set({ status, statusReason: reason, budgetPausedAt: null, updatedAt: new Date() }).where(eq(agents.id, current.id)).returning();
   // Going offline disables the identity; coming back from offline enables it.
   if (status === 'offline' && current.status !== 'offline') await updateAgentKey(ctx, row.id, { active: false });
   if (current.status === 'offline' && status !== 'offline') await updateAgentKey(ctx, row.id, { active: true });

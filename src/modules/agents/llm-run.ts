@@ -40,14 +40,20 @@ async function vaultKey(services: AppServices, agent: typeof agents.$inferSelect
   return value;
 }
 
-export async function llmRunSetup(services: AppServices, server: FastifyInstance, agent: typeof agents.$inferSelect): Promise<LlmRunSetup> {
+/** `system`: the system prompt when the caller already started reading it (a run does, while it starts). */
+export async function llmRunSetup(
+  services: AppServices,
+  server: FastifyInstance,
+  agent: typeof agents.$inferSelect,
+  system?: Promise<SystemPrompt>,
+): Promise<LlmRunSetup> {
   const db = services.database.db;
   // The row already holds the sealed credential: no second read.
   const credential = decrypt(agent.keySecretEncrypted, services.masterKey);
   const rc = agent.runtimeConfig as LlmRuntimeConfig;
   return {
     model: modelFor(agent, services.config, services.masterKey, await vaultKey(services, agent, rc)),
-    system: await systemPromptFor(db, agent),
+    system: await (system ?? systemPromptFor(db, agent)),
     tools: agentTools({
       allow: agent.tools,
       operations: await allOperations(),

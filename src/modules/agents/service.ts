@@ -12,6 +12,7 @@ import { recordActivity } from '../activity/record.ts';
 import { recordEvent } from '../events/record.ts';
 import { type MonthStats, monthStats } from '../runs/budget.ts';
 import { createAgentKey, updateAgentKey } from './identity.ts';
+import { assertAgentSlot } from './limit.ts';
 import { type LlmRuntimeConfig, validateRuntimeConfig } from './runtime-config.ts';
 import type { AgentOut, CreateAgentInput, UpdateAgentInput } from './schemas.ts';
 import { agentScopes, assertModelSettings, resolveManager, resolveTemplate, toolOperations } from './validate.ts';
@@ -102,6 +103,8 @@ export async function createAgent(ctx: Ctx, input: CreateAgentInput) {
   const id = newId('agent');
   const reportsTo = input.reports_to ? await resolveManager(ctx, null, input.reports_to) : null;
   const status: AgentStatus = input.status ?? 'active';
+  // Last of the checks, so a bad request is told what is wrong with it rather than that the plan is full.
+  await assertAgentSlot(ctx);
   const keySecretEncrypted = await createAgentKey(ctx, { id, orgId, name: input.name, scopes });
   const [row] = await ctx.db
     .insert(agents)

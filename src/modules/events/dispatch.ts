@@ -67,6 +67,11 @@ export const NOTIFICATION_RULES: Partial<Record<EventType, Rule>> = {
     title: (e) => `Agent ${str(e.data.name)} reached ${str(e.data.pct)}% of its monthly budget`,
     body: (e) => (e.data.budget ? `Budget: ${str(e.data.budget)}.` : null),
   },
+  'agent.resumed': {
+    roles: ['owner', 'admin'],
+    title: (e) => `Agent ${str(e.data.name)} resumed`,
+    body: () => 'Its budget paused it last month; the new month gave it room, so it takes work again.',
+  },
   'payment.succeeded': {
     roles: ['owner'],
     title: () => 'Payment succeeded',

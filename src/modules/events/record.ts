@@ -39,6 +39,7 @@ export const EVENT_CATALOG = {
   'document.updated': 'A document changed. Subject: the document id; data: title, kind, folder_id, folder, tags, revision, changed (the fields given), new_revision (whether the title or content changed).',
   'document.deleted': 'A document was deleted (alone, or with its folder). Subject: the document id; data: title, folder_id.',
   'agent.budget_alert': "An agent's spend this month reached its budget's alert threshold. Subject: the agent id.",
+  'agent.resumed': 'An agent its budget had paused became active again by itself: a new month gave its budget room. Subject: the agent id.',
   'file.created': 'A file was uploaded: a new path, or new content at a known path. Subject: the file id; data: path, name, type, size, version.',
   'record.upserted': 'A workspace record was created or its content changed. Subject: the record id; data: source_product, record_type, source_ref, status (created or updated), revision.',
 } as const satisfies Record<string, string>;

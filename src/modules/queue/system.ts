@@ -57,7 +57,12 @@ export async function insertSystemJob(db: DbOrTx, input: SystemJobInput): Promis
   return { id: row.id, duplicate: row.id !== id };
 }
 
-/** The next ready jobs of these types, each leased to `workerId` for `leaseSeconds` and given one more attempt. */
+/**
+ * The next ready jobs of these types, each leased to `workerId` for `leaseSeconds` and given one more attempt.
+ * Committed without waiting for the WAL flush (the claim is on every job's path to its worker): a claim a database
+ * crash loses leaves the job waiting, to be claimed again — what a lapsed lease does anyway (jobs run at least once) —
+ * and the handler's first durable commit flushes the claim with it.
+ */
 export async function claimSystemJobs(db: DbOrTx, types: string[], workerId: string, limit: number, leaseSeconds: number): Promise<JobRow[]> {
   if (!types.length || limit < 1) return [];
   return rowsOf<JobRow>(
@@ -72,7 +77,7 @@ export async function claimSystemJobs(db: DbOrTx, types: string[], workerId: str
         update queue_jobs j set state = 'active', attempts = j.attempts + 1, worker_id = ${workerId},
           lease_expires_at = now() + make_interval(secs => ${leaseSeconds}), started_at = now(), finished_at = null, updated_at = now()
         from picked where j.id = picked.id
-        returning j.*`,
+        returning j.*, set_config('synchronous_commit', 'off', true) as async_commit`,
   );
 }
 

@@ -128,7 +128,7 @@ export async function enforceBudget(services: AppServices, agentId: string, opts
   const full = uses.find(exhausted) ?? (opts.stoppedByBudget ? uses.find((u) => u.budget === 'monthly_tokens') : undefined);
   if (!full) return { alerted, paused: false };
   const paused = await db.transaction(async (tx) => {
-    const { rows: hit } = await tx.execute(sql`update agents set status = 'paused', status_reason = 'budget', updated_at = now()
+    const { rows: hit } = await tx.execute(sql`update agents set status = 'paused', status_reason = 'budget', budget_paused_at = now(), updated_at = now()
       where id = ${agent.id} and status in ('active', 'idle', 'running', 'error') returning id`);
     if (hit.length === 0) return false;
     const data = { agent_id: agent.id, name: agent.name, reason: 'budget', budget: full.budget, used: full.used, limit: full.limit };

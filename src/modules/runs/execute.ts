@@ -10,19 +10,22 @@ import type { AppServices } from '../../core/services.ts';
 import { agents } from '../../db/schema/agents.ts';
 import { runs } from '../../db/schema/runs.ts';
 import { tasks } from '../../db/schema/tasks.ts';
+import { newId } from '../../core/ids.ts';
 import type { JobRun } from '../../jobs/define.ts';
 import { extendHold } from '../billing/holds.ts';
 import { recordEvent } from '../events/record.ts';
+import { type SystemPrompt, systemPromptFor } from '../agents/prompt.ts';
 import type { AgentRow } from '../agents/service.ts';
 import type { TaskRow } from '../tasks/service.ts';
-import { appendRunEvents } from './events.ts';
+import { appendRunEvents, type NewRunEvent } from './events.ts';
 import { finishRun, type RunOutcome } from './finish.ts';
 import { httpRuntime } from './runtimes/http.ts';
 import { llmRuntime } from './runtimes/llm.ts';
 import { processRuntime } from './runtimes/process.ts';
 import { RunFailure, type Runtime } from './runtimes/types.ts';
 import type { RunRow } from './service.ts';
-import { runSignals } from './signals.ts';
+import { BLOCK_AFTER_FAILURES } from './retry.ts';
+import { RUNS_CHANNEL, runSignals } from './signals.ts';
 import { runTimeoutSeconds } from './start.ts';
 
 const RUNTIMES: Record<string, Runtime> = { llm: llmRuntime, http: httpRuntime, process: processRuntime };
@@ -46,9 +49,11 @@ async function takeTask(db: DbOrTx, taskId: string, agentId: string, seconds: nu
       and(
         eq(tasks.id, taskId),
         isNull(tasks.archivedAt),
-        // Startable, or already this agent's (a retried attempt), or held by a lease that ran out.
+        // Startable, or already this agent's (a retried attempt), or held by a lease that ran out, or blocked by its
+        // own failed runs (a person runs it by hand: retry.ts).
         or(
           sql`${tasks.status} in ('backlog', 'todo', 'in_review')`,
+          and(eq(tasks.status, 'blocked'), sql`${tasks.runFailures} >= ${BLOCK_AFTER_FAILURES}`),
           and(eq(tasks.status, 'in_progress'), or(eq(tasks.leaseHolder, holder), isNull(tasks.leaseExpiresAt), lt(tasks.leaseExpiresAt, sql`now()`))),
         ),
       ),
@@ -60,17 +65,104 @@ async function takeTask(db: DbOrTx, taskId: string, agentId: string, seconds: nu
 type Begun =
   | { kind: 'done'; status: string }
   | { kind: 'end'; run: RunRow; outcome: RunOutcome }
-  | { kind: 'go'; run: RunRow; agent: AgentRow; task: TaskRow; seconds: number };
+  | { kind: 'go'; run: RunRow; agent: AgentRow; task: TaskRow; seconds: number; systemPrompt?: Promise<SystemPrompt> };
+
+/** Task rows a run may take (`tasks` as it is named in `from`): takeTask's conditions, in SQL. */
+const takeable = (holder: string) => sql`(archived_at is null and (status in ('backlog', 'todo', 'in_review')
+  or (status = 'blocked' and run_failures >= ${BLOCK_AFTER_FAILURES})
+  or (status = 'in_progress' and (lease_holder = ${holder} or lease_expires_at is null or lease_expires_at < now()))))`;
+
+/**
+ * The start of an attempt in one statement, for the common case: a read (no lock), then one guarded write that
+ * starts the run, takes its task, extends its hold, shows the agent running and records `run.started` and the run's
+ * status event — instead of a transaction of ten round trips on every run's path to its model. The write's guards
+ * re-check, on the rows as they are when it locks them, what the read found (the run still queued or running and not
+ * cancelled, the agent not paused or offline, the task free to take); when any fails it changes nothing and this
+ * answers null, and the locked path (`begin`) decides what to do, as it always did. A cancel committed after the write
+ * is heard by the signal executeRun listens for. The write commits without waiting for the WAL flush, as begin's
+ * transaction does: a start lost in a crash is redone by the job's next attempt.
+ */
+async function beginFast(services: AppServices, runId: string, attempt: number, log: Logger): Promise<Begun | null> {
+  const db = services.database.db;
+  const [row] = await db
+    .select({ run: runs, agent: agents, task: tasks })
+    .from(runs)
+    .innerJoin(agents, eq(agents.id, runs.agentId))
+    .innerJoin(tasks, eq(tasks.id, runs.taskId))
+    .where(eq(runs.id, runId));
+  if (!row) return null;
+  const { run, agent, task: before } = row;
+  if ((run.status !== 'queued' && run.status !== 'running') || run.cancelRequestedAt || agent.status === 'paused' || agent.status === 'offline') return null;
+  const seconds = runTimeoutSeconds(before, agent);
+  const systemPrompt = run.runtime === 'llm' ? systemPromptFor(db, agent) : undefined;
+  systemPrompt?.catch(() => {});
+  const retried = run.status === 'running';
+  const holder = `agent:${agent.id}`;
+  const events: NewRunEvent[] = [
+    ...(retried ? [{ type: 'log' as const, data: { level: 'warn', message: `The worker running attempt ${run.attempt} was lost; attempt ${attempt} takes over.` } }] : []),
+    { type: 'status', data: { status: 'running', attempt } },
+  ];
+  const started = { run_id: run.id, task_id: before.id, agent_id: agent.id, attempt };
+  const { rows } = await db.execute<{ started_at: Date | string; last_seq: number; lease_expires_at: Date | string | null }>(sql`
+    with r as (
+      update runs set status = 'running', attempt = ${attempt}, started_at = coalesce(started_at, clock_timestamp()),
+             last_seq = last_seq + ${events.length}
+       where id = ${run.id} and status in ('queued', 'running') and cancel_requested_at is null
+         and exists (select 1 from agents where id = ${agent.id} and status not in ('paused', 'offline'))
+         and exists (select 1 from tasks where id = ${before.id} and ${takeable(holder)})
+      returning started_at, last_seq),
+    t as (
+      update tasks set status = 'in_progress', assigned_by_claim = (assignee_id is null or assigned_by_claim), assignee_type = 'agent',
+             assignee_id = ${agent.id}, lease_holder = ${holder}, lease_expires_at = now() + make_interval(secs => ${seconds + 60}),
+             completed_at = null, updated_at = now()
+       where id = ${before.id} and exists (select 1 from r) and ${takeable(holder)}
+      returning lease_expires_at),
+    h as (
+      update holds set expires_at = greatest(expires_at, now() + make_interval(secs => ${seconds * 2 + 600}))
+       where id = ${run.holdId} and status = 'open' and exists (select 1 from r)),
+    a as (
+      update agents set status = 'running', last_heartbeat_at = now(), updated_at = now()
+       where id = ${agent.id} and status in ('active', 'idle') and exists (select 1 from r)),
+    e as (
+      insert into events (id, org_id, type, subject, data)
+      select ${newId('event')}, ${run.orgId}, 'run.started', ${run.id}, ${JSON.stringify(started)}::jsonb from r),
+    re as (
+      insert into run_events (run_id, seq, org_id, type, data)
+      select ${run.id}, r.last_seq - ${events.length} + x.ord::int, ${run.orgId}, x.type, x.data
+        from r, unnest(${sql.param(events.map((e) => e.type))}::text[], ${sql.param(events.map((e) => JSON.stringify(e.data)))}::jsonb[])
+             with ordinality as x(type, data, ord))
+    select r.started_at, r.last_seq, (select lease_expires_at from t) as lease_expires_at,
+           pg_notify(${RUNS_CHANNEL}, ${`e:${run.id}`}), set_config('synchronous_commit', 'off', true) as async_commit
+      from r`);
+  const w = rows[0];
+  if (!w) return null;
+  const running: RunRow = { ...run, status: 'running', attempt, startedAt: new Date(w.started_at), lastSeq: Number(w.last_seq) };
+  // The task changed between the run's guard and its own update (someone moved it just then): as begin would.
+  if (w.lease_expires_at === null) {
+    return { kind: 'end', run: running, outcome: { status: 'failed', reason: 'task_unavailable', message: `Task #${before.number} is not free to run.` } };
+  }
+  if (retried) log.warn({ run: run.id, attempt }, 'run resumed after its worker was lost');
+  const task: TaskRow = {
+    ...before,
+    status: 'in_progress',
+    assignedByClaim: before.assigneeId === null || before.assignedByClaim,
+    assigneeType: 'agent',
+    assigneeId: agent.id,
+    leaseHolder: holder,
+    leaseExpiresAt: new Date(w.lease_expires_at),
+    completedAt: null,
+  };
+  return { kind: 'go', run: running, agent, task, seconds, systemPrompt };
+}
 
 /** Starts the attempt in one transaction: the run running, its task taken, its hold kept, the agent running. */
 async function begin(services: AppServices, runId: string, attempt: number, log: Logger): Promise<Begun> {
   return services.database.db.transaction(async (tx): Promise<Begun> => {
-    // Without waiting for the WAL flush: a start lost in a crash is redone by the job's next attempt, which a crash
-    // brings anyway. What must be durable — the charge and the outcome — is written when the run ends.
-    await tx.execute(sql`set local synchronous_commit = off`);
-    // The run (locked), its agent and its task in one round trip.
+    // The run (locked), its agent and its task in one round trip; and, in the same statement, no waiting for the WAL
+    // flush at commit: a start lost in a crash is redone by the job's next attempt, which a crash brings anyway. What
+    // must be durable — the charge and the outcome — is written when the run ends.
     const [row] = await tx
-      .select({ run: runs, agent: agents, task: tasks })
+      .select({ run: runs, agent: agents, task: tasks, asyncCommit: sql<string>`set_config('synchronous_commit', 'off', true)` })
       .from(runs)
       .leftJoin(agents, eq(agents.id, runs.agentId))
       .innerJoin(tasks, eq(tasks.id, runs.taskId))
@@ -86,6 +178,10 @@ async function begin(services: AppServices, runId: string, attempt: number, log:
       return end({ status: 'failed', reason: 'agent_unavailable', message: why });
     }
     const seconds = runTimeoutSeconds(before, agent);
+    // An llm run's system prompt (template and rules) is read on another connection while this transaction goes on,
+    // so the model call does not wait for it after the start. Nothing awaits it when the run does not go ahead.
+    const systemPrompt = run.runtime === 'llm' ? systemPromptFor(services.database.db, agent) : undefined;
+    systemPrompt?.catch(() => {});
     const task = await takeTask(tx, run.taskId, agent.id, seconds + 60);
     if (!task) return end({ status: 'failed', reason: 'task_unavailable', message: `Task #${before.number} is ${before.status} and not free to run.` });
     if (run.holdId) await extendHold(tx, run.holdId, seconds * 2 + 600);
@@ -105,7 +201,7 @@ async function begin(services: AppServices, runId: string, attempt: number, log:
       { type: 'status', data: { status: 'running', attempt } },
     ]);
     if (retried) log.warn({ run: run.id, attempt }, 'run resumed after its worker was lost');
-    return { kind: 'go', run: started, agent, task, seconds };
+    return { kind: 'go', run: started, agent, task, seconds, systemPrompt };
   });
 }
 
@@ -124,13 +220,13 @@ export async function executeRun(services: AppServices, job: JobRun<{ run_id: st
 
 async function attempt(services: AppServices, job: JobRun<{ run_id: string }>, cancel: AbortController): Promise<unknown> {
   const { payload, log } = job;
-  const begun = await begin(services, payload.run_id, job.job.attempt, log);
+  const begun = (await beginFast(services, payload.run_id, job.job.attempt, log)) ?? (await begin(services, payload.run_id, job.job.attempt, log));
   if (begun.kind === 'done') return { status: begun.status };
   if (begun.kind === 'end') {
     const ended = await finishRun(services, begun.run.id, begun.outcome);
     return { status: ended?.status ?? 'already finished' };
   }
-  const { run, agent, task, seconds } = begun;
+  const { run, agent, task, seconds, systemPrompt } = begun;
   const timeout = AbortSignal.timeout(seconds * 1000);
   const signal = AbortSignal.any([cancel.signal, timeout, job.signal]);
   let outcome: RunOutcome;
@@ -142,6 +238,7 @@ async function attempt(services: AppServices, job: JobRun<{ run_id: string }>, c
       run,
       task,
       agent,
+      systemPrompt,
       signal,
       timeoutMs: seconds * 1000,
       log: log.child({ run: run.id }),

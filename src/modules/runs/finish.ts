@@ -13,8 +13,10 @@ import { tasks } from '../../db/schema/tasks.ts';
 import { recordActivity } from '../activity/record.ts';
 import { postSoon, settle } from '../billing/holds.ts';
 import { recordEvent } from '../events/record.ts';
+import { createComment } from '../tasks/comments.ts';
 import { enforceBudget } from './budget.ts';
 import { appendRunEvents } from './events.ts';
+import { afterFailure, countsAgainstTask } from './retry.ts';
 import type { RunRow } from './service.ts';
 
 /** What the run did, whatever the outcome: recorded with it. */
@@ -47,12 +49,19 @@ async function moveTask(ctx: Ctx, run: RunRow, outcome: RunOutcome) {
   // Only a task this run is working on moves: one someone moved meanwhile (cancelled, reassigned) stays as it is.
   if (task?.status !== 'in_progress' || task.leaseHolder !== holder) return;
   const done = outcome.status === 'succeeded';
-  const status = done ? await successStatus(ctx.db, run.agentId) : 'todo';
+  // A failure of the task's own (not a cancel, not the agent's budget) makes heartbeats wait, or blocks it (retry.ts).
+  const failed = outcome.status !== 'succeeded' && countsAgainstTask(outcome.status, outcome.reason) ? afterFailure(task.runFailures) : null;
+  const status = done ? await successStatus(ctx.db, run.agentId) : (failed?.status ?? 'todo');
   const [row] = await ctx.db
     .update(tasks)
     .set({
       status,
       ...(done && { resolution: outcome.result.slice(0, 10_000) }),
+      ...(done && { runFailures: 0, retryAfter: null }),
+      ...(failed && {
+        runFailures: failed.runFailures,
+        retryAfter: failed.retryInSeconds === null ? null : sql`now() + make_interval(secs => ${failed.retryInSeconds})`,
+      }),
       completedAt: status === 'done' ? new Date() : null,
       leaseExpiresAt: null,
       leaseHolder: null,
@@ -60,9 +69,26 @@ async function moveTask(ctx: Ctx, run: RunRow, outcome: RunOutcome) {
     })
     .where(eq(tasks.id, task.id))
     .returning();
-  const data = { number: row.number, title: row.title, status, run_id: run.id, changed: done ? ['status', 'resolution'] : ['status'] };
+  const changed = done ? ['status', 'resolution'] : failed ? ['status', 'run_failures', 'retry_after'] : ['status'];
+  const data = {
+    number: row.number,
+    title: row.title,
+    status,
+    run_id: run.id,
+    changed,
+    ...(failed && { run_failures: row.runFailures, retry_after: row.retryAfter?.toISOString() ?? null }),
+  };
   await recordEvent(ctx.db, { orgId: run.orgId, type: 'task.updated', subject: row.id, data });
   if (status === 'done') await recordEvent(ctx.db, { orgId: run.orgId, type: 'task.completed', subject: row.id, data });
+  if (failed?.status === 'blocked' && outcome.status !== 'succeeded') {
+    // The error where a person looking at the blocked task sees it, by the agent whose runs failed.
+    await createComment(ctx, {
+      id: row.id,
+      body:
+        `Blocked after ${row.runFailures} failed runs in a row. The last, ${run.id}, ended ${outcome.status} (${outcome.reason}): ${outcome.message.slice(0, 2000)}\n\n` +
+        `Fix the cause, then move the task back to todo for the agent's heartbeat, or run it now with \`opsbase tasks run ${row.number}\`.`,
+    });
+  }
 }
 
 /** Ends the run with `outcome` unless it already ended; returns the ended run, or null when another finisher won. */

@@ -17,6 +17,7 @@ import { CLOSED } from '../tasks/transitions.ts';
 import { agentSpend } from './budget.ts';
 import { appendRunEvent } from './events.ts';
 import { executeRunJob } from './jobs.ts';
+import { blockedByFailures } from './retry.ts';
 import { presentRun } from './service.ts';
 
 /** How long one run may take unless its task or agent says otherwise. */
@@ -78,7 +79,8 @@ export async function startRun(ctx: Ctx, input: { id: string; agent?: string }) 
       agent_status: agent.status,
     });
   }
-  await assertUnblocked(ctx, task);
+  // A task its own failures blocked may still be run by hand: that is how a person retries it (retry.ts).
+  await assertUnblocked(ctx, task, { byDependenciesOnly: blockedByFailures(task) });
   const [open] = await ctx.db
     .select({ id: runs.id, status: runs.status })
     .from(runs)

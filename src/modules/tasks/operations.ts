@@ -31,6 +31,8 @@ export const Task = z
     resolution: z.string().nullable(),
     completed_at: Timestamp.nullable(),
     lease_expires_at: Timestamp.nullable().describe('While in the future, the claimer holds the task; once past, it is claimable again'),
+    run_failures: z.number().int().describe('Its runs that failed or timed out in a row (the fifth blocks it); reset by a success, a status change or a new assignee'),
+    retry_after: Timestamp.nullable().describe('After a failed run, heartbeats leave the task alone until then; a run by hand does not wait'),
     archived_at: Timestamp.nullable(),
     created_by: Actor,
     created_at: Timestamp,

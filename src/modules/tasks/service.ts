@@ -35,6 +35,8 @@ export function presentTask(t: TaskRow) {
     resolution: t.resolution,
     completed_at: iso(t.completedAt),
     lease_expires_at: iso(t.leaseExpiresAt),
+    run_failures: t.runFailures,
+    retry_after: iso(t.retryAfter),
     archived_at: iso(t.archivedAt),
     created_by: { type: t.createdByType, id: t.createdById },
     created_at: t.createdAt.toISOString(),
@@ -191,6 +193,8 @@ export async function updateTask(ctx: Ctx, input: UpdateTaskInput) {
     if (to === 'in_progress') await assertUnblocked(ctx, current, { byDependenciesOnly: true });
     Object.assign(set, statusColumns(to));
   }
+  // A person moving the task or giving it to someone else starts its failed-run count afresh (runs/retry.ts).
+  if ((to !== undefined && to !== current.status) || (set.assigneeId !== undefined && set.assigneeId !== current.assigneeId)) Object.assign(set, { runFailures: 0, retryAfter: null });
   const [row] = await ctx.db
     .update(tasks)
     .set({ ...set, updatedAt: new Date() })

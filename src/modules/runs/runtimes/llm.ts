@@ -18,11 +18,11 @@ export function taskPrompt(task: { number: number; title: string; description: s
   return `Task #${task.number}: ${task.title}${task.description?.trim() ? `\n\n${task.description.trim()}` : ''}`;
 }
 
-export const llmRuntime: Runtime = async ({ services, run, task, agent, signal, timeoutMs, emit, emitProgress }) => {
+export const llmRuntime: Runtime = async ({ services, run, task, agent, systemPrompt, signal, timeoutMs, emit, emitProgress }) => {
   const db = services.database.db;
   let setup: Awaited<ReturnType<typeof llmRunSetup>>;
   try {
-    setup = await llmRunSetup(services, await internalServer(services), agent);
+    setup = await llmRunSetup(services, await internalServer(services), agent, systemPrompt);
   } catch (err) {
     if (err instanceof AiConfigError) throw new RunFailure('configuration', err.message);
     throw err;

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Usage } from '../../../ai/loop.ts';
 import type { AppServices } from '../../../core/services.ts';
+import type { SystemPrompt } from '../../agents/prompt.ts';
 import type { AgentRow } from '../../agents/service.ts';
 import type { TaskRow } from '../../tasks/service.ts';
 import type { NewRunEvent, RunProgress } from '../events.ts';
@@ -13,6 +14,8 @@ export interface RuntimeContext {
   run: RunRow;
   task: TaskRow;
   agent: AgentRow;
+  /** An llm run's system prompt, already being read while the run started (execute.ts). */
+  systemPrompt?: Promise<SystemPrompt>;
   /** Aborted on cancel, timeout or worker shutdown: stop then. */
   signal: AbortSignal;
   /** The run's time limit from now (ms): the runtime should finish (or give up) within it. */

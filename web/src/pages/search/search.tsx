@@ -87,7 +87,7 @@ export default function Search() {
   const type = (params.get('type') as SearchKind | null) ?? undefined;
   const settled = useDebounced(q, 250);
   const results = useGlobalSearch(settled, { types: type, limit: type ? 50 : 5 });
-  const set = (next: string) => setParams((p) => (next ? { q: next, ...(type ? { type } : {}) } : {}), { replace: true });
+  const set = (next: string) => setParams(() => (next ? { q: next, ...(type ? { type } : {}) } : {}), { replace: true });
   return (
     <>
       <PageHeader

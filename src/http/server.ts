@@ -22,7 +22,7 @@ import { registerOpenApi } from './openapi.ts';
 import { registerSessionCookies } from './session-cookie.ts';
 import { type EventStream, openEventStream, wantsEventStream } from './sse.ts';
 import { cspFor } from './static.ts';
-import { decodeUploadField, jsonUploadLimit, UPLOAD_CONTENT_TYPES } from './upload.ts';
+import { decodeUploadField, fileDigest, jsonUploadLimit, UPLOAD_CONTENT_TYPES } from './upload.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -188,7 +188,9 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
       const p = req.auth?.principal;
       const who = p ? (p.kind === 'key' ? p.keyId : p.userId) : `anon:${req.ip}`;
       const scope = `${who}@${req.auth?.orgId ?? '-'}`;
-      const result = await claim(services.database.pool, services.masterKey, scope, key, requestHash(req.method, req.url, req.body));
+      // A raw upload's body is the file: the key's request hash covers it through its digest.
+      const hashed = req.fileBody ? { ...(req.body as object), file_sha256: fileDigest(req.fileBody) } : req.body;
+      const result = await claim(services.database.pool, services.masterKey, scope, key, requestHash(req.method, req.url, hashed));
       if (result.kind === 'claimed') {
         req.idem = result.claim;
         return;

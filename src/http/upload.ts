@@ -1,5 +1,6 @@
 // The two bodies an `upload` operation takes (core/operation.ts): the file itself, or JSON with the bytes in base64.
 // Both end as the same Buffer in `ctx.upload`, so a handler never knows which one came.
+import { createHash } from 'node:crypto';
 import type { UploadSpec } from '../core/operation.ts';
 import { AppError } from '../core/errors.ts';
 
@@ -11,6 +12,9 @@ export const UPLOAD_CONTENT_TYPES = ['application/octet-stream', 'application/gz
  * than 256 MiB — a larger file goes raw, where it is never a JavaScript string.
  */
 export const jsonUploadLimit = (limit: number) => Math.min(Math.ceil((limit * 4) / 3) + 64 * 1024, 256 * 1024 * 1024);
+
+/** SHA-256 (hex) of a raw upload, for its Idempotency-Key's request hash. */
+export const fileDigest = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 const problem = (field: string, message: string) => [{ field, location: 'body', message }];
 

@@ -107,6 +107,10 @@ test('a triggered backup runs as a job: listed, counted, logged, downloaded byte
   assert.ok(header.server_version_num >= 150000, `server_version_num ${header.server_version_num}`);
   assert.ok(header.tables.some((x: { name: string }) => x.name === 'drizzle.__drizzle_migrations'), 'the migrations table is in the archive');
   assert.equal(header.migrations.length, journal.entries.length);
+  // Bytes only: a client asking for JSON still gets the file (a backup is never built as one base64 string).
+  const asJson = await fetch(`${app.url}/api/v1/backups/${b.id}/download`, { headers: { authorization: `Bearer ${adminSession()}`, accept: 'application/json' } });
+  assert.equal(asJson.headers.get('content-type'), 'application/gzip');
+  assert.deepEqual(Buffer.from(await asJson.arrayBuffer()), onDisk);
   archive = join(dataDir, 'downloaded.jsonl.gz');
   writeFileSync(archive, got.bytes);
 
@@ -365,6 +369,10 @@ test('org export → import into a second instance: the same objects, keys and p
 
     const twice = await upload(second.admin.sessionToken);
     assert.equal(twice.status, 409);
+    // The JSON face of the same upload (what MCP sends): the archive in base64, the same refusal.
+    const asJson = await second.request('POST', '/api/v1/orgs/import', { key: second.admin.sessionToken, body: { archive_base64: bytes.toString('base64') } });
+    assert.equal(asJson.status, 409, JSON.stringify(asJson.body));
+    assert.equal(asJson.body.error, 'conflict');
 
     // The source's instance admin, exported with their own org, is no instance admin on the target.
     const adminOrg = await fetch(`${app.url}/api/v1/orgs/${app.admin.orgId}/export`, { headers: { authorization: `Bearer ${app.admin.sessionToken}` } });

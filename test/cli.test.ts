@@ -91,7 +91,7 @@ after(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-test('every registry operation is a command, with its args positional and every other input field an option', () => {
+test('every registry operation is a command, with its args positional and every other input field an option (an upload\'s file: --file)', () => {
   const program = new Command('opsbase').option('--json').option('--api-url <url>').option('--api-key <key>');
   registerApiCommands(program);
   // Signed webhooks (rawBody) are for the payment provider, not a terminal: no command.
@@ -109,6 +109,11 @@ test('every registry operation is a command, with its args positional and every 
     const flags = new Set(cmd.options.map((o) => o.long));
     for (const field of Object.keys(op.input.shape)) {
       if (op.cli.args.includes(field)) continue;
+      // An upload's base64 field is for JSON clients: the CLI sends the file itself (`--file`, or `cli.upload.from`).
+      if (field === op.upload?.field) {
+        assert.ok(!flags.has(`--${field.replaceAll('_', '-')}`) && (flags.has('--file') || flags.has(`--${op.cli.upload?.from}`)), `${op.id} takes a file`);
+        continue;
+      }
       // A field may have a shorter flag of the operation's choosing (`--folder` for `folder_id`).
       const flag = op.cli.flags?.[field] ?? field.replaceAll('_', '-');
       assert.ok(flags.has(`--${flag}`), `${op.id} has --${flag}`);

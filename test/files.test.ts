@@ -148,7 +148,7 @@ describe('files in the data dir', () => {
     assert.equal(n, 1);
   });
 
-  test('download: raw bytes with type and disposition; JSON with base64 for the CLI and MCP', async () => {
+  test('download: raw bytes with type and disposition (the CLI takes these); JSON with base64 for MCP', async () => {
     const bytes = Buffer.from([0, 1, 2, 3, 250, 251, 252, 253, 254, 255]);
     const up = await app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'raw é.bin', type: 'application/x-test', content_base64: bytes.toString('base64') } });
     const raw = await fetch(`${app.url}/api/v1/files/${up.body.id}/download`, { headers: { authorization: `Bearer ${t.key}` } });
@@ -168,6 +168,42 @@ describe('files in the data dir', () => {
     assert.deepEqual(Object.keys(content).sort(), ['application/json', 'application/octet-stream']);
     assert.equal(content['application/octet-stream'].schema.format, 'binary');
     assert.ok(content['application/json'].schema.properties?.content_base64 || content['application/json'].schema.$ref, JSON.stringify(content['application/json']));
+  });
+
+  test('upload: the file itself as the body (fields in the query string) is the same upload as base64 in JSON', async () => {
+    const bytes = Buffer.from('# Raw upload\nquokka ledger\n');
+    const raw = await fetch(`${app.url}/api/v1/files?name=raw.md&path=raw/raw.md&category=note`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
+    const made = (await raw.json()) as { id: string; path: string; size: number; category: string; result: string; type: string };
+    assert.equal(raw.status, 201, JSON.stringify(made));
+    assert.deepEqual([made.path, made.size, made.category, made.result, made.type], ['raw/raw.md', bytes.length, 'note', 'created', 'text/markdown']);
+    // The same bytes in JSON to the same path change nothing: one mechanism, one file.
+    const same = await app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'raw.md', path: 'raw/raw.md', category: 'note', content_base64: bytes.toString('base64') } });
+    assert.equal(same.status, 200);
+    assert.deepEqual([same.body.id, same.body.result], [made.id, 'unchanged']);
+    const back = await fetch(`${app.url}/api/v1/files/${made.id}/download`, { headers: { authorization: `Bearer ${t.key}` } });
+    assert.deepEqual(Buffer.from(await back.arrayBuffer()), bytes);
+    // No file in either body: a 400 naming the field; a raw body past OPSBASE_FILE_MAX_BYTES: 413; a bad query field: 400.
+    const none = await app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'none.txt' } });
+    assertEnvelope(none, 400, 'invalid_request');
+    assert.equal(none.body.details[0].field, 'content_base64');
+    const big = await fetch(`${app.url}/api/v1/files?name=big.bin`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(4097),
+    });
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as { error: string }).error, 'payload_too_large');
+    const unnamed = await fetch(`${app.url}/api/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/octet-stream' }, body: bytes });
+    assert.equal(unnamed.status, 400);
+    assert.match(await unnamed.text(), /name/);
+    // OpenAPI shows both bodies.
+    const doc = await app.request('GET', '/api/openapi.json');
+    const content = doc.body.paths['/api/v1/files'].post.requestBody.content;
+    assert.ok(content['application/json'].schema && content['application/octet-stream'].schema.format === 'binary', JSON.stringify(content));
   });
 
   test('list filters by path prefix, category and type, with a cursor', async () => {

@@ -88,10 +88,13 @@ export interface RequestOptions {
   idempotencyKey?: string;
   /** A file sent as the body (an upload operation) instead of JSON. */
   file?: Buffer;
+  /** The bytes themselves, not JSON (a `binary` operation's raw face). */
+  raw?: boolean;
 }
 
 async function send(target: Target, method: string, path: string, opts: RequestOptions): Promise<ApiResult> {
-  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': `opsbase-cli/${VERSION}` };
+  // Errors come as JSON whatever is accepted; a `binary` answer comes raw unless JSON alone is asked for.
+  const headers: Record<string, string> = { accept: opts.raw ? '*/*' : 'application/json', 'user-agent': `opsbase-cli/${VERSION}` };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   if (target.orgId) headers['x-org-id'] = target.orgId;
   if (method === 'POST') headers['idempotency-key'] = opts.idempotencyKey ?? newKey();

@@ -66,48 +66,36 @@ async function followAndExit(target: Target, op: CliContract, input: Record<stri
 }
 
 /**
- * `--path ./contract.pdf`: the file is read here and sent in base64; the path sent is the one given, made relative
- * (an absolute or `..` path names the file by its base name: the org has no business knowing this machine's tree).
+ * An upload's file, read here and sent as the body. `cli.upload.from` (`files create --path ./contract.pdf`): that
+ * option names it and is still sent, made relative (an absolute or `..` path by its base name: the org has no
+ * business knowing this machine's tree), and `name` defaults to its base name. Otherwise `--file <path>` names it.
  */
-function readUpload(upload: { from: string; into: string }, input: Record<string, unknown>, cmd: Command) {
-  const local = input[upload.from];
-  if (input[upload.into] !== undefined || typeof local !== 'string') return;
-  const fs = process.getBuiltinModule('node:fs');
+function readUpload(op: CliContract, input: Record<string, unknown>, file: unknown, cmd: Command): Buffer {
+  const from = op.cli.upload?.from;
+  const local = String(from ? input[from] : file);
   const { basename, isAbsolute, normalize } = process.getBuiltinModule('node:path');
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(local);
+    bytes = process.getBuiltinModule('node:fs').readFileSync(local);
   } catch (err) {
     cmd.error(`error: cannot read ${local}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { exitCode: 2 });
   }
-  input[upload.into] = bytes.toString('base64');
-  const rel = normalize(local);
-  input[upload.from] = isAbsolute(rel) || rel.split(/[\\/]/).includes('..') ? basename(rel) : rel;
-  input.name ??= basename(rel);
-}
-
-/** A download's bytes (base64 in the JSON answer) to `--out` or standard output; `--json` prints the answer as is. */
-function saveDownload(res: ApiResult, field: string, out: unknown, globals: GlobalOptions) {
-  const b64 = (res.body as Record<string, unknown> | undefined)?.[field];
-  if (typeof b64 !== 'string') return report(res, globals, undefined);
-  const bytes = Buffer.from(b64, 'base64');
-  if (typeof out === 'string') {
-    process.getBuiltinModule('node:fs').writeFileSync(out, bytes);
-    if (globals.json) console.log(JSON.stringify({ out, bytes: bytes.length }));
-    else console.error(`wrote ${bytes.length} bytes to ${out}`);
-    return;
+  if (from) {
+    const rel = normalize(local);
+    input[from] = isAbsolute(rel) || rel.split(/[\\/]/).includes('..') ? basename(rel) : rel;
+    if (op.input.properties?.name) input.name ??= basename(rel);
   }
-  if (globals.json) return report(res, globals, undefined);
-  process.stdout.write(bytes);
+  return bytes;
 }
 
-/** A download's bytes to `--out` (saying where, and how many) or, without it, to stdout as they are. */
-function saveRawDownload(res: ApiResult, out: string | undefined, globals: GlobalOptions) {
+/** A `binary` answer's bytes (asked for raw) to `--out`, saying where and how many, or to standard output as they are. */
+function saveBytes(res: ApiResult, out: unknown, globals: GlobalOptions) {
   const bytes = res.bytes ?? Buffer.alloc(0);
-  if (!out) {
+  if (typeof out !== 'string') {
     process.stdout.write(bytes);
     return;
   }
+  // Backups and org exports hold every credential's hash: readable by this user only.
   process.getBuiltinModule('node:fs').writeFileSync(out, bytes, { mode: 0o600 });
   if (globals.json) console.log(JSON.stringify({ file: out, bytes: bytes.length }));
   else console.log(`saved ${bytes.length} bytes to ${out}`);
@@ -138,11 +126,11 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   // Positional arguments are always required; commander says so with `<name>`.
   const args = op.cli.args.map((name) => fieldOf(name, props[name] ?? {}, false));
   const taken = new Set(Object.keys(props));
-  // An upload's content field is filled from the file its `from` option names: not required of the user.
-  if (op.cli.upload) required.delete(op.cli.upload.into);
+  // An upload's file is sent as the body, never as a base64 option; the option that names it is then required.
+  if (op.cli.upload) required.add(op.cli.upload.from);
   const files = Object.entries(op.cli.files ?? {});
   const options = Object.entries(props)
-    .filter(([name]) => !op.cli.args.includes(name))
+    .filter(([name]) => !op.cli.args.includes(name) && name !== op.upload?.field)
     // A field a file flag fills, or one that may come from stdin, is not a mandatory option: one of the two is
     // checked when the command runs.
     .flatMap(([name, s]) => [
@@ -163,9 +151,8 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
   if (op.cli.watch && op.readOnly) cmd.option('-w, --watch [seconds]', 'redraw every N seconds (default 2) until Ctrl-C');
   if (op.stream) cmd.option('-f, --follow', 'stream the events live until the end (resumes after a dropped connection)');
   if (op.cli.wait) cmd.option('--wait', 'then follow it live until it ends; exit 0 if it succeeded, 1 if not');
-  if (op.cli.download) cmd.option('-o, --out <file>', 'write the bytes to this file (default: standard output)');
-  if (op.download) cmd.option('-o, --out <file>', 'write the file here (default: stdout)');
-  if (op.upload) cmd.requiredOption('--file <path>', 'the file to send');
+  if (op.binary) cmd.option('-o, --out <file>', 'write the bytes to this file (default: standard output)');
+  if (op.upload && !op.cli.upload) cmd.requiredOption('--file <path>', 'the file to send');
 
   cmd.action(async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;
@@ -198,16 +185,14 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
     }
     if (!(await confirmCost(op, command, given.yes))) return;
     await guard(globals, async () => {
-      if (op.cli.upload) readUpload(op.cli.upload, input, command);
+      const file = op.upload ? readUpload(op, input, given.file, command) : undefined;
       const target = resolveTarget(globals);
-      const { path, query, body } = toOperationRequest(op, input);
+      const { path, query, body } = toOperationRequest(op, input, !!file);
       if (op.cli.watch && given.watch !== undefined)
         return watch(given.watch, command, () => request(target, op.method, path, { query, body }), globals, op.cli.columns, target);
       if (op.stream && given.follow) return followAndExit(target, op, input, globals);
-      const file = op.upload ? process.getBuiltinModule('node:fs').readFileSync(given.file as string) : undefined;
-      const res = await request(target, op.method, path, { query, body, file });
-      if (op.cli.download && res.status < 400) return saveDownload(res, op.cli.download.field, given.out, globals);
-      if (op.download && res.status < 400) return saveRawDownload(res, given.out as string | undefined, globals);
+      const res = await request(target, op.method, path, { query, body, file, raw: op.binary });
+      if (op.binary && res.status < 400) return saveBytes(res, given.out, globals);
       const followed = op.cli.wait && given.wait && res.status < 400 && findContract(op.cli.wait);
       if (!followed) return report(res, globals, op.cli.columns, target);
       // The events that follow say everything the answer did; its id is what to look it up by later.

@@ -39,13 +39,15 @@ export interface CliContract {
   destructive: boolean;
   /** Signed provider webhooks: neither a command nor a tool. */
   rawBody: boolean;
-  /** Answers with a file's bytes: the command writes them to `--out` or stdout. */
-  download?: boolean;
-  /** Takes a file as its body: the command sends `--file <path>`. */
-  upload?: boolean;
+  /** Answers with a file's bytes (`binary`): the command asks for them raw and writes them to `--out` or stdout. */
+  binary?: boolean;
+  /** `binary` with no JSON face: no MCP tool. */
+  bytesOnly?: boolean;
+  /** Takes a file (`upload`): the command sends it as the body; MCP sends it base64 in `field`. */
+  upload?: { field: string };
   pathParams: string[];
   /** `name`: the command's words when they are not the id's (`search.global` is `opsbase search`); `stdin`: a secret
-   * body field the command also reads from stdin; `upload` / `download`: local files in and out (core/operation.ts). */
+   * body field the command also reads from stdin; `upload`: the option naming the local file to send (core/operation.ts). */
   cli: {
     args: string[];
     columns?: string[];
@@ -53,8 +55,7 @@ export interface CliContract {
     wait?: string;
     name?: string;
     stdin?: string;
-    upload?: { from: string; into: string };
-    download?: { field: string };
+    upload?: { from: string };
   } & CliFlagHints;
   /** Also answers as Server-Sent Events (`--follow`). */
   stream?: boolean;

@@ -28,6 +28,8 @@ export interface Ctx {
   hold?: { id: string; amount: number };
   /** Only for operations with `rawBody` (signed webhooks): the exact bytes received and the request headers. */
   request?: { rawBody: Buffer; headers: Readonly<Record<string, string | string[] | undefined>> };
+  /** Only for `upload` operations: the file's bytes, whether they came raw or base64 in JSON. */
+  upload?: Buffer;
 }
 
 /** A context for work the system does on its own (jobs, `opsbase init`). */

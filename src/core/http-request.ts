@@ -7,12 +7,11 @@ import type { Operation } from './operation.ts';
 export const API_PREFIX = '/api/v1';
 
 /** What of an operation (or of its contract, src/cli/contract.ts) the mapping needs. */
-type Route = Pick<Operation, 'method' | 'path' | 'pathParams'> & { upload?: boolean };
+type Route = Pick<Operation, 'method' | 'path' | 'pathParams'>;
 
 export const routePath = (op: Pick<Route, 'path'>): string => (op.path.startsWith('/api/') ? op.path : `${API_PREFIX}${op.path}`);
 
-/** An upload's body is the file itself: its other input goes in the query string. */
-export const takesBody = (op: Pick<Route, 'method' | 'upload'>): boolean => op.method !== 'GET' && !op.upload;
+export const takesBody = (op: Pick<Route, 'method'>): boolean => op.method !== 'GET';
 
 /** A path parameter was missing or empty: an `invalid_request` (MCP returns it as a tool error; the CLI cannot hit it). */
 export class MissingArgument extends Error {
@@ -38,8 +37,11 @@ export interface OperationRequest {
   body?: Record<string, unknown>;
 }
 
-/** Splits `input` (path params, query and body merged, as in `op.input`) into the request a client sends. */
-export function toOperationRequest(op: Route, input: Record<string, unknown>): OperationRequest {
+/**
+ * Splits `input` (path params, query and body merged, as in `op.input`) into the request a client sends.
+ * `fileBody`: an upload whose body is the file itself (the CLI's): the rest of the input goes in the query string.
+ */
+export function toOperationRequest(op: Route, input: Record<string, unknown>, fileBody = false): OperationRequest {
   const rest: Record<string, unknown> = { ...input };
   let path = routePath(op);
   for (const name of op.pathParams) {
@@ -49,7 +51,7 @@ export function toOperationRequest(op: Route, input: Record<string, unknown>): O
     if ((typeof value !== 'string' && typeof value !== 'number') || value === '') throw new MissingArgument(name);
     path = path.replace(`:${name}`, encodeURIComponent(String(value)));
   }
-  if (takesBody(op)) return { path, body: rest };
+  if (takesBody(op) && !fileBody) return { path, body: rest };
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(rest)) for (const s of queryValues(v)) query.append(k, s);
   return { path, query };

@@ -21,12 +21,11 @@ export interface CliHints {
   watch?: boolean;
   wait?: string;
   /**
-   * Uploads: the option `from` names a local file the CLI reads and sends base64-encoded in the field `into`
-   * (`opsbase files create --path ./contract.pdf`); `from` itself is still sent (its `./` dropped).
+   * Uploads (`upload`): the input field that names the local file the CLI sends (`opsbase files create --path
+   * ./contract.pdf`); it is still sent too, made relative (an absolute or `..` path by its base name), and `name`
+   * defaults to its base name. Without it the command takes `--file <path>`.
    */
-  upload?: { from: string; into: string };
-  /** Downloads: the command takes `--out FILE` and writes the base64 field `field` of the answer there (or to stdout). */
-  download?: { field: string };
+  upload?: { from: string };
   /** A secret body field the command also reads from stdin (`--<field>-stdin`), off the command line. */
   stdin?: string;
   /** A shorter flag for a field: `{ folder_id: 'folder' }` → `--folder Policies` sets `folder_id`. */
@@ -91,16 +90,12 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
    */
   rawBody?: boolean;
   /**
-   * A file download: the handler returns a `Download` (src/http/download.ts), sent as raw bytes with
-   * Content-Disposition; the CLI writes it to `--out` or stdout. Not an MCP tool (bytes are no tool result).
+   * The operation takes a file (src/http/upload.ts), in either of two bodies: the file itself
+   * (`application/octet-stream` or `application/gzip`, the other input in the query string), as the CLI sends it
+   * and as suits large files; or JSON with the bytes base64-encoded in `field`, as MCP and the dashboard send it.
+   * Either way the handler finds the bytes in `ctx.upload`.
    */
-  download?: boolean;
-  /**
-   * A file upload: the request body is the file (`application/octet-stream` or `application/gzip`, up to
-   * OPSBASE_UPLOAD_LIMIT_BYTES), given to the handler as `ctx.request.rawBody`; the input comes from the query string.
-   * The CLI sends `--file <path>`. Not an MCP tool.
-   */
-  upload?: boolean;
+  upload?: UploadSpec;
   /**
    * Other paths (under /api/v1, `:name` parameters from `input` too) serving the same operation, e.g. another
    * product's URL for it; `DELETE /public/tasks/:id` when that product uses another method for it. Routes only: not
@@ -119,17 +114,24 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
    */
   stream?: (ctx: Ctx, input: z.output<I>, open: () => EventStream) => Promise<void>;
   /**
-   * A read whose answer is bytes (a file's content): served raw with its content type and disposition unless the
-   * client asks for JSON (`Accept: application/json`, as the CLI and MCP do), which gets `handler`'s answer (the
-   * bytes in base64 beside the metadata).
+   * A read whose answer is bytes (a file's content, a backup): served raw with its content type and disposition
+   * (the CLI and browsers take this). A client that asks for JSON only (`Accept: application/json`: MCP, agents'
+   * tools) gets `handler`'s answer instead, the bytes in base64 beside the metadata. An operation whose bytes can be
+   * too large for that (gigabytes of backup) declares no `handler`: it always answers raw and is no MCP tool.
    */
   binary?: (ctx: Ctx, input: z.output<I>) => Promise<BinaryBody>;
-  /** Bodies larger than the instance's default are accepted up to this many bytes (uploads in base64). */
-  bodyLimit?: (cfg: import('../config.ts').Config) => number;
   /** The status of a successful answer when it depends on it (an upsert: 201 created, 200 updated); default `status`. */
   statusOf?: (output: z.input<O>) => number;
-  /** Reads that may be served without a transaction; mutations always get one. */
-  handler: (ctx: Ctx, input: z.output<I>) => Promise<z.input<O>>;
+  /** Reads that may be served without a transaction; mutations always get one. Optional only beside `binary`. */
+  handler?: (ctx: Ctx, input: z.output<I>) => Promise<z.input<O>>;
+}
+
+/** How an operation takes a file (`upload`). */
+export interface UploadSpec {
+  /** The input field that carries the bytes base64-encoded in a JSON body. */
+  field: string;
+  /** The largest file accepted, in bytes (a raw body past it is a 413; base64 past it a 422 naming `field`). */
+  limit: (cfg: import('../config.ts').Config) => number;
 }
 
 /** The bytes a `binary` operation answers with. */
@@ -147,11 +149,13 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   extends Required<
     Omit<
       OperationSpec<I, O>,
-      'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds' | 'rawBody' | 'settlement' | 'stream' | 'precheck' | 'ownAgent' | 'binary' | 'bodyLimit' | 'statusOf' | 'download' | 'upload'
+      'description' | 'cli' | 'instanceAdmin' | 'orgParam' | 'destructive' | 'holdTtlSeconds' | 'rawBody' | 'settlement' | 'stream' | 'precheck' | 'ownAgent' | 'binary' | 'statusOf' | 'upload'
     >
   > {
   binary?: OperationSpec<I, O>['binary'];
-  bodyLimit?: OperationSpec<I, O>['bodyLimit'];
+  /** A `binary` operation with no JSON face: always raw, no MCP tool. */
+  bytesOnly: boolean;
+  upload?: UploadSpec;
   statusOf?: OperationSpec<I, O>['statusOf'];
   ownAgent: boolean;
   stream?: OperationSpec<I, O>['stream'];
@@ -167,8 +171,6 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   readOnly: boolean;
   destructive: boolean;
   rawBody: boolean;
-  download: boolean;
-  upload: boolean;
 }
 
 /** An alias as written: `path`, or `METHOD path`. */
@@ -182,6 +184,8 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     throw new Error(`${spec.id}: a paid operation must be an org-scoped mutation (its org pays)`);
   }
   if ((spec.cost ?? 0) > 0 && spec.transaction === false) throw new Error(`${spec.id}: a paid operation runs in a transaction`);
+  if (!spec.handler && !spec.binary) throw new Error(`${spec.id}: an operation without a handler must be \`binary\``);
+  if (spec.upload && spec.method === 'GET') throw new Error(`${spec.id}: an upload is not a GET`);
   const pathParams = [...spec.path.matchAll(/:([a-z_]+)/g)].map((m) => m[1]);
   for (const path of [spec.path, ...(spec.aliases ?? []).map((a) => splitAlias(a, spec.method).path)]) {
     for (const [, p] of path.matchAll(/:([a-z_]+)/g)) {
@@ -201,8 +205,9 @@ export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(spec
     readOnly: spec.method === 'GET',
     destructive: spec.destructive ?? spec.method === 'DELETE',
     rawBody: spec.rawBody ?? false,
-    download: spec.download ?? false,
-    upload: spec.upload ?? false,
+    bytesOnly: !!spec.binary && !spec.handler,
+    // Never called: a bytes-only operation's route always answers through `binary`.
+    handler: spec.handler ?? (() => Promise.reject(new Error(`${spec.id} answers only with bytes`))),
     ownAgent: spec.ownAgent ?? false,
     aliases: spec.aliases ?? [],
     transaction: spec.transaction ?? true,

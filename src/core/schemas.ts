@@ -13,3 +13,6 @@ export const Deleted = z.object({ id: z.string(), deleted: z.literal(true) });
 export const QueryBool = z.stringbool();
 
 export const Scope = z.string().regex(/^(\*|[a-z_]+:(read|write|\*))$/, 'a scope is `<resource>:read`, `<resource>:write`, `<resource>:*` or `*`');
+
+/** The output of a bytes-only `binary` operation (a backup's file): OpenAPI shows it as a binary string. */
+export const FileBytes = z.any().meta({ id: 'FileBytes', type: 'string', format: 'binary', description: 'The file itself (raw bytes, not JSON)' });

@@ -6,6 +6,9 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 import type { Operation } from '../core/operation.ts';
 import type { AppServices } from '../core/services.ts';
 import { VERSION } from '../version.ts';
+import { UPLOAD_CONTENT_TYPES } from './upload.ts';
+
+const BYTES = { type: 'string', format: 'binary' };
 
 /**
  * `x-opsbase` on each operation: what the contract alone does not say but a generic client needs — the CLI's
@@ -18,15 +21,22 @@ const withOperationHints: typeof jsonSchemaTransform = (input) => {
   if (!op) return out;
   const hints = { cli: op.cli, cost: op.cost, auth: op.auth, instance_admin: op.instanceAdmin, destructive: op.destructive };
   const schema = { ...out.schema, 'x-opsbase': hints } as Record<string, unknown> & { response?: Record<string, unknown> };
-  // A `binary` operation answers with the bytes themselves unless JSON is asked for: both in the document.
+  // A `binary` operation answers with the bytes themselves, and unless it is bytes-only, with JSON when asked.
   if (op.binary && schema.response?.[op.status]) {
     const json = schema.response[op.status];
+    const bytes = { 'application/octet-stream': { schema: BYTES } };
     schema.response = {
       ...schema.response,
-      [op.status]: {
-        description: 'The bytes (any content type), or with `Accept: application/json` the JSON below',
-        content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } }, 'application/json': { schema: json } },
-      },
+      [op.status]: op.bytesOnly
+        ? { description: 'The file itself (its own content type)', content: bytes }
+        : { description: 'The bytes (any content type), or with `Accept: application/json` the JSON below', content: { ...bytes, 'application/json': { schema: json } } },
+    };
+  }
+  // An `upload` takes the file itself (the other fields in the query string) or JSON with the bytes in base64.
+  if (op.upload && schema.body) {
+    schema.body = {
+      description: `The file itself (its other fields in the query string), or JSON with the bytes base64-encoded in \`${op.upload.field}\``,
+      content: { 'application/json': { schema: schema.body }, ...Object.fromEntries(UPLOAD_CONTENT_TYPES.map((t) => [t, { schema: BYTES }])) },
     };
   }
   return { ...out, schema };

@@ -22,7 +22,7 @@ import { registerOpenApi } from './openapi.ts';
 import { registerSessionCookies } from './session-cookie.ts';
 import { type EventStream, openEventStream, wantsEventStream } from './sse.ts';
 import { cspFor } from './static.ts';
-import { type Download, sendDownload, UPLOAD_CONTENT_TYPES } from './download.ts';
+import { decodeUploadField, fileDigest, jsonUploadLimit, UPLOAD_CONTENT_TYPES } from './upload.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,6 +30,8 @@ declare module 'fastify' {
     idem?: IdempotencyClaim;
     /** The body's exact bytes, kept only for operations with `rawBody` (signature checks). */
     rawBody?: Buffer;
+    /** An upload's file, when it came as the body itself (not base64 in JSON). */
+    fileBody?: Buffer;
   }
   interface FastifyContextConfig {
     op?: Operation;
@@ -161,7 +163,6 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
     method: op.method,
     url,
     config: { op },
-    ...(op.bodyLimit ? { bodyLimit: Math.max(op.bodyLimit(services.config), services.config.OPSBASE_BODY_LIMIT_BYTES) } : {}),
     schema: {
       ...(alias ? { hide: true } : { operationId: op.id }),
       summary: op.summary,
@@ -192,7 +193,9 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
       const p = req.auth?.principal;
       const who = p ? (p.kind === 'key' ? p.keyId : p.userId) : `anon:${req.ip}`;
       const scope = `${who}@${req.auth?.orgId ?? '-'}`;
-      const result = await claim(services.database.pool, services.masterKey, scope, key, requestHash(req.method, req.url, req.body));
+      // A raw upload's body is the file: the key's request hash covers it through its digest.
+      const hashed = req.fileBody ? { ...(req.body as object), file_sha256: fileDigest(req.fileBody) } : req.body;
+      const result = await claim(services.database.pool, services.masterKey, scope, key, requestHash(req.method, req.url, hashed));
       if (result.kind === 'claimed') {
         req.idem = result.claim;
         return;
@@ -202,10 +205,11 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
     },
     handler: (req, reply) => {
       if (op.stream && wantsEventStream(req)) return streamOperation(app, services, op, req, reply);
-      if (op.binary && !wantsJson(req)) return sendBinary(services, op, req, reply);
+      if (op.binary && (op.bytesOnly || !wantsJson(req))) return sendBinary(services, op, req, reply);
       return app.inflight.run(async () => {
         const input = { ...((body ? req.body : req.query) as object), ...(req.params as object) };
         const ctx = contextFor(services, req);
+        if (op.upload) ctx.upload = req.fileBody ?? decodeUploadField(op.upload, (input as Record<string, unknown>)[op.upload.field], op.upload.limit(services.config));
         const mutate = async (tx: DbOrTx, hold?: { id: string; amount: number }) => {
           const out = await op.handler({ ...ctx, db: tx, hold }, input);
           if (req.idem) {
@@ -224,7 +228,6 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
         } else {
           result = op.readOnly ? await op.handler(ctx, input) : op.transaction ? await db.transaction((tx) => mutate(tx)) : await mutate(db);
         }
-        if (op.download) return sendDownload(reply, op.status, result as Download);
         return reply.code(op.statusOf?.(result as never) ?? op.status).send(result);
       });
     },
@@ -233,7 +236,7 @@ function registerRoute(app: FastifyInstance, services: AppServices, op: Operatio
 
 const wantsJson = (req: FastifyRequest) => (req.headers.accept ?? '').includes('application/json');
 
-/** The raw face of a `binary` read: the bytes with their type, and a disposition naming the file. */
+/** The raw face of a `binary` read (its only one when `bytesOnly`): the bytes with their type, and a disposition naming the file. */
 async function sendBinary(services: AppServices, op: Operation, req: FastifyRequest, reply: FastifyReply) {
   const input = { ...(req.query as object), ...(req.params as object) };
   const out = await op.binary!(contextFor(services, req), input);
@@ -244,6 +247,8 @@ async function sendBinary(services: AppServices, op: Operation, req: FastifyRequ
     .header('content-type', out.contentType)
     .header('content-disposition', `${out.disposition ?? 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(out.filename)}`)
     .header('x-content-type-options', 'nosniff')
+    // Files and backups are private: no shared cache keeps a copy.
+    .header('cache-control', 'no-store')
     // Uploaded HTML or SVG shown inline must not run scripts on the dashboard's origin.
     .header('content-security-policy', "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox");
   if (out.size !== undefined) reply.header('content-length', String(out.size));
@@ -304,12 +309,20 @@ function registerRawBodyOperation(scope: FastifyInstance, services: AppServices,
   registerOperation(scope, services, op);
 }
 
-/** An upload (`op.upload`): in a scope of its own, the file's bytes are the body, kept in `req.rawBody`. */
+/**
+ * An upload (`op.upload`) also takes the file itself as the body, in a scope of its own: the bytes are kept in
+ * `req.fileBody`, and the query string stands in for the JSON body, so the one body schema validates both faces.
+ */
 function registerUploadOperation(scope: FastifyInstance, services: AppServices, op: Operation) {
-  scope.addContentTypeParser(UPLOAD_CONTENT_TYPES, { parseAs: 'buffer', bodyLimit: services.config.OPSBASE_UPLOAD_LIMIT_BYTES }, (req, body, done) => {
-    req.rawBody = body as Buffer;
-    done(null, undefined);
+  const limit = op.upload!.limit(services.config);
+  // Each face its own limit (a route-level bodyLimit would override both): the file raw, or it in base64 in JSON.
+  scope.addContentTypeParser(UPLOAD_CONTENT_TYPES, { parseAs: 'buffer', bodyLimit: limit }, (req, body, done) => {
+    req.fileBody = body as Buffer;
+    done(null, { ...(req.query as object) });
   });
+  scope.removeContentTypeParser('application/json');
+  const jsonLimit = Math.max(jsonUploadLimit(limit), services.config.OPSBASE_BODY_LIMIT_BYTES);
+  scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, scope.getDefaultJsonParser('error', 'ignore'));
   registerOperation(scope, services, op);
 }
 

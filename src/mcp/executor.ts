@@ -31,7 +31,8 @@ export interface ApiRequest {
 /** The request for `op`, sent with the tool's arguments as given: the API validates them. */
 export function toRequest(op: Contract, input: Record<string, unknown>): ApiRequest {
   const { path, query, body } = toOperationRequest(op, input);
-  // JSON always: a `binary` operation (files.download) then answers with its bytes in base64 inside the JSON.
+  // JSON always: a `binary` operation (files.download) then answers with its bytes in base64 inside the JSON, and an
+  // upload (files.create) sends them base64 in its `upload.field`.
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': `opsbase-mcp/${VERSION}` };
   // A fresh key per tool call: a retried HTTP request is never run twice, two calls are two actions.
   if (op.method === 'POST') headers['idempotency-key'] = randomUUID();

@@ -28,8 +28,7 @@ import { selectToolsets, toolsetOf } from './toolsets.ts';
 interface Exposable {
   id: string;
   rawBody: boolean;
-  download?: boolean;
-  upload?: boolean;
+  bytesOnly?: boolean;
   input: object;
 }
 
@@ -46,8 +45,9 @@ export function isExposed(op: Exposable): boolean {
   if (op.id.startsWith('auth.') && op.id !== 'auth.me') return false;
   // Signed webhooks (Stripe's) are called by the provider with its own signature, never by a model.
   if (op.rawBody) return false;
-  // Files in or out as raw bytes (backups.download, orgs.import) are no tool call's JSON.
-  if (op.download || op.upload) return false;
+  // Bytes with no JSON face (backups.download, orgs.export: gigabytes) are no tool call's result. Uploads are tools:
+  // their JSON face takes the file in base64.
+  if (op.bytesOnly) return false;
   return !inputFields(op).some((field) => field.includes('password'));
 }
 

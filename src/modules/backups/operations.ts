@@ -3,9 +3,8 @@
 import { z } from 'zod';
 import { defineOperation } from '../../core/operation.ts';
 import { listOf, PageInput } from '../../core/pagination.ts';
-import { Deleted, IdParam, Timestamp } from '../../core/schemas.ts';
+import { Deleted, FileBytes, IdParam, Timestamp } from '../../core/schemas.ts';
 import { BACKUP_STATUSES, OFFSITE_STATUSES } from '../../db/schema/backups.ts';
-import { FileBytes } from '../../http/download.ts';
 import { exportOrg, importOrg } from './org-archive.ts';
 import * as service from './service.ts';
 
@@ -141,10 +140,10 @@ export const downloadBackup = defineOperation({
   path: '/backups/:id/download',
   summary: 'Download a backup’s archive file',
   ...admin,
-  download: true,
   input: z.object({ id: IdParam('Backup') }),
   output: FileBytes,
-  handler: (ctx, input) => service.downloadBackup(ctx, input.id),
+  // Bytes only (no handler, so no JSON face and no MCP tool): a backup can be gigabytes, never one base64 string.
+  binary: (ctx, input) => service.downloadBackup(ctx, input.id),
 });
 
 export const deleteBackup = defineOperation({
@@ -169,10 +168,10 @@ export const exportOrgOp = defineOperation({
   orgParam: 'id',
   // Everything, every credential's hash included: only a full-access key (or the owner's session).
   scopes: ['*'],
-  download: true,
   input: z.object({ id: IdParam('Org') }),
   output: FileBytes,
-  handler: (ctx) => exportOrg(ctx, ctx.orgId!),
+  // Bytes only, like backups.download: an org's archive can be large.
+  binary: (ctx) => exportOrg(ctx, ctx.orgId!),
 });
 
 export const importOrgOp = defineOperation({
@@ -181,10 +180,16 @@ export const importOrgOp = defineOperation({
   path: '/orgs/import',
   summary: 'Import an org from an orgs.export archive (instance admins): ids kept; 409 if the org exists here',
   ...admin,
-  upload: true,
+  upload: { field: 'archive_base64', limit: (cfg) => cfg.OPSBASE_UPLOAD_LIMIT_BYTES },
   // Its own transaction on one connection (the rows go in through the loader, not the query builder).
   transaction: false,
-  input: z.object({}),
+  input: z.object({
+    archive_base64: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The archive base64-encoded, when the body is JSON; send a large one as the body itself (application/gzip)'),
+  }),
   output: z.object({
     org_id: z.string(),
     tables: z.number(),
@@ -194,7 +199,7 @@ export const importOrgOp = defineOperation({
   }),
   status: 201,
   cli: { columns: ['org_id', 'tables', 'rows', 'unreadable_secrets'] },
-  handler: (ctx) => importOrg(ctx, ctx.request?.rawBody),
+  handler: (ctx) => importOrg(ctx, ctx.upload),
 });
 
 export const backupOperations = [triggerBackup, listBackups, backupStats, backupLogs, offsiteStatus, getBackup, downloadBackup, deleteBackup];

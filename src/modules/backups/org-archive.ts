@@ -13,7 +13,7 @@ import type pg from 'pg';
 import type { Ctx } from '../../core/context.ts';
 import { decrypt } from '../../core/crypto.ts';
 import { AppError, conflict, forbidden, invalid, unprocessable } from '../../core/errors.ts';
-import type { Download } from '../../http/download.ts';
+import type { BinaryBody } from '../../core/operation.ts';
 import { recordActivity } from '../activity/record.ts';
 import { ArchiveError, type ArchiveHeader, ArchiveWriter, archiveHeaderBase, openArchive } from './archive.ts';
 import { appliedMigrations, listForeignKeys, listTables, type Table } from './catalog.ts';
@@ -29,7 +29,7 @@ function assertMayExport(ctx: Ctx) {
   if (!ctx.keyId && ctx.role !== 'owner' && !ctx.isInstanceAdmin) throw forbidden('Only the org’s owner (or an instance admin) may export it.');
 }
 
-export async function exportOrg(ctx: Ctx, orgId: string): Promise<Download> {
+export async function exportOrg(ctx: Ctx, orgId: string): Promise<BinaryBody> {
   assertMayExport(ctx);
   const dir = await mkdtemp(join(tmpdir(), 'opsbase-export-'));
   const file = join(dir, `${orgId}.jsonl.gz`);
@@ -61,7 +61,7 @@ export async function exportOrg(ctx: Ctx, orgId: string): Promise<Download> {
     // The temporary copy goes once it has been sent (or the client went away).
     stream.on('close', () => void rm(dir, { recursive: true, force: true }));
     const { size } = await stat(file);
-    return { body: stream, fileName: `opsbase-org-${orgId}.jsonl.gz`, contentType: 'application/gzip', size };
+    return { body: stream, filename: `opsbase-org-${orgId}.jsonl.gz`, contentType: 'application/gzip', size };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;

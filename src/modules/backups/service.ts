@@ -10,7 +10,7 @@ import { listNewestFirst, type PageInput } from '../../core/pagination.ts';
 import { newId } from '../../core/ids.ts';
 import { iso } from '../../core/schemas.ts';
 import { backups } from '../../db/schema/backups.ts';
-import type { Download } from '../../http/download.ts';
+import type { BinaryBody } from '../../core/operation.ts';
 import { enqueueJob } from '../../jobs/enqueue.ts';
 import { recordActivity } from '../activity/record.ts';
 import { runBackupJob } from './jobs.ts';
@@ -112,14 +112,14 @@ export async function deleteBackup(ctx: Ctx, id: string) {
   return { id, deleted: true as const };
 }
 
-export async function downloadBackup(ctx: Ctx, id: string): Promise<Download> {
+export async function downloadBackup(ctx: Ctx, id: string): Promise<BinaryBody> {
   const row = await find(ctx, id);
   if (row.status !== 'succeeded' || !row.fileName) throw conflict(`Backup ${id} is ${row.status}: only a succeeded backup has a file to download.`);
   const file = join(backupDir(ctx.services.config), row.fileName);
   if (!existsSync(file)) throw notFound(`The file of backup ${id} (it is not in this instance's data dir)`);
   const { size } = await stat(file);
   const contentType = row.format === 'pg_dump' ? 'application/octet-stream' : 'application/gzip';
-  return { body: createReadStream(file), fileName: row.fileName, contentType, size };
+  return { body: createReadStream(file), filename: row.fileName, contentType, size };
 }
 
 /** Orkosi's "github-status": the last offsite copy, and whether it is of the newest succeeded backup. */

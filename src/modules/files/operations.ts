@@ -39,7 +39,8 @@ export const createFile = defineOperation({
   path: '/files',
   summary: 'Upload a file (or replace the file at its path); its text is extracted in the background',
   description:
-    'The bytes travel base64-encoded in `content_base64` (at most OPSBASE_FILE_MAX_BYTES, 25 MB by default). `path` defaults to `name`; ' +
+    'The body is the file itself (`application/octet-stream`, the other fields in the query string) or JSON with the bytes ' +
+    'base64-encoded in `content_base64`; at most OPSBASE_FILE_MAX_BYTES (25 MB by default). `path` defaults to `name`; ' +
     'a file already at that path is replaced (same id; `version` +1 when the bytes differ). `result` says whether it was `created`, ' +
     '`replaced` or `unchanged` (201, 200, 200). Text is extracted from PDF, DOCX, HTML, Markdown, CSV, JSON and plain text.',
   scopes: ['files:write'],
@@ -48,12 +49,12 @@ export const createFile = defineOperation({
     path: z.string().min(1).max(1000).optional().describe('Path in the org, e.g. contracts/acme.pdf (default: the name)'),
     type: MimeType.optional().describe('MIME type (default: from the name)'),
     category: z.string().trim().min(1).max(100).nullish().describe('e.g. contract, invoice, brand'),
-    content_base64: z.string().min(1).describe('The bytes, base64-encoded (the CLI reads `--path` for you)'),
+    content_base64: z.string().min(1).optional().describe('The bytes, base64-encoded, when the body is JSON (the CLI sends the file `--path` names as the body)'),
   }),
   output: File.extend({ result: z.enum(['created', 'replaced', 'unchanged']) }),
-  bodyLimit: (cfg) => Math.ceil((cfg.OPSBASE_FILE_MAX_BYTES * 4) / 3) + 64 * 1024,
+  upload: { field: 'content_base64', limit: (cfg) => cfg.OPSBASE_FILE_MAX_BYTES },
   statusOf: (out) => (out.result === 'created' ? 201 : 200),
-  cli: { args: [], columns: [...columns, 'result'], upload: { from: 'path', into: 'content_base64' } },
+  cli: { args: [], columns: [...columns, 'result'], upload: { from: 'path' } },
   handler: (ctx, input) => filesService.createFile(ctx, input),
 });
 
@@ -91,7 +92,7 @@ export const downloadFile = defineOperation({
   summary: "A file's bytes",
   description:
     'Answers with the bytes themselves (its Content-Type, and Content-Disposition naming the file; `inline=true` lets a browser show it). ' +
-    'A client that sends `Accept: application/json` (the CLI, MCP) gets JSON instead: the metadata and the bytes in `content_base64`.',
+    'A client that asks for JSON only (`Accept: application/json`, as MCP does) gets JSON instead: the metadata and the bytes in `content_base64`.',
   scopes: ['files:read'],
   input: z.object({ id: IdParam('File'), inline: QueryBool.optional().describe('Content-Disposition inline instead of attachment') }),
   output: z
@@ -105,7 +106,6 @@ export const downloadFile = defineOperation({
       content_base64: z.string(),
     })
     .meta({ id: 'FileContent' }),
-  cli: { download: { field: 'content_base64' } },
   binary: (ctx, input) => filesService.openFile(ctx, input.id, input.inline ?? false),
   handler: (ctx, input) => filesService.downloadFile(ctx, input.id),
 });

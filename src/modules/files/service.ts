@@ -58,23 +58,6 @@ export function normalizePath(raw: string): string {
 /** `details` as the shared input layer writes them: one entry per field. */
 const fieldProblem = (field: string, message: string, location = 'body') => [{ field, location, message }];
 
-/** Strict base64 (standard or URL-safe, padding optional): a typo must be a 400, not a silently different file. */
-function decodeBase64(value: string, max: number): Buffer {
-  const clean = value.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean) || clean.length % 4 === 1) {
-    throw invalid('`content_base64` is not valid base64.', fieldProblem('content_base64', 'not valid base64'));
-  }
-  if (Math.floor((clean.length * 3) / 4) > max + 3) throw tooLarge(max);
-  const bytes = Buffer.from(clean, clean.includes('-') || clean.includes('_') ? 'base64url' : 'base64');
-  if (bytes.length > max) throw tooLarge(max);
-  return bytes;
-}
-
-const tooLarge = (max: number) =>
-  new AppError('unprocessable', `The file is larger than this server accepts (${max} bytes; OPSBASE_FILE_MAX_BYTES).`, [
-    { field: 'content_base64', location: 'body', message: `at most ${max} bytes` },
-  ]);
-
 /** Uploads and removals of one blob (org + hash) take turns with its collection (collectBlob). */
 const lockBlob = (db: DbOrTx, orgId: string, hash: string) => db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`blob:${orgId}:${hash}`}, 0))`);
 
@@ -83,12 +66,12 @@ export interface CreateFileInput {
   path?: string;
   type?: string;
   category?: string | null;
-  content_base64: string;
 }
 
 export async function createFile(ctx: Ctx, input: CreateFileInput) {
   const orgId = requireOrg(ctx);
-  const bytes = decodeBase64(input.content_base64, ctx.services.config.OPSBASE_FILE_MAX_BYTES);
+  // The upload, whichever body it came in (the operation's `upload`: checked against OPSBASE_FILE_MAX_BYTES).
+  const bytes = ctx.upload!;
   const path = normalizePath(input.path ?? input.name);
   const type = input.type ?? guessType(input.name);
   const hash = createHash('sha256').update(bytes).digest('hex');
@@ -198,7 +181,7 @@ export async function openFile(ctx: Ctx, id: string, inline = false): Promise<Bi
   }
 }
 
-/** The bytes in base64 (the JSON face of `files.download`, for the CLI and MCP). */
+/** The bytes in base64 (the JSON face of `files.download`, for MCP and other JSON-only clients). */
 export async function downloadFile(ctx: Ctx, id: string) {
   const f = await findFile(ctx, id);
   let bytes: Buffer;

@@ -121,6 +121,29 @@ test('counts stop at the cap: past it the label says so instead of counting', as
   assert.equal(res.body.meta.has_more, true);
 });
 
+test('a common word (by the statistics) is looked for among the newest entries: their best come first, the count a lower bound', async () => {
+  const owner = await app.tenant('common words');
+  const org = owner.orgId;
+  const rows = Array.from(
+    { length: 3000 },
+    (_, i) => `('${org}', 'document', 'doc_cw${i}', 'Note ${i}', 'a walrus ${i % 2 ? 'walrus walrus' : 'and more'}', now() - make_interval(secs => ${i}))`,
+  );
+  const pool = app.app.services.database.pool;
+  await pool.query(`insert into search_entries (org_id, kind, object_id, title, body, updated_at) values ${rows.join(',')}`);
+  await pool.query('analyze search_entries');
+  const { rows: share } = await pool.query(`select opsbase_text_share('search_entries', 'tsv', to_tsquery('english', 'walrus')) as s`);
+  assert.ok(share[0].s >= 0.005, `walrus is common: ${share[0].s}`);
+  const res = await app.request('GET', '/api/v1/org/retrieve?q=walrus&limit=3', { key: owner.key });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.data.length, 3);
+  assert.ok(
+    res.body.data.every((h: { id: string }) => Number(h.id.slice('doc_cw'.length)) % 2 === 1),
+    'the entries saying it three times rank first',
+  );
+  assert.equal(res.body.total.capped, true);
+  assert.match(res.body.total.label, /^[\d,]+\+$/);
+});
+
 test('bad input is a 400 naming the field', async () => {
   const empty = await get('/org/retrieve?q=%20');
   assert.equal(empty.status, 400);

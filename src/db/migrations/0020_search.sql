@@ -28,3 +28,23 @@ ALTER TABLE "search_entries" ADD COLUMN "tsv" tsvector GENERATED ALWAYS AS (setw
 ALTER TABLE "search_entries" ADD COLUMN "terms" text GENERATED ALWAYS AS (opsbase_search_terms("title", "body")) STORED;--> statement-breakpoint
 CREATE INDEX "search_entries_org_tsv_idx" ON "search_entries" USING gin ("org_id", "tsv");--> statement-breakpoint
 CREATE INDEX "search_entries_org_terms_idx" ON "search_entries" USING gin ("org_id", "terms" gin_trgm_ops);
+--> statement-breakpoint
+-- The share of a table's rows a text query matches, from the statistics ANALYZE keeps of the tsvector column (its
+-- most common lexemes and their frequencies): the smallest share over the query's lexemes, a prefix counting every
+-- common lexeme it starts. 0 when no lexeme is common (rare words). Search reads a common word's candidates newest
+-- first from a btree index and a rare word's from the GIN index (src/modules/search/postgres-fts.ts): the planner
+-- cannot tell them apart itself when the query is a parameter.
+CREATE FUNCTION opsbase_text_share(tbl text, col text, q tsquery) RETURNS real LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  WITH st AS (
+    SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs
+    FROM pg_stats WHERE schemaname = current_schema() AND tablename = tbl AND attname = col
+  ), terms AS (
+    SELECT m[1] AS lexeme, m[2] IS NOT NULL AS prefix
+    FROM regexp_matches(q::text, '''((?:[^'']|'''')+)''(:\*)?', 'g') AS m
+  )
+  SELECT coalesce(min(share), 0)::real FROM (
+    SELECT (SELECT coalesce(sum(st.freqs[i]), 0) FROM st, generate_subscripts(st.elems, 1) AS i
+            WHERE st.elems[i] = t.lexeme OR (t.prefix AND starts_with(st.elems[i], t.lexeme))) AS share
+    FROM terms t
+  ) AS x
+$$;

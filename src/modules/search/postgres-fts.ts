@@ -1,10 +1,10 @@
 // PostgreSQL full-text search over search_entries. What keeps it fast in a big org (STACK-NOTES: ranking every match
 // of a common word in 1M documents takes ~1.7 s, an exact count ~2.2 s):
 // - the GIN index leads with org_id (btree_gin), so only the org's rows are read;
-// - at most RANK_CAP matches are ranked — the newest ones — and the count stops there ("1,000+"). Asking for the
-//   newest lets the planner read a very common word's matches newest first from the (org_id, updated_at) index and
-//   stop at the cap, where the GIN index would first collect every match (180k matches: 8 ms instead of 220 ms);
-//   a rarer word still comes from the GIN index;
+// - at most RANK_CAP matches are ranked, and the count stops there ("1,000+"); a common word (by the column's
+//   statistics) is looked for among the org's newest entries only, read newest first from the (org_id, updated_at)
+//   index, where the GIN index would first collect every one of its matches (180k matches: ~8 ms instead of ~220 ms);
+//   a rarer word's matches come from the GIN index;
 // - snippets (ts_headline, the costly part per row) are made for the returned page only;
 // - substrings (pg_trgm over titles and the URLs/codes of bodies) are looked up only when the string looks like a
 //   code or no word matched.
@@ -33,6 +33,7 @@ interface Row extends Record<string, unknown> {
   rank: number;
   matched: 'text' | 'substring';
   n: number | string;
+  common: boolean;
   headline: string | null;
   head: string | null;
 }
@@ -59,6 +60,15 @@ function scope(query: KnowledgeQuery): SQL {
   return and(...conds) as SQL;
 }
 
+/**
+ * Where a common word's candidates come from: the org's newest COMMON_WINDOW entries, newest first (a btree scan
+ * that stops at RANK_CAP matches). A word is common when the column's statistics say it is in at least COMMON_SHARE
+ * of the rows (opsbase_text_share, migration 0020); a rarer word's matches all come from the GIN index — fewer than
+ * COMMON_SHARE of the org, so a bounded number of rows either way.
+ */
+export const COMMON_SHARE = 0.005;
+export const COMMON_WINDOW = 10_000;
+
 async function run(db: DbOrTx, query: KnowledgeQuery, withSubstring: boolean): Promise<Row[]> {
   const { tsquery, substring } = parseSearch(query.q);
   const where = scope(query);
@@ -68,18 +78,25 @@ async function run(db: DbOrTx, query: KnowledgeQuery, withSubstring: boolean): P
       ? sql`union all (select kind, object_id, 0::real as rank, 'substring' as matched from search_entries, q
           where ${where} and terms ilike ${substring} and not (tsv @@ q.query) order by updated_at desc limit ${RANK_CAP})`
       : sql``;
+  // Each branch runs only when its one-time condition holds (an InitPlan), so a search reads one of the two paths.
   const result = await db.execute<Row>(sql`
     with q as (select ${tsquery} as query),
+    common as (select opsbase_text_share('search_entries', 'tsv', q.query) >= ${COMMON_SHARE} as yes from q),
     c as (
       (select kind, object_id, ts_rank(tsv, q.query) as rank, 'text' as matched from search_entries, q
-        where ${where} and tsv @@ q.query order by updated_at desc limit ${RANK_CAP})
+        where ${where} and tsv @@ q.query and not (select yes from common) limit ${RANK_CAP})
+      union all
+      (select w.kind, w.object_id, ts_rank(w.tsv, q.query) as rank, 'text' as matched
+        from (select kind, object_id, tsv from search_entries where ${where} and (select yes from common)
+              order by updated_at desc limit ${COMMON_WINDOW}) w, q
+        where w.tsv @@ q.query limit ${RANK_CAP})
       ${substringBranch}
     ),
     top as (
       select kind, object_id, rank, matched, count(*) over () as n from c
       order by rank desc, object_id desc limit ${limit} offset ${query.offset ?? 0}
     )
-    select e.kind, e.object_id, e.title, e.meta, e.updated_at, top.rank, top.matched, top.n,
+    select e.kind, e.object_id, e.title, e.meta, e.updated_at, top.rank, top.matched, top.n, (select yes from common) as common,
       case when ${query.snippets ?? false} and top.matched = 'text'
         then ts_headline('english', left(e.body, ${SNIPPET_SCAN_CHARS}), q.query, ${HEADLINE}) end as headline,
       case when ${query.snippets ?? false} and top.matched = 'substring' then left(e.body, ${SNIPPET_SCAN_CHARS}) end as head
@@ -113,7 +130,8 @@ export const postgresFts: SearchBackend = {
     if (!looksLikeCode && substring && rows.length === 0 && !query.offset) rows = await run(db, query, true);
     return {
       hits: rows.slice(0, query.limit).map((r) => toHit(r, query.q)),
-      total: matchCount(Number(rows[0]?.n ?? 0), RANK_CAP),
+      // A common word was looked for among the newest entries only: what was found is a lower bound.
+      total: rows[0]?.common ? { ...matchCount(Number(rows[0].n), RANK_CAP), capped: true, label: `${Math.min(Number(rows[0].n), RANK_CAP).toLocaleString('en-US')}+` } : matchCount(Number(rows[0]?.n ?? 0), RANK_CAP),
       has_more: rows.length > query.limit,
     };
   },

@@ -70,6 +70,8 @@ export const maintenanceJob = defineJob({
   max_attempts: 2,
   backoff: 60,
   handler: async ({ services, log }) => {
+    // Which words are common, from what ANALYZE last saw: search picks its path with it (modules/search/postgres-fts.ts).
+    await services.database.pool.query(`select opsbase_refresh_term_stats('search_entries', 'tsv')`);
     const pruned = await pruneExpired(services);
     log.info({ pruned }, 'maintenance done');
     return pruned;

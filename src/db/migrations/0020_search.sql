@@ -29,22 +29,32 @@ ALTER TABLE "search_entries" ADD COLUMN "terms" text GENERATED ALWAYS AS (opsbas
 CREATE INDEX "search_entries_org_tsv_idx" ON "search_entries" USING gin ("org_id", "tsv");--> statement-breakpoint
 CREATE INDEX "search_entries_org_terms_idx" ON "search_entries" USING gin ("org_id", "terms" gin_trgm_ops);
 --> statement-breakpoint
--- The share of a table's rows a text query matches, from the statistics ANALYZE keeps of the tsvector column (its
--- most common lexemes and their frequencies): the smallest share over the query's lexemes, a prefix counting every
--- common lexeme it starts. 0 when no lexeme is common (rare words). Search reads a common word's candidates newest
--- first from a btree index and a rare word's from the GIN index (src/modules/search/postgres-fts.ts): the planner
--- cannot tell them apart itself when the query is a parameter.
-CREATE FUNCTION opsbase_text_share(tbl text, col text, q tsquery) RETURNS real LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  WITH st AS (
-    SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs
-    FROM pg_stats WHERE schemaname = current_schema() AND tablename = tbl AND attname = col
-  ), terms AS (
+-- The lexemes common in a tsvector column, with the share of rows holding each: a copy of what ANALYZE keeps in
+-- pg_stats (most_common_elems), refreshed by the maintenance job (opsbase_refresh_term_stats), because reading and
+-- unpacking pg_stats on every search costs ~7 ms and this look-up well under one. Search reads a common word's
+-- candidates newest first from a btree index and a rare word's from the GIN index (src/modules/search/postgres-fts.ts):
+-- the planner cannot tell them apart itself when the query is a parameter.
+CREATE TABLE search_term_stats (tbl text NOT NULL, lexeme text COLLATE "C" NOT NULL, share real NOT NULL, PRIMARY KEY (tbl, lexeme));--> statement-breakpoint
+CREATE FUNCTION opsbase_refresh_term_stats(tbl text, col text) RETURNS integer LANGUAGE sql AS $$
+  DELETE FROM search_term_stats AS t WHERE t.tbl = opsbase_refresh_term_stats.tbl;
+  INSERT INTO search_term_stats (tbl, lexeme, share)
+    SELECT DISTINCT ON (u.elem) opsbase_refresh_term_stats.tbl, u.elem, u.freq
+    FROM pg_stats AS s, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(elem, freq)
+    WHERE s.schemaname = current_schema() AND s.tablename = opsbase_refresh_term_stats.tbl AND s.attname = col AND u.elem IS NOT NULL;
+  SELECT count(*)::integer FROM search_term_stats AS t WHERE t.tbl = opsbase_refresh_term_stats.tbl;
+$$;--> statement-breakpoint
+-- The share of a table's rows a text query matches: the smallest share over the query's lexemes, a prefix counting
+-- every common lexeme it starts; 0 when none is common (a rare word).
+CREATE FUNCTION opsbase_text_share(tbl text, q tsquery) RETURNS real LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  WITH terms AS (
     SELECT m[1] AS lexeme, m[2] IS NOT NULL AS prefix
     FROM regexp_matches(q::text, '''((?:[^'']|'''')+)''(:\*)?', 'g') AS m
   )
   SELECT coalesce(min(share), 0)::real FROM (
-    SELECT (SELECT coalesce(sum(st.freqs[i]), 0) FROM st, generate_subscripts(st.elems, 1) AS i
-            WHERE st.elems[i] = t.lexeme OR (t.prefix AND starts_with(st.elems[i], t.lexeme))) AS share
-    FROM terms t
+    SELECT (SELECT coalesce(sum(s.share), 0) FROM search_term_stats AS s
+            WHERE s.tbl = opsbase_text_share.tbl
+              AND (s.lexeme = t.lexeme COLLATE "C"
+                   OR (t.prefix AND s.lexeme >= t.lexeme COLLATE "C" AND s.lexeme < (t.lexeme || chr(1114111)) COLLATE "C"))) AS share
+    FROM terms AS t
   ) AS x
 $$;

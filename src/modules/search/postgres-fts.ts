@@ -63,7 +63,8 @@ function scope(query: KnowledgeQuery): SQL {
 /**
  * Where a common word's candidates come from: the org's newest COMMON_WINDOW entries, newest first (a btree scan
  * that stops at RANK_CAP matches). A word is common when the column's statistics say it is in at least COMMON_SHARE
- * of the rows (opsbase_text_share, migration 0020); a rarer word's matches all come from the GIN index — fewer than
+ * of the rows (opsbase_text_share over search_term_stats, migration 0020, kept by the maintenance job); a rarer
+ * word's matches all come from the GIN index — fewer than
  * COMMON_SHARE of the org, so a bounded number of rows either way.
  */
 export const COMMON_SHARE = 0.005;
@@ -81,7 +82,7 @@ async function run(db: DbOrTx, query: KnowledgeQuery, withSubstring: boolean): P
   // Each branch runs only when its one-time condition holds (an InitPlan), so a search reads one of the two paths.
   const result = await db.execute<Row>(sql`
     with q as (select ${tsquery} as query),
-    common as (select opsbase_text_share('search_entries', 'tsv', q.query) >= ${COMMON_SHARE} as yes from q),
+    common as (select opsbase_text_share('search_entries', q.query) >= ${COMMON_SHARE} as yes from q),
     c as (
       (select kind, object_id, ts_rank(tsv, q.query) as rank, 'text' as matched from search_entries, q
         where ${where} and tsv @@ q.query and not (select yes from common) limit ${RANK_CAP})

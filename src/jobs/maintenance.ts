@@ -71,7 +71,7 @@ export const maintenanceJob = defineJob({
   backoff: 60,
   handler: async ({ services, log }) => {
     // Which words are common, from what ANALYZE last saw: search picks its path with it (modules/search/postgres-fts.ts).
-    await services.database.pool.query(`select opsbase_refresh_term_stats('search_entries', 'tsv')`);
+    await services.database.pool.query(`select opsbase_refresh_term_stats('search_entries', 'tsv'), opsbase_refresh_term_stats('tasks', 'tsv')`);
     const pruned = await pruneExpired(services);
     log.info({ pruned }, 'maintenance done');
     return pruned;

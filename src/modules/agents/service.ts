@@ -71,7 +71,9 @@ async function keyIdOf(ctx: Ctx, agentId: string) {
 }
 
 export async function presentWithKey(ctx: Ctx, a: AgentRow) {
-  const [keyId, month] = await Promise.all([keyIdOf(ctx, a.id), monthStats(ctx.db, [a.id])]);
+  // One after the other: inside a mutation ctx.db is one connection, which runs one query at a time.
+  const keyId = await keyIdOf(ctx, a.id);
+  const month = await monthStats(ctx.db, [a.id]);
   return presentAgent(a, keyId, month.get(a.id));
 }
 

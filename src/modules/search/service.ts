@@ -8,7 +8,7 @@ import { callerAllows } from '../../core/scopes.ts';
 import { agents } from '../../db/schema/agents.ts';
 import { type SearchKind, searchEntries } from '../../db/schema/search.ts';
 import { tasks } from '../../db/schema/tasks.ts';
-import { rankedQuery } from '../tasks/list.ts';
+import { isCommonText, rankedQuery } from '../tasks/list.ts';
 import { type MatchCount, matchCount } from './backend.ts';
 import { searchBackend } from './choose.ts';
 import { RANK_CAP } from './postgres-fts.ts';
@@ -39,7 +39,7 @@ const KNOWLEDGE: { kind: SearchKind; scope: string; path: (id: string) => string
 const likeAny = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 async function taskGroup(ctx: Ctx, q: string, limit: number): Promise<GlobalGroup> {
-  const rows = await rankedQuery(ctx.db, [eq(tasks.orgId, requireOrg(ctx)), isNull(tasks.archivedAt)], q, limit, 0);
+  const rows = await rankedQuery(ctx.db, [eq(tasks.orgId, requireOrg(ctx)), isNull(tasks.archivedAt)], q, limit, 0, await isCommonText(ctx.db, 'tasks', q));
   return {
     kind: 'task',
     total: matchCount(Number(rows[0]?.n ?? 0), RANK_CAP),

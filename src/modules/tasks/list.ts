@@ -3,7 +3,7 @@
 // ranking every match of a common term in a big org takes seconds), the words parsed as search parses them (the last
 // one also a prefix). Each page carries the daily quota.
 import { and, arrayContains, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from 'drizzle-orm';
-import { unionAll } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, unionAll } from 'drizzle-orm/pg-core';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { invalid } from '../../core/errors.ts';
 import { decodeCursor, type PageInput, toPage } from '../../core/pagination.ts';
@@ -13,7 +13,7 @@ import { TASK_PRIORITIES, TASK_STATUSES, tasks } from '../../db/schema/tasks.ts'
 import { parseAssignee } from './assignee.ts';
 import { dailyQuota } from './quota.ts';
 import { findTask, presentTask } from './service.ts';
-import { RANK_CAP } from '../search/postgres-fts.ts';
+import { COMMON_SHARE, COMMON_WINDOW, RANK_CAP } from '../search/postgres-fts.ts';
 import { parseSearch } from '../search/query.ts';
 
 export interface ListTasksInput extends PageInput {
@@ -101,21 +101,45 @@ async function newestFirst(ctx: Ctx, input: ListTasksInput, where: SQL[], status
   return { data: page.data.map(presentTask), meta: page.meta };
 }
 
+/** Is `q` common in the tasks (by the tsv column's statistics)? Then its candidates are read newest first. */
+export async function isCommonText(db: DbOrTx, table: 'tasks' | 'search_entries', q: string): Promise<boolean> {
+  const { rows } = await db.execute<{ common: boolean }>(sql`select opsbase_text_share(${table}, ${parseSearch(q).tsquery}) >= ${COMMON_SHARE} as common`);
+  return rows[0]?.common ?? false;
+}
+
 /**
  * The ranked page: at most RANK_CAP matches ranked, the page cut on (id, rank) alone, then only the page's rows
- * read — not every candidate's whole row.
+ * read — not every candidate's whole row. A common word's candidates are its matches among the newest COMMON_WINDOW
+ * tasks the filters keep, read newest first from (org_id, id); a rare word's come from the GIN index (the reasons are
+ * in search/postgres-fts.ts).
  */
-export function rankedQuery(db: DbOrTx, where: SQL[], q: string, limit: number, offset: number) {
+export function rankedQuery(db: DbOrTx, where: SQL[], q: string, limit: number, offset: number, common: boolean) {
   const query = parseSearch(q).tsquery;
-  const candidates = db
-    .select({ id: tasks.id, rank: sql<number>`ts_rank(tsv, ${query})`.as('rank') })
-    .from(tasks)
-    .where(and(...where, sql`tsv @@ ${query}`))
-    // The newest matches: a common word is then read newest first from (org_id, id) and stops at the cap
-    // (search/postgres-fts.ts explains why).
-    .orderBy(desc(tasks.id))
-    .limit(RANK_CAP)
-    .as('c');
+  const rank = (tsv: SQL | AnyPgColumn) => sql<number>`ts_rank(${tsv}, ${query})`.as('rank');
+  let candidates: ReturnType<typeof rareCandidates>;
+  function rareCandidates() {
+    return db
+      .select({ id: tasks.id, rank: rank(sql`tsv`) })
+      .from(tasks)
+      .where(and(...where, sql`tsv @@ ${query}`))
+      .limit(RANK_CAP)
+      .as('c');
+  }
+  if (common) {
+    const recent = db
+      .select({ id: tasks.id, tsv: sql<string>`tsv`.as('tsv') })
+      .from(tasks)
+      .where(and(...where))
+      .orderBy(desc(tasks.id))
+      .limit(COMMON_WINDOW)
+      .as('w');
+    candidates = db
+      .select({ id: recent.id, rank: rank(sql`${recent.tsv}`) })
+      .from(recent)
+      .where(sql`${recent.tsv} @@ ${query}`)
+      .limit(RANK_CAP)
+      .as('c') as unknown as ReturnType<typeof rareCandidates>;
+  } else candidates = rareCandidates();
   const top = db
     .select({ id: candidates.id, rank: candidates.rank, n: sql<number>`count(*) over ()`.as('n') })
     .from(candidates)
@@ -133,7 +157,8 @@ export function rankedQuery(db: DbOrTx, where: SQL[], q: string, limit: number, 
 /** Best matches first (rank, then newest); pages by `offset` — a rank is no stable cursor. */
 async function ranked(ctx: Ctx, input: ListTasksInput, where: SQL[]) {
   if (input.cursor) throw invalid('With `q`, results are ranked: page with `offset`, not `cursor`.', { field: 'cursor' });
-  const rows = await rankedQuery(ctx.db, where, input.q ?? '', input.limit + 1, input.offset ?? 0);
+  const q = input.q ?? '';
+  const rows = await rankedQuery(ctx.db, where, q, input.limit + 1, input.offset ?? 0, await isCommonText(ctx.db, 'tasks', q));
   const has_more = rows.length > input.limit;
   return { data: rows.slice(0, input.limit).map((r) => presentTask(r.task)), meta: { limit: input.limit, next_cursor: null, has_more } };
 }

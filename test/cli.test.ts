@@ -154,6 +154,19 @@ describe('api commands', () => {
     assert.ok(!human.stdout.includes(ESC), 'NO_COLOR: no escape codes');
   });
 
+  test('search prints a heading and a table of hits per type that matched; nothing matched says so', async () => {
+    const t = await app.tenant('CliSearch');
+    const task = await app.request('POST', '/api/v1/tasks', { key: t.key, body: { title: 'Chase the quokka invoice' } });
+    assert.equal(task.status, 201, JSON.stringify(task.body));
+    const found = await as(t, ['search', 'quokka']);
+    assert.equal(found.code, 0, found.stderr);
+    assert.match(found.stdout, /^task \(1\)$/m);
+    assert.match(found.stdout, /Chase the quokka invoice\s+│\s+\/tasks\/\d+/);
+    assert.doesNotMatch(found.stdout, /^document/m, 'types without a hit are left out');
+    const none = await as(t, ['search', 'zzqqxx']);
+    assert.match(none.stdout, /nothing matched/);
+  });
+
   test('keys create / list / get / update: options from the schema, masked table, a fresh Idempotency-Key per run', async () => {
     const t = await app.tenant();
     const created = okJson(await as(t, ['keys', 'create', '--name', 'ci', '--scopes', 'tasks:read,tasks:write', '--json']));

@@ -53,10 +53,28 @@ function objectTable(obj: Record<string, unknown>): string {
   return table.toString();
 }
 
+type Grouped = { groups: { kind: string; total?: { label?: string }; hits: Record<string, unknown>[] }[] };
+
+/** Results grouped by kind (`opsbase search`): a heading and a table of hits per group that has any. */
+function isGrouped(body: unknown): body is Grouped {
+  const groups = (body as { groups?: unknown } | null)?.groups;
+  return Array.isArray(groups) && groups.every((g) => g && typeof g === 'object' && Array.isArray((g as { hits?: unknown }).hits));
+}
+
+function printGroups(body: Grouped) {
+  const found = body.groups.filter((g) => g.hits.length > 0);
+  if (!found.length) return console.log(pc().dim('(nothing matched)'));
+  for (const g of found) {
+    console.log(pc().bold(`${g.kind} (${g.total?.label ?? g.hits.length})`));
+    console.log(listTable(g.hits, ['id', 'title', 'path']));
+  }
+}
+
 /** Human output of a successful response. */
 export function printHuman(body: unknown, columns?: string[]) {
   if (body === undefined) return;
-  if (isList(body)) {
+  if (isGrouped(body)) printGroups(body);
+  else if (isList(body)) {
     console.log(listTable(body.data, columns));
     // The hint goes to stderr so that stdout stays just the table when piped.
     if (body.meta?.has_more && body.meta.next_cursor) console.error(pc().dim(`more: --cursor ${body.meta.next_cursor}`));

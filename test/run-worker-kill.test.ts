@@ -127,7 +127,9 @@ test('SIGKILL on the last attempt too: the reaper ends the run timed_out, refund
     // The survivor's ticker dead-letters the job (no attempt left); the reaper, due every minute, is run at once here.
     const [job] = await sql(app, 'select j.id from queue_jobs j join runs r on r.job_id = j.id where r.id = $1', [queued.id]);
     await until('the job to be dead-lettered', async () => (await sql(app, 'select state from queue_jobs where id = $1', [job.id]))[0].state === 'failed');
-    assert.equal(await reapRuns(app.app.services), 1);
+    // The reaper: run here at once, unless the survivor's own schedule (every minute) got there first — either way
+    // the run is ended once, as the checks below show.
+    assert.ok((await reapRuns(app.app.services)) <= 1);
     const run = await waitForRun(t, queued.id);
     assert.deepEqual([run.status, run.reason, run.credits_spent, run.attempt], ['timed_out', 'worker_lost', 0, 2]);
     assert.equal(await reapRuns(app.app.services), 0, 'nothing left to reap');

@@ -49,7 +49,9 @@ export interface SearchBackend {
   searchKnowledge(db: DbOrTx, query: KnowledgeQuery): Promise<KnowledgeResult>;
 }
 
-export function matchCount(value: number, cap: number): MatchCount {
-  const capped = value >= cap;
-  return { value: Math.min(value, cap), capped, label: capped ? `${cap.toLocaleString('en-US')}+` : String(value) };
+/** `lowerBound`: only part of the matches was looked at (a common word's newest entries), so `value` is at least. */
+export function matchCount(value: number, cap: number, lowerBound = false): MatchCount {
+  const shown = Math.min(value, cap);
+  const capped = lowerBound || value >= cap;
+  return { value: shown, capped, label: capped ? `${shown.toLocaleString('en-US')}+` : String(value) };
 }

@@ -132,7 +132,7 @@ export const postgresFts: SearchBackend = {
     return {
       hits: rows.slice(0, query.limit).map((r) => toHit(r, query.q)),
       // A common word was looked for among the newest entries only: what was found is a lower bound.
-      total: rows[0]?.common ? { ...matchCount(Number(rows[0].n), RANK_CAP), capped: true, label: `${Math.min(Number(rows[0].n), RANK_CAP).toLocaleString('en-US')}+` } : matchCount(Number(rows[0]?.n ?? 0), RANK_CAP),
+      total: matchCount(Number(rows[0]?.n ?? 0), RANK_CAP, rows[0]?.common ?? false),
       has_more: rows.length > query.limit,
     };
   },

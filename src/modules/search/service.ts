@@ -65,7 +65,7 @@ async function agentGroup(ctx: Ctx, q: string, limit: number): Promise<GlobalGro
     .limit(limit);
   return {
     kind: 'agent',
-    total: matchCount(Number(rows[0]?.n ?? 0), Number.POSITIVE_INFINITY),
+    total: matchCount(Number(rows[0]?.n ?? 0), Number.MAX_SAFE_INTEGER),
     hits: rows.map((a) => ({
       id: a.id,
       title: a.displayName ?? a.name,

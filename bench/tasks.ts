@@ -10,14 +10,16 @@
 // search terms range from rare to common.
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { eq, isNull } from 'drizzle-orm';
+import { eq, isNull, Placeholder } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import type { Db } from '../src/db/client.ts';
 import { tasks } from '../src/db/schema/tasks.ts';
 import { expiredPool, todoPool, urgency } from '../src/modules/tasks/claim.ts';
-import { isCommonText, newestFirstQuery, rankedQuery } from '../src/modules/tasks/list.ts';
-import { api, cleanUp, cleanUpOnSignals, createTenant, startOpsbase } from './lib/opsbase.ts';
+import type { Ctx } from '../src/core/context.ts';
+import { Bindings } from '../src/db/prepared.ts';
+import { bindNewestFirst, isCommonText, listFilters, newestFirstBuilder, newestFirstQuery, rankedQuery } from '../src/modules/tasks/list.ts';
+import { api, cleanUp, cleanUpOnSignals, cpuProfile, createTenant, startOpsbase } from './lib/opsbase.ts';
 import { type Figures, fmt, measure } from './lib/measure.ts';
 import { RUN_TARGETS, runsBench } from './lib/runs-bench.ts';
 
@@ -104,6 +106,10 @@ export default async function tasksBench(argv: string[]): Promise<void> {
       concurrency: { type: 'string', default: '4' },
       explain: { type: 'boolean', default: false },
       runs: { type: 'string', default: '1000' },
+      // Writes the server's V8 CPU profile to this directory (for finding where a request's time goes).
+      'cpu-prof': { type: 'string' },
+      // Keeps the seeded server up after the figures (until Ctrl-C) to look at plans and requests by hand.
+      hold: { type: 'boolean', default: false },
     },
   });
   const scale = Number(values.scale);
@@ -120,7 +126,7 @@ export default async function tasksBench(argv: string[]): Promise<void> {
   );
   const started = Date.now();
   try {
-    const o = await startOpsbase();
+    const o = await startOpsbase(cpuProfile(values['cpu-prof']));
     // The first account is the instance admin (it grants the runs' credits).
     const admin = await createTenant(o.base);
     const main = await createTenant(o.base);
@@ -185,10 +191,24 @@ export default async function tasksBench(argv: string[]): Promise<void> {
     const term = (i: number) => QUERY_TERMS[i % QUERY_TERMS.length];
     const orgId = main.orgId;
 
-    // The API's own query builders, so the SQL baseline is the very SQL the API runs.
+    // The API's own query builders, so the SQL baseline is the very SQL the API runs. The API sends the list as a
+    // statement prepared once per shape (db/prepared.ts); the baseline sends the same SQL as any client running it
+    // directly would, parsed and planned on every call — and, printed beside it, prepared as the API does.
     const baseWhere = [eq(tasks.orgId, orgId), isNull(tasks.archivedAt)];
-    const listSql = (i: number) =>
-      newestFirstQuery(db, [...baseWhere, eq(tasks.assigneeId, agentId(i)), eq(tasks.assigneeType, 'agent')], ['todo', 'in_progress'], 51, 0);
+    const listBound = async (i: number) => {
+      const b = new Bindings();
+      const input = { status: 'todo,in_progress', assignee: `agent:${agent(i)}`, limit: 50 };
+      const { where, statuses } = await listFilters({ orgId, auth: null } as unknown as Ctx, input, b);
+      return { b, bound: bindNewestFirst(b, where, statuses, { limit: 51, offset: 0 }) };
+    };
+    const listSql = async (i: number) => {
+      const { b, bound } = await listBound(i);
+      return newestFirstBuilder(db, bound).execute(b.values);
+    };
+    const listPrepared = async (i: number) => {
+      const { b, bound } = await listBound(i);
+      await newestFirstQuery(db, b, bound).execute(b.values);
+    };
     // The API's two steps: is the word common (one look-up), then the ranked page.
     const qSql = async (i: number) => rankedQuery(db, baseWhere, term(i), 51, 0, await isCommonText(db, 'tasks', term(i)));
     const who = (i: number) => ({ type: 'agent' as const, id: agentId(i) });
@@ -215,13 +235,16 @@ export default async function tasksBench(argv: string[]): Promise<void> {
         .where(todoPool(orgId, who(0), false))
         .orderBy(...urgency)
         .limit(1);
-      for (const [name, q] of [
-        ['list', listSql(0)],
-        ['q', rankedQuery(db, baseWhere, term(0), 51, 0, await isCommonText(db, 'tasks', term(0)))],
-        ['next', next],
+      const { b, bound } = await listBound(0);
+      const list = newestFirstBuilder(db, bound);
+      for (const [name, q, values] of [
+        ['list', list, b.values],
+        ['q', rankedQuery(db, baseWhere, term(0), 51, 0, await isCommonText(db, 'tasks', term(0))), {}],
+        ['next', next, {}],
       ] as const) {
         const { sql: text, params } = q.toSQL();
-        const plan = await pool.query(`explain (analyze, buffers) ${text}`, params);
+        const filled = params.map((p) => (p instanceof Placeholder ? (values as Record<string, unknown>)[p.name] : p));
+        const plan = await pool.query(`explain (analyze, buffers) ${text}`, filled);
         console.log(`-- ${name}\n${plan.rows.map((r) => r['QUERY PLAN']).join('\n')}`);
       }
     }
@@ -239,8 +262,13 @@ export default async function tasksBench(argv: string[]): Promise<void> {
       figures[name] = { api: apiF, sql: sqlF };
       console.log(fmt(apiF));
       console.log(fmt(sqlF));
+      if (viaSql === listSql) console.log(fmt(await measure(`SQL ${name}, prepared as the API does`, seconds, concurrency, listPrepared)));
     }
     await pool.end();
+    if (values.hold) {
+      console.log(`holding: API ${o.base} (key ${main.key}, org ${main.orgId}), database ${o.databaseUrl()} — Ctrl-C to stop`);
+      await new Promise(() => {});
+    }
 
     const runCount = Number(values.runs);
     const runs = runCount > 0 ? await runsBench(o, admin, await createTenant(o.base), runCount, concurrency) : undefined;

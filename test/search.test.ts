@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { indexEntry } from '../src/modules/search/entries.ts';
-import { RANK_CAP } from '../src/modules/search/postgres-fts.ts';
+import { BIG_ORG_SHARE, RANK_CAP } from '../src/modules/search/postgres-fts.ts';
 import { startTestApp, type Tenant, type TestApp } from './helpers/harness.ts';
 
 let app: TestApp;
@@ -166,4 +166,31 @@ test('a record upserted through the API is found by retrieve, narrowed by its ty
   );
   const otherProduct = await get('/org/retrieve?q=kumquat&product=billing');
   assert.deepEqual(otherProduct.body.data, []);
+});
+
+test('an org holding most of the entries reads a rare word with the org as a filter: the same hits, never another org’s', async () => {
+  const pool = app.app.services.database.pool;
+  const big = await app.tenant('big org');
+  const small = await app.tenant('small org');
+  const { rows: before } = await pool.query<{ n: number }>('select count(*)::int as n from search_entries');
+  // Twice what the table holds, so the org is most of it whatever the other tests left.
+  await pool.query(
+    `insert into search_entries (org_id, kind, object_id, title, body)
+     select $1, 'document', 'doc_big' || g, 'Memo ' || g, case when g % 500 = 0 then 'the quokka report' else 'plain memo text' end
+     from generate_series(1, $2::int) g`,
+    [big.orgId, 2 * before[0].n + 1000],
+  );
+  for (const i of [1, 2, 3]) await indexEntry(db(), { orgId: small.orgId, kind: 'document', objectId: `doc_smallq${i}`, title: `Quokka ${i}`, body: 'quokka' });
+  await pool.query('analyze search_entries');
+  await pool.query(`select opsbase_refresh_term_stats('search_entries', 'tsv')`); // what the maintenance job does
+  const share = async (org: string) => (await pool.query(`select opsbase_org_share('search_entries', $1) as s`, [org])).rows[0].s as number;
+  assert.ok((await share(big.orgId)) >= BIG_ORG_SHARE, 'the big org is big by the statistics');
+  assert.ok((await share(small.orgId)) < BIG_ORG_SHARE, 'the small org is not');
+
+  const ids = async (key: string) => (await app.request('GET', '/api/v1/org/retrieve?q=quokka&limit=50', { key })).body.data.map((h: { id: string }) => h.id).sort();
+  const bigIds = await ids(big.key);
+  const { rows: expected } = await pool.query(`select object_id from search_entries where org_id = $1 and body like '%quokka%' order by 1`, [big.orgId]);
+  assert.ok(expected.length >= 4);
+  assert.deepEqual(bigIds, expected.map((r) => r.object_id).sort());
+  assert.deepEqual(await ids(small.key), ['doc_smallq1', 'doc_smallq2', 'doc_smallq3']);
 });

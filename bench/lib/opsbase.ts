@@ -4,10 +4,10 @@
 // `listening <port>`; an API key for a server; the connection string of its embedded PostgreSQL (for baselines
 // measured on the same database); and CPU time of a process tree.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -218,6 +218,14 @@ export async function startOpsbase(
     return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/opsbase`;
   };
   return { base, child, dataDir, databaseUrl };
+}
+
+/** startOpsbase's options for a server that writes its V8 CPU profile into `dir` when it stops (none without one). */
+export function cpuProfile(dir: string | undefined): { nodeArgs: string[] } {
+  if (!dir) return { nodeArgs: [] };
+  mkdirSync(resolve(dir), { recursive: true });
+  console.log(`the server's CPU profile will be written to ${resolve(dir)}`);
+  return { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`] };
 }
 
 export async function api(base: string, method: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<any> {

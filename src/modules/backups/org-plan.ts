@@ -18,8 +18,11 @@ export interface PlannedTable {
 
 const cols = (alias: string, names: string[]) => `(${names.map((n) => `${alias}.${quoteIdent(n)}`).join(', ')})`;
 
-/** Tables that never travel with an org: sessions and reset tokens are the source instance's. */
-const NEVER = new Set(['public.sessions', 'public.password_resets']);
+/**
+ * Tables that never travel with an org: sessions and reset tokens are the source instance's, and so are the search
+ * statistics (how big the org is there).
+ */
+const NEVER = new Set(['public.sessions', 'public.password_resets', 'public.search_org_stats']);
 
 export function planOrgExport(tables: Table[], fks: ForeignKey[]): PlannedTable[] {
   const byName = new Map(tables.map((t) => [t.name, t]));

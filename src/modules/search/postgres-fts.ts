@@ -1,6 +1,7 @@
 // PostgreSQL full-text search over search_entries. What keeps it fast in a big org (STACK-NOTES: ranking every match
 // of a common word in 1M documents takes ~1.7 s, an exact count ~2.2 s):
-// - the GIN index leads with org_id (btree_gin), so only the org's rows are read;
+// - the GIN index leads with org_id (btree_gin), so a small org reads only its own rows; an org that is most of the
+//   instance (the usual self-hosted case) reads a rare word's short posting list and checks the org on each row;
 // - at most RANK_CAP matches are ranked, and the count stops there ("1,000+"); a common word (by the column's
 //   statistics) is looked for among the org's newest entries only, read newest first from the (org_id, updated_at)
 //   index, where the GIN index would first collect every one of its matches (180k matches: ~8 ms instead of ~220 ms);
@@ -54,8 +55,13 @@ function markSubstring(text: string, needle: string): string | null {
   return `${from > 0 ? '… ' : ''}${part(text.slice(from, at))}<mark>${part(text.slice(at, at + needle.length))}</mark>${part(text.slice(at + needle.length, to))}${to < text.length ? ' …' : ''}`;
 }
 
-function scope(query: KnowledgeQuery): SQL {
-  const conds = [eq(searchEntries.orgId, query.orgId), ...(query.where ?? [])];
+/**
+ * The search's conditions. `orgAsFilter`: the org is checked on each row the word's posting list gives rather than
+ * matched in the index (`|| ''` keeps the planner from using org_id as an index key; see BIG_ORG_SHARE).
+ */
+function scope(query: KnowledgeQuery, orgAsFilter = false): SQL {
+  const org = orgAsFilter ? sql`${searchEntries.orgId} || '' = ${query.orgId}` : eq(searchEntries.orgId, query.orgId);
+  const conds = [org, ...(query.where ?? [])];
   if (query.kinds?.length) conds.push(inArray(searchEntries.kind, [...query.kinds]));
   return and(...conds) as SQL;
 }
@@ -69,23 +75,36 @@ function scope(query: KnowledgeQuery): SQL {
  */
 export const COMMON_SHARE = 0.005;
 export const COMMON_WINDOW = 10_000;
+/**
+ * An org holding at least this share of the entries (opsbase_org_share over search_org_stats, migration 0026) reads a
+ * rare word's matches from the index on the words alone and checks the org on each: most of them are its own anyway,
+ * and matching the org key in the GIN index made it step through the org's whole posting tree (a word in 383 of a
+ * 1M-entry org's documents: 8 ms instead of 0.7 ms). A smaller org keeps the org key, or it would read every other
+ * org's matches of the word to throw them away (a small org, a word in 22k entries elsewhere: 160 ms instead of 1 ms).
+ */
+export const BIG_ORG_SHARE = 0.25;
 
 async function run(db: DbOrTx, query: KnowledgeQuery, withSubstring: boolean): Promise<Row[]> {
   const { tsquery, substring } = parseSearch(query.q);
   const where = scope(query);
+  const whereOrgFiltered = scope(query, true);
   const limit = query.limit + 1;
   const substringBranch =
     withSubstring && substring
       ? sql`union all (select kind, object_id, 0::real as rank, 'substring' as matched from search_entries, q
           where ${where} and terms ilike ${substring} and not (tsv @@ q.query) order by updated_at desc limit ${RANK_CAP})`
       : sql``;
-  // Each branch runs only when its one-time condition holds (an InitPlan), so a search reads one of the two paths.
+  // Each branch runs only when its one-time conditions hold (InitPlans), so a search reads one of the three paths.
   const result = await db.execute<Row>(sql`
     with q as (select ${tsquery} as query),
     common as (select opsbase_text_share('search_entries', q.query) >= ${COMMON_SHARE} as yes from q),
+    big as (select opsbase_org_share('search_entries', ${query.orgId}) >= ${BIG_ORG_SHARE} as yes),
     c as (
       (select kind, object_id, ts_rank(tsv, q.query) as rank, 'text' as matched from search_entries, q
-        where ${where} and tsv @@ q.query and not (select yes from common) limit ${RANK_CAP})
+        where ${where} and tsv @@ q.query and not (select yes from common) and not (select yes from big) limit ${RANK_CAP})
+      union all
+      (select kind, object_id, ts_rank(tsv, q.query) as rank, 'text' as matched from search_entries, q
+        where ${whereOrgFiltered} and tsv @@ q.query and not (select yes from common) and (select yes from big) limit ${RANK_CAP})
       union all
       (select w.kind, w.object_id, ts_rank(w.tsv, q.query) as rank, 'text' as matched
         from (select kind, object_id, tsv from search_entries where ${where} and (select yes from common)

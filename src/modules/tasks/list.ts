@@ -8,6 +8,7 @@ import { type Ctx, requireOrg } from '../../core/context.ts';
 import { invalid } from '../../core/errors.ts';
 import { decodeCursor, type PageInput, toPage } from '../../core/pagination.ts';
 import type { DbOrTx } from '../../db/client.ts';
+import { Bindings, preparedFor } from '../../db/prepared.ts';
 import { agents } from '../../db/schema/agents.ts';
 import { TASK_PRIORITIES, TASK_STATUSES, tasks } from '../../db/schema/tasks.ts';
 import { parseAssignee } from './assignee.ts';
@@ -36,67 +37,88 @@ export function several<T extends string>(field: string, value: string | undefin
   return items as T[];
 }
 
-/** The conditions of the filters, status apart (the newest-first list queries each status on its own). */
-async function filters(ctx: Ctx, input: ListTasksInput) {
+/**
+ * The conditions of the filters, status apart (the newest-first list queries each status on its own), their values
+ * bound by name in `b` and their structure in its shape key (db/prepared.ts).
+ */
+export async function listFilters(ctx: Ctx, input: ListTasksInput, b: Bindings) {
   const orgId = requireOrg(ctx);
-  const where: (SQL | undefined)[] = [eq(tasks.orgId, orgId), input.archived ? isNotNull(tasks.archivedAt) : isNull(tasks.archivedAt)];
+  const org = b.bind('org', orgId);
+  b.shape(input.archived ? 'archived' : 'live');
+  const where: SQL[] = [eq(tasks.orgId, org), input.archived ? isNotNull(tasks.archivedAt) : isNull(tasks.archivedAt)];
   const statuses = several('status', input.status, TASK_STATUSES);
   const priorities = several('priority', input.priority, TASK_PRIORITIES);
-  if (priorities) where.push(inArray(tasks.priority, priorities));
-  if (input.assignee === 'none') where.push(isNull(tasks.assigneeId));
-  else if (input.assignee) {
+  if (priorities) where.push(sql`${tasks.priority} = any(${b.bind('priorities', priorities)})`);
+  if (input.assignee === 'none') {
+    b.shape('unassigned');
+    where.push(isNull(tasks.assigneeId));
+  } else if (input.assignee) {
     const a = parseAssignee(ctx, input.assignee);
+    const ref = b.bind('assignee', a.id);
     // Agents are stored by id and named by id or name: resolved inside the list's own query (an unknown agent has no
     // tasks: an empty page, not a 404 of the list).
-    const id =
-      a.type === 'agent' ? sql`(select ${agents.id} from ${agents} where ${agents.orgId} = ${orgId} and (${agents.id} = ${a.id} or ${agents.name} = ${a.id}))` : a.id;
-    where.push(eq(tasks.assigneeId, id), eq(tasks.assigneeType, a.type));
+    const id = a.type === 'agent' ? sql`(select ${agents.id} from ${agents} where ${agents.orgId} = ${org} and (${agents.id} = ${ref} or ${agents.name} = ${ref}))` : ref;
+    where.push(eq(tasks.assigneeId, id), eq(tasks.assigneeType, b.bind('assignee_type', a.type)));
+    b.shape(a.type);
   }
-  if (input.product_id) where.push(eq(tasks.productId, input.product_id));
-  if (input.tag) where.push(arrayContains(tasks.tags, [input.tag]));
+  if (input.product_id) where.push(eq(tasks.productId, b.bind('product', input.product_id)));
+  if (input.tag) where.push(arrayContains(tasks.tags, b.bind('tag', [input.tag])));
   if (input.parent_id) {
     // An unknown parent simply has no subtasks: an empty page, not a 404 of the list.
     const parent = await findTask(ctx, input.parent_id).catch(() => null);
-    where.push(eq(tasks.parentId, parent?.id ?? ''));
+    where.push(eq(tasks.parentId, b.bind('parent', parent?.id ?? '')));
   }
-  return { where: where.filter((w): w is SQL => w !== undefined), statuses };
+  return { where, statuses };
 }
 
 export async function listTasks(ctx: Ctx, input: ListTasksInput) {
   const quota = dailyQuota(ctx);
-  const { where, statuses } = await filters(ctx, input);
+  const b = new Bindings();
+  const { where, statuses } = await listFilters(ctx, input, b);
   const page = input.q
-    ? await ranked(ctx, input, statuses ? [...where, inArray(tasks.status, statuses)] : where)
-    : await newestFirst(ctx, input, where, statuses);
+    ? await ranked(ctx, input, statuses ? [...where, inArray(tasks.status, statuses)] : where, b)
+    : await newestFirst(ctx, input, where, statuses, b);
   return { ...page, ...(await quota) };
 }
 
-/** The page query of a newest-first list (exported so the benchmark runs the very same SQL on PostgreSQL). */
-export function newestFirstQuery(db: DbOrTx, where: SQL[], statuses: string[] | undefined, limit: number, offset: number) {
-  const scan = (status: string | undefined, n: number) =>
-    db
-      .select()
-      .from(tasks)
-      .where(and(...where, status ? eq(tasks.status, status as never) : undefined))
-      .orderBy(desc(tasks.id))
-      .limit(n);
-  if (!statuses || statuses.length === 1) return scan(statuses?.[0], limit).offset(offset);
-  const [first, second, ...rest] = statuses.map((s) => scan(s, offset + limit));
-  return unionAll(first, second, ...rest)
-    .orderBy(desc(tasks.id))
-    .limit(limit)
-    .offset(offset);
+/**
+ * Binds what a newest-first page needs beyond the filters: each status, the cursor, limit and offset. Several
+ * statuses are one ordered index scan each (org, [assignee,] status, id) merged by a UNION ALL: `status IN (…)` in
+ * one scan cannot come out in id order, and the planner then either sorts every match or walks the whole org
+ * backwards (measured: 235 ms for 50 rows at 50k tasks).
+ */
+export function bindNewestFirst(b: Bindings, where: SQL[], statuses: string[] | undefined, page: { limit: number; offset: number; cursor?: string }) {
+  const conds = page.cursor ? [...where, lt(tasks.id, b.bind('cursor', page.cursor))] : where;
+  const statusConds = (statuses ?? []).map((s, i) => eq(tasks.status, b.bind(`status${i}`, s) as never));
+  b.bind('limit', page.limit);
+  b.bind('offset', page.offset);
+  b.bind('reach', page.limit + page.offset);
+  b.shape(`statuses:${statusConds.length}`);
+  return { conds, statusConds };
 }
 
-/**
- * Newest first, by cursor or offset. Several statuses are one ordered index scan each (org, [assignee,] status, id)
- * merged by a UNION ALL: `status IN (…)` in one scan cannot come out in id order, and the planner then either sorts
- * every match or walks the whole org backwards (measured: 235 ms for 50 rows at 50k tasks).
- */
-async function newestFirst(ctx: Ctx, input: ListTasksInput, where: SQL[], statuses: string[] | undefined) {
+/** The page query of a newest-first list for what bindNewestFirst bound, its values still placeholders. */
+export function newestFirstBuilder(db: DbOrTx, bound: ReturnType<typeof bindNewestFirst>) {
+  const { conds, statusConds } = bound;
+  const scan = (status: SQL | undefined) => db.select().from(tasks).where(and(...conds, status)).orderBy(desc(tasks.id));
+  if (statusConds.length <= 1) return scan(statusConds[0]).limit(sql.placeholder('limit')).offset(sql.placeholder('offset'));
+  // Each branch needs its first offset + limit rows (`reach`): the merged page is cut from them.
+  const [first, second, ...rest] = statusConds.map((s) => scan(s).limit(sql.placeholder('reach')));
+  return unionAll(first, second, ...rest)
+    .orderBy(desc(tasks.id))
+    .limit(sql.placeholder('limit'))
+    .offset(sql.placeholder('offset'));
+}
+
+/** The same, prepared once per shape (db/prepared.ts). */
+export const newestFirstQuery = (db: DbOrTx, b: Bindings, bound: ReturnType<typeof bindNewestFirst>) =>
+  preparedFor(db, 'tasks_list', b, () => newestFirstBuilder(db, bound));
+
+/** Newest first, by cursor or offset. */
+async function newestFirst(ctx: Ctx, input: ListTasksInput, where: SQL[], statuses: string[] | undefined, b: Bindings) {
   const cursor = decodeCursor(input.cursor);
-  const conds = cursor ? [...where, lt(tasks.id, cursor)] : where;
-  const rows = await newestFirstQuery(ctx.db, conds, statuses, input.limit + 1, cursor ? 0 : (input.offset ?? 0));
+  const bound = bindNewestFirst(b, where, statuses, { limit: input.limit + 1, offset: cursor ? 0 : (input.offset ?? 0), cursor: cursor ?? undefined });
+  const rows = await newestFirstQuery(ctx.db, b, bound).execute(b.values);
   const page = toPage(rows, input.limit, (r) => r.id);
   return { data: page.data.map(presentTask), meta: page.meta };
 }
@@ -155,10 +177,11 @@ export function rankedQuery(db: DbOrTx, where: SQL[], q: string, limit: number, 
 }
 
 /** Best matches first (rank, then newest); pages by `offset` — a rank is no stable cursor. */
-async function ranked(ctx: Ctx, input: ListTasksInput, where: SQL[]) {
+async function ranked(ctx: Ctx, input: ListTasksInput, where: SQL[], b: Bindings) {
   if (input.cursor) throw invalid('With `q`, results are ranked: page with `offset`, not `cursor`.', { field: 'cursor' });
   const q = input.q ?? '';
-  const rows = await rankedQuery(ctx.db, where, q, input.limit + 1, input.offset ?? 0, await isCommonText(ctx.db, 'tasks', q));
+  // Not prepared: a rank query's best plan depends on the word (search/postgres-fts.ts); its filters' values are bound by name.
+  const rows = await rankedQuery(ctx.db, where, q, input.limit + 1, input.offset ?? 0, await isCommonText(ctx.db, 'tasks', q)).execute(b.values);
   const has_more = rows.length > input.limit;
   return { data: rows.slice(0, input.limit).map((r) => presentTask(r.task)), meta: { limit: input.limit, next_cursor: null, has_more } };
 }

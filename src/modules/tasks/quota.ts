@@ -6,6 +6,7 @@ import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError } from '../../core/errors.ts';
 import { taskCounters } from '../../db/schema/tasks.ts';
 import { orgs } from '../../db/schema/orgs.ts';
+import { Bindings, preparedFor } from '../../db/prepared.ts';
 import { effectiveCatalog } from '../billing/catalog-store.ts';
 import { tierOf } from '../billing/plans.ts';
 import { tierOfOrg } from '../quota/service.ts';
@@ -66,15 +67,16 @@ export async function takeNumber(ctx: Ctx): Promise<number> {
 
 /** Today's count and the limit, in one query (a list page pays for it on every call). */
 export async function dailyQuota(ctx: Ctx): Promise<DailyQuota> {
-  const orgId = requireOrg(ctx);
-  const [[row], catalog] = await Promise.all([
+  const b = new Bindings();
+  const org = b.bind('org', requireOrg(ctx));
+  const counter = preparedFor(ctx.db, 'tasks_quota', b, () =>
     ctx.db
       .select({ plan: orgs.plan, day: taskCounters.day, createdToday: taskCounters.createdToday })
       .from(orgs)
       .leftJoin(taskCounters, eq(taskCounters.orgId, orgs.id))
-      .where(eq(orgs.id, orgId)),
-    effectiveCatalog(ctx.services, ctx.db),
-  ]);
+      .where(eq(orgs.id, org)),
+  );
+  const [[row], catalog] = await Promise.all([counter.execute(b.values), effectiveCatalog(ctx.services, ctx.db)]);
   const used = row?.day === utcDay() ? (row.createdToday ?? 0) : 0;
   return view(used, tierOf(row?.plan, catalog).limits.tasks_per_day);
 }

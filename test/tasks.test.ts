@@ -347,6 +347,35 @@ test('full-text search ranks a title match above a description match; filters co
   assert.deepEqual(await ids('archived=true'), ['Update the handbook']);
 });
 
+test('q with a word common in the tasks (by the statistics) ranks its matches among the newest 10,000 tasks', async () => {
+  const t = await app.tenant('common words');
+  // 10,500 tasks saying "walrus" (numbered oldest first); the oldest says it three times, so it would rank first if
+  // every match were ranked, and one in the newest 10,000 says it twice.
+  await sql(
+    app,
+    `insert into tasks (id, org_id, number, title, title_key, created_by_type, created_at, updated_at)
+     select 'task_cw' || lpad(g::text, 6, '0'), $1, g, t, lower(t), 'system', now() - make_interval(secs => 20000 - g), now()
+     from (select g, case when g = 1 then 'walrus walrus walrus narwhal' when g = 10400 then 'walrus walrus note ' || g else 'walrus note ' || g end as t
+           from generate_series(1, 10500) g) x`,
+    [t.orgId],
+  );
+  await sql(app, 'analyze tasks');
+  await sql(app, `select opsbase_refresh_term_stats('tasks', 'tsv')`); // what the maintenance job does
+  const [{ share }] = await sql(app, `select opsbase_text_share('tasks', to_tsquery('english', 'walrus')) as share`);
+  assert.ok(share >= 0.005, `walrus is common: ${share}`);
+  const res = await api(t, 'GET', '/tasks?q=walrus&limit=3');
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.data[0].number, 10400, 'the best match among the newest 10,000 comes first');
+  assert.ok(!res.body.data.some((x: { number: number }) => x.number === 1), 'a match older than the window is not ranked');
+  assert.equal(res.body.meta.has_more, true);
+  // A rare word's matches all come from the index: the oldest task is found by one.
+  const rare = await api(t, 'GET', '/tasks?q=narwhal');
+  assert.deepEqual(
+    rare.body.data.map((x: { number: number }) => x.number),
+    [1],
+  );
+});
+
 test('comments carry their author; assignees must be org members; delete removes a task and detaches subtasks', async () => {
   const t = await app.tenant();
   const task = await create(t, { title: 'Discuss' });

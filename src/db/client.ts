@@ -1,9 +1,10 @@
 // The connection pool: DATABASE_URL when set, otherwise the embedded cluster in the data dir.
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { PgTransaction } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import * as schema from './schema/index.ts';
 import { startEmbedded } from './embedded.ts';
+import * as schema from './schema/index.ts';
 
 export type Db = NodePgDatabase<typeof schema>;
 /** A transaction handle; services take `Db | Tx` so the caller owns the transaction. */
@@ -51,4 +52,15 @@ export async function openDatabase(cfg: { DATABASE_URL?: string; dataDir: string
 async function ensureDatabase(database: Database, name: string) {
   const { rows } = await database.pool.query('select 1 from pg_database where datname = $1', [name]);
   if (rows.length === 0) await database.pool.query(`create database ${name}`);
+}
+
+/**
+ * Independent reads at once. On the pool each takes its own connection; in a transaction — one connection, where
+ * node-postgres refuses a query while another runs (deprecated in pg 8, an error in pg 9) — one after another.
+ */
+export async function together<T extends readonly unknown[]>(db: DbOrTx, ...reads: { [K in keyof T]: () => PromiseLike<T[K]> }): Promise<T> {
+  if (!(db instanceof PgTransaction)) return (await Promise.all(reads.map((read) => read()))) as unknown as T;
+  const out: unknown[] = [];
+  for (const read of reads) out.push(await read());
+  return out as unknown as T;
 }

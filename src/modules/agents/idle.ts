@@ -2,12 +2,12 @@
 // startable tasks are the tasks pool's (`todoPool`, `expiredPool`: its own todo tasks nothing blocks, and its own
 // whose claim lapsed) less those a run is already queued or running on.
 import { and, count, eq, inArray, or, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client.ts';
+import type { z } from 'zod';
+import { type DbOrTx, together } from '../../db/client.ts';
 import { runs } from '../../db/schema/runs.ts';
 import { tasks } from '../../db/schema/tasks.ts';
 import { agentSpend, capUse, exhausted } from '../runs/budget.ts';
 import { expiredPool, todoPool, urgency } from '../tasks/claim.ts';
-import type { z } from 'zod';
 import type { IDLE_REASONS, IdleCheck as IdleCheckOut } from './schemas.ts';
 import type { AgentRow } from './service.ts';
 
@@ -57,15 +57,17 @@ async function noWorkMessage(db: DbOrTx, agent: AgentRow): Promise<string> {
 }
 
 export async function idleCheck(db: DbOrTx, agent: AgentRow): Promise<IdleCheck> {
-  const [[next], open] = await Promise.all([
-    db
-      .select({ id: tasks.id, number: tasks.number })
-      .from(tasks)
-      .where(startable(agent.orgId, agent.id))
-      .orderBy(...urgency)
-      .limit(1),
-    openRuns(db, agent.id),
-  ]);
+  const [[next], open] = await together(
+    db,
+    () =>
+      db
+        .select({ id: tasks.id, number: tasks.number })
+        .from(tasks)
+        .where(startable(agent.orgId, agent.id))
+        .orderBy(...urgency)
+        .limit(1),
+    () => openRuns(db, agent.id),
+  );
   const out = (reason: IdleReason, message: string): IdleCheck => ({
     agent_id: agent.id,
     idle: !next,

@@ -2,7 +2,7 @@
 // instructions, then every enabled rule covering it — the org-wide ones and its own, oldest first. The rule ids are
 // returned so a run records exactly which rules it was given.
 import { and, asc, eq, isNull, or } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client.ts';
+import { type DbOrTx, together } from '../../db/client.ts';
 import type { agents } from '../../db/schema/agents.ts';
 import { rules } from '../../db/schema/rules.ts';
 import { agentTemplates } from '../../db/schema/templates.ts';
@@ -23,19 +23,22 @@ function plainIdentity(a: AgentRow): string {
 
 export async function systemPromptFor(db: DbOrTx, agent: AgentRow): Promise<SystemPrompt> {
   // The template and the rules at once: two independent reads, on two connections when `db` is the pool.
-  const [[template], covering] = await Promise.all([
-    agent.templateId
-      ? db
-          .select({ id: agentTemplates.id, identity: agentTemplates.identity })
-          .from(agentTemplates)
-          .where(and(eq(agentTemplates.id, agent.templateId), eq(agentTemplates.orgId, agent.orgId)))
-      : Promise.resolve([]),
-    db
-      .select({ id: rules.id, text: rules.text, category: rules.category })
-      .from(rules)
-      .where(and(eq(rules.orgId, agent.orgId), eq(rules.enabled, true), or(isNull(rules.agentId), eq(rules.agentId, agent.id))))
-      .orderBy(asc(rules.createdAt), asc(rules.id)),
-  ]);
+  const [[template], covering] = await together(
+    db,
+    () =>
+      agent.templateId
+        ? db
+            .select({ id: agentTemplates.id, identity: agentTemplates.identity })
+            .from(agentTemplates)
+            .where(and(eq(agentTemplates.id, agent.templateId), eq(agentTemplates.orgId, agent.orgId)))
+        : Promise.resolve([]),
+    () =>
+      db
+        .select({ id: rules.id, text: rules.text, category: rules.category })
+        .from(rules)
+        .where(and(eq(rules.orgId, agent.orgId), eq(rules.enabled, true), or(isNull(rules.agentId), eq(rules.agentId, agent.id))))
+        .orderBy(asc(rules.createdAt), asc(rules.id)),
+  );
   const sections = [template?.identity?.trim() || plainIdentity(agent)];
   if (agent.instructions?.trim()) sections.push(`Instructions:\n${agent.instructions.trim()}`);
   if (covering.length) {

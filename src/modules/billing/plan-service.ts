@@ -4,8 +4,9 @@ import { and, count, eq, ne } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError, notFound, unprocessable } from '../../core/errors.ts';
 import { iso } from '../../core/schemas.ts';
-import { subscriptions } from '../../db/schema/billing.ts';
+import { together } from '../../db/client.ts';
 import { agents } from '../../db/schema/agents.ts';
+import { subscriptions } from '../../db/schema/billing.ts';
 import { orgMembers, orgs } from '../../db/schema/orgs.ts';
 import { taskCounters } from '../../db/schema/tasks.ts';
 import { recordActivity } from '../activity/record.ts';
@@ -13,8 +14,8 @@ import { recordEvent } from '../events/record.ts';
 import { monthOf } from '../quota/period.ts';
 import { usedThisPeriod } from '../quota/service.ts';
 import { utcDay } from '../tasks/quota.ts';
-import { balanceOf } from './ledger.ts';
 import { effectiveCatalog } from './catalog-store.ts';
+import { balanceOf } from './ledger.ts';
 import { presentPack, presentTier, type Tier, tierById, tierOf } from './plans.ts';
 
 /** Limits measured against current usage (credits_per_month is an allowance, not a usage limit). */
@@ -48,18 +49,21 @@ async function orgRow(ctx: Ctx, forUpdate = false) {
 /** Current usage of every limit: tasks created today (UTC), agents not offline, members, and this period's meters. */
 export async function currentUsage(ctx: Ctx): Promise<Record<UsageLimit, number>> {
   const orgId = requireOrg(ctx);
-  const [[members], [tasksToday], [liveAgents], used] = await Promise.all([
-    ctx.db.select({ n: count() }).from(orgMembers).where(eq(orgMembers.orgId, orgId)),
-    ctx.db
-      .select({ n: taskCounters.createdToday })
-      .from(taskCounters)
-      .where(and(eq(taskCounters.orgId, orgId), eq(taskCounters.day, utcDay()))),
-    ctx.db
-      .select({ n: count() })
-      .from(agents)
-      .where(and(eq(agents.orgId, orgId), ne(agents.status, 'offline'))),
-    usedThisPeriod(ctx.db, orgId),
-  ]);
+  const [[members], [tasksToday], [liveAgents], used] = await together(
+    ctx.db,
+    () => ctx.db.select({ n: count() }).from(orgMembers).where(eq(orgMembers.orgId, orgId)),
+    () =>
+      ctx.db
+        .select({ n: taskCounters.createdToday })
+        .from(taskCounters)
+        .where(and(eq(taskCounters.orgId, orgId), eq(taskCounters.day, utcDay()))),
+    () =>
+      ctx.db
+        .select({ n: count() })
+        .from(agents)
+        .where(and(eq(agents.orgId, orgId), ne(agents.status, 'offline'))),
+    () => usedThisPeriod(ctx.db, orgId),
+  );
   return {
     tasks_per_day: tasksToday?.n ?? 0,
     agents: liveAgents.n,
@@ -141,7 +145,12 @@ export async function planSummary(ctx: Ctx) {
   const org = await orgRow(ctx);
   const tier = tierOf(org.plan, await effectiveCatalog(ctx.services, ctx.db));
   const period = monthOf();
-  const [used, credits, sub] = await Promise.all([currentUsage(ctx), balanceOf(ctx.db, org.id, 'credits'), subscription(ctx)]);
+  const [used, credits, sub] = await together(
+    ctx.db,
+    () => currentUsage(ctx),
+    () => balanceOf(ctx.db, org.id, 'credits'),
+    () => subscription(ctx),
+  );
   return {
     tier: presentTier(tier),
     subscription: sub,

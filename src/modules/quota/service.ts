@@ -7,7 +7,7 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError } from '../../core/errors.ts';
-import type { DbOrTx } from '../../db/client.ts';
+import { type DbOrTx, together } from '../../db/client.ts';
 import { quotaConsumptions, quotaUsage } from '../../db/schema/billing.ts';
 import { orgs } from '../../db/schema/orgs.ts';
 import { recordActivity } from '../activity/record.ts';
@@ -53,7 +53,12 @@ export async function usedThisPeriod(db: DbOrTx, orgId: string, period: Period =
 export async function status(ctx: Ctx) {
   const orgId = requireOrg(ctx);
   const period = monthOf();
-  const [tier, used, members] = await Promise.all([tierOfOrg(ctx, orgId), usedThisPeriod(ctx.db, orgId, period), memberCount(ctx.db, orgId)]);
+  const [tier, used, members] = await together(
+    ctx.db,
+    () => tierOfOrg(ctx, orgId),
+    () => usedThisPeriod(ctx.db, orgId, period),
+    () => memberCount(ctx.db, orgId),
+  );
   // Seats are held, not counted per month: what the seat limit is enforced against is the org's members.
   used.seats = members;
   const quotas = Object.fromEntries(RESOURCES.map((r) => [r, view(used[r], tier.limits[r], period)])) as Record<Resource, QuotaView>;
@@ -64,14 +69,16 @@ export async function status(ctx: Ctx) {
 export async function breakdown(ctx: Ctx) {
   const orgId = requireOrg(ctx);
   const period = monthOf();
-  const [base, rows] = await Promise.all([
-    status(ctx),
-    ctx.db
-      .select({ resource: quotaUsage.resource, productId: quotaUsage.productId, used: quotaUsage.used })
-      .from(quotaUsage)
-      .where(and(eq(quotaUsage.orgId, orgId), eq(quotaUsage.periodStart, period.start), ne(quotaUsage.productId, TOTAL)))
-      .orderBy(quotaUsage.resource, quotaUsage.productId),
-  ]);
+  const [base, rows] = await together(
+    ctx.db,
+    () => status(ctx),
+    () =>
+      ctx.db
+        .select({ resource: quotaUsage.resource, productId: quotaUsage.productId, used: quotaUsage.used })
+        .from(quotaUsage)
+        .where(and(eq(quotaUsage.orgId, orgId), eq(quotaUsage.periodStart, period.start), ne(quotaUsage.productId, TOTAL)))
+        .orderBy(quotaUsage.resource, quotaUsage.productId),
+  );
   const quotas = Object.fromEntries(
     RESOURCES.map((r) => {
       const products: { product_id: string | null; used: number }[] = rows

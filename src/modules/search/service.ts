@@ -5,6 +5,7 @@ import { and, eq, ilike, isNull, or, type SQL, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { forbidden } from '../../core/errors.ts';
 import { callerAllows } from '../../core/scopes.ts';
+import { together } from '../../db/client.ts';
 import { agents } from '../../db/schema/agents.ts';
 import { type SearchKind, searchEntries } from '../../db/schema/search.ts';
 import { tasks } from '../../db/schema/tasks.ts';
@@ -39,7 +40,14 @@ const KNOWLEDGE: { kind: SearchKind; scope: string; path: (id: string) => string
 const likeAny = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 async function taskGroup(ctx: Ctx, q: string, limit: number): Promise<GlobalGroup> {
-  const rows = await rankedQuery(ctx.db, [eq(tasks.orgId, requireOrg(ctx)), isNull(tasks.archivedAt)], q, limit, 0, await isCommonText(ctx.db, 'tasks', q));
+  const rows = await rankedQuery(
+    ctx.db,
+    [eq(tasks.orgId, requireOrg(ctx)), isNull(tasks.archivedAt)],
+    q,
+    limit,
+    0,
+    await isCommonText(ctx.db, 'tasks', q),
+  );
   return {
     kind: 'task',
     total: matchCount(Number(rows[0]?.n ?? 0), RANK_CAP),
@@ -58,7 +66,14 @@ async function agentGroup(ctx: Ctx, q: string, limit: number): Promise<GlobalGro
   const pattern = likeAny(q);
   const match = or(ilike(agents.name, pattern), ilike(agents.displayName, pattern), ilike(agents.role, pattern)) as SQL;
   const rows = await ctx.db
-    .select({ id: agents.id, name: agents.name, displayName: agents.displayName, role: agents.role, status: agents.status, n: sql<number>`count(*) over ()` })
+    .select({
+      id: agents.id,
+      name: agents.name,
+      displayName: agents.displayName,
+      role: agents.role,
+      status: agents.status,
+      n: sql<number>`count(*) over ()`,
+    })
     .from(agents)
     .where(and(eq(agents.orgId, requireOrg(ctx)), match))
     .orderBy(agents.name)
@@ -85,22 +100,30 @@ async function knowledgeGroup(ctx: Ctx, kind: SearchKind, path: (id: string) => 
   };
 }
 
-const SCOPE_OF: Record<GlobalKind, string> = { task: 'tasks:read', agent: 'agents:read', document: 'documents:read', file: 'files:read', record: 'records:read' };
+const SCOPE_OF: Record<GlobalKind, string> = {
+  task: 'tasks:read',
+  agent: 'agents:read',
+  document: 'documents:read',
+  file: 'files:read',
+  record: 'records:read',
+};
 
 /** Searching is allowed, reading what it would find is not: say which scope is missing rather than answer nothing. */
 function cannotReadAny(kinds: readonly GlobalKind[]) {
-  return forbidden(`Search only shows what you may read: this needs one of ${kinds.map((k) => `\`${SCOPE_OF[k]}\``).join(', ')} as well as \`search:read\`.`);
+  return forbidden(
+    `Search only shows what you may read: this needs one of ${kinds.map((k) => `\`${SCOPE_OF[k]}\``).join(', ')} as well as \`search:read\`.`,
+  );
 }
 
 export async function searchGlobal(ctx: Ctx, input: { q: string; types?: GlobalKind[]; limit: number }) {
   const wants = (kind: GlobalKind) => !input.types?.length || input.types.includes(kind);
   const may = (scope: string) => callerAllows(ctx, scope);
-  const groups: Promise<GlobalGroup>[] = [];
-  if (wants('task') && may('tasks:read')) groups.push(taskGroup(ctx, input.q, input.limit));
-  if (wants('agent') && may('agents:read')) groups.push(agentGroup(ctx, input.q, input.limit));
-  for (const k of KNOWLEDGE) if (wants(k.kind) && may(k.scope)) groups.push(knowledgeGroup(ctx, k.kind, k.path, input.q, input.limit));
+  const groups: (() => Promise<GlobalGroup>)[] = [];
+  if (wants('task') && may('tasks:read')) groups.push(() => taskGroup(ctx, input.q, input.limit));
+  if (wants('agent') && may('agents:read')) groups.push(() => agentGroup(ctx, input.q, input.limit));
+  for (const k of KNOWLEDGE) if (wants(k.kind) && may(k.scope)) groups.push(() => knowledgeGroup(ctx, k.kind, k.path, input.q, input.limit));
   if (!groups.length) throw cannotReadAny(input.types?.length ? input.types : ['task', 'agent', ...KNOWLEDGE.map((k) => k.kind)]);
-  return { q: input.q, groups: await Promise.all(groups) };
+  return { q: input.q, groups: await together<GlobalGroup[]>(ctx.db, ...groups) };
 }
 
 export interface RetrieveInput {

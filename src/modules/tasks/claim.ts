@@ -5,6 +5,7 @@
 import { and, asc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { conflict, unprocessable } from '../../core/errors.ts';
+import { together } from '../../db/client.ts';
 import { tasks } from '../../db/schema/tasks.ts';
 import { recordActivity } from '../activity/record.ts';
 import { recordEvent } from '../events/record.ts';
@@ -72,7 +73,11 @@ export async function nextTask(ctx: Ctx, input: PickInput) {
       .where(where)
       .orderBy(...urgency)
       .limit(1);
-  const [[todo], [expired]] = await Promise.all([first(todoPool(orgId, a, inc)), first(expiredPool(orgId, a, inc))]);
+  const [[todo], [expired]] = await together(
+    ctx.db,
+    () => first(todoPool(orgId, a, inc)),
+    () => first(expiredPool(orgId, a, inc)),
+  );
   const best = todo && expired ? (before(expired, todo) ? expired : todo) : (todo ?? expired);
   return { task: best ? presentTask(best) : null };
 }

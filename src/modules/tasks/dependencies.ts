@@ -3,6 +3,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { notFound, unprocessable } from '../../core/errors.ts';
+import { together } from '../../db/client.ts';
 import { taskDependencies, tasks } from '../../db/schema/tasks.ts';
 import { recordActivity } from '../activity/record.ts';
 import { findTask, getTask } from './service.ts';
@@ -29,20 +30,23 @@ export async function openBlockers(ctx: Ctx, taskId: string): Promise<TaskLink[]
 
 /** What `get` embeds: what the task depends on, what it blocks, and whether it may start. */
 export async function dependencyView(ctx: Ctx, taskId: string) {
-  const [dependsOn, blocks] = await Promise.all([
-    ctx.db
-      .select(link)
-      .from(taskDependencies)
-      .innerJoin(tasks, eq(tasks.id, taskDependencies.dependsOnId))
-      .where(eq(taskDependencies.taskId, taskId))
-      .orderBy(tasks.number),
-    ctx.db
-      .select(link)
-      .from(taskDependencies)
-      .innerJoin(tasks, eq(tasks.id, taskDependencies.taskId))
-      .where(eq(taskDependencies.dependsOnId, taskId))
-      .orderBy(tasks.number),
-  ]);
+  const [dependsOn, blocks] = await together(
+    ctx.db,
+    () =>
+      ctx.db
+        .select(link)
+        .from(taskDependencies)
+        .innerJoin(tasks, eq(tasks.id, taskDependencies.dependsOnId))
+        .where(eq(taskDependencies.taskId, taskId))
+        .orderBy(tasks.number),
+    () =>
+      ctx.db
+        .select(link)
+        .from(taskDependencies)
+        .innerJoin(tasks, eq(tasks.id, taskDependencies.taskId))
+        .where(eq(taskDependencies.dependsOnId, taskId))
+        .orderBy(tasks.number),
+  );
   return { depends_on: dependsOn, blocks, blocked: dependsOn.some((d) => !CLOSED.includes(d.status as never)) };
 }
 

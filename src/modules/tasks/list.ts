@@ -11,11 +11,11 @@ import type { DbOrTx } from '../../db/client.ts';
 import { Bindings, preparedFor } from '../../db/prepared.ts';
 import { agents } from '../../db/schema/agents.ts';
 import { TASK_PRIORITIES, TASK_STATUSES, tasks } from '../../db/schema/tasks.ts';
+import { COMMON_SHARE, COMMON_WINDOW, RANK_CAP } from '../search/postgres-fts.ts';
+import { parseSearch } from '../search/query.ts';
 import { parseAssignee } from './assignee.ts';
 import { dailyQuota } from './quota.ts';
 import { findTask, presentTask } from './service.ts';
-import { COMMON_SHARE, COMMON_WINDOW, RANK_CAP } from '../search/postgres-fts.ts';
-import { parseSearch } from '../search/query.ts';
 
 export interface ListTasksInput extends PageInput {
   status?: string;
@@ -57,7 +57,10 @@ export async function listFilters(ctx: Ctx, input: ListTasksInput, b: Bindings) 
     const ref = b.bind('assignee', a.id);
     // Agents are stored by id and named by id or name: resolved inside the list's own query (an unknown agent has no
     // tasks: an empty page, not a 404 of the list).
-    const id = a.type === 'agent' ? sql`(select ${agents.id} from ${agents} where ${agents.orgId} = ${org} and (${agents.id} = ${ref} or ${agents.name} = ${ref}))` : ref;
+    const id =
+      a.type === 'agent'
+        ? sql`(select ${agents.id} from ${agents} where ${agents.orgId} = ${org} and (${agents.id} = ${ref} or ${agents.name} = ${ref}))`
+        : ref;
     where.push(eq(tasks.assigneeId, id), eq(tasks.assigneeType, b.bind('assignee_type', a.type)));
     b.shape(a.type);
   }
@@ -100,7 +103,12 @@ export function bindNewestFirst(b: Bindings, where: SQL[], statuses: string[] | 
 /** The page query of a newest-first list for what bindNewestFirst bound, its values still placeholders. */
 export function newestFirstBuilder(db: DbOrTx, bound: ReturnType<typeof bindNewestFirst>) {
   const { conds, statusConds } = bound;
-  const scan = (status: SQL | undefined) => db.select().from(tasks).where(and(...conds, status)).orderBy(desc(tasks.id));
+  const scan = (status: SQL | undefined) =>
+    db
+      .select()
+      .from(tasks)
+      .where(and(...conds, status))
+      .orderBy(desc(tasks.id));
   if (statusConds.length <= 1) return scan(statusConds[0]).limit(sql.placeholder('limit')).offset(sql.placeholder('offset'));
   // Each branch needs its first offset + limit rows (`reach`): the merged page is cut from them.
   const [first, second, ...rest] = statusConds.map((s) => scan(s).limit(sql.placeholder('reach')));
@@ -117,7 +125,11 @@ export const newestFirstQuery = (db: DbOrTx, b: Bindings, bound: ReturnType<type
 /** Newest first, by cursor or offset. */
 async function newestFirst(ctx: Ctx, input: ListTasksInput, where: SQL[], statuses: string[] | undefined, b: Bindings) {
   const cursor = decodeCursor(input.cursor);
-  const bound = bindNewestFirst(b, where, statuses, { limit: input.limit + 1, offset: cursor ? 0 : (input.offset ?? 0), cursor: cursor ?? undefined });
+  const bound = bindNewestFirst(b, where, statuses, {
+    limit: input.limit + 1,
+    offset: cursor ? 0 : (input.offset ?? 0),
+    cursor: cursor ?? undefined,
+  });
   const rows = await newestFirstQuery(ctx.db, b, bound).execute(b.values);
   const page = toPage(rows, input.limit, (r) => r.id);
   return { data: page.data.map(presentTask), meta: page.meta };
@@ -125,7 +137,9 @@ async function newestFirst(ctx: Ctx, input: ListTasksInput, where: SQL[], status
 
 /** Is `q` common in the tasks (by the tsv column's statistics)? Then its candidates are read newest first. */
 export async function isCommonText(db: DbOrTx, table: 'tasks' | 'search_entries', q: string): Promise<boolean> {
-  const { rows } = await db.execute<{ common: boolean }>(sql`select opsbase_text_share(${table}, ${parseSearch(q).tsquery}) >= ${COMMON_SHARE} as common`);
+  const { rows } = await db.execute<{ common: boolean }>(
+    sql`select opsbase_text_share(${table}, ${parseSearch(q).tsquery}) >= ${COMMON_SHARE} as common`,
+  );
   return rows[0]?.common ?? false;
 }
 
@@ -169,11 +183,7 @@ export function rankedQuery(db: DbOrTx, where: SQL[], q: string, limit: number, 
     .limit(limit)
     .offset(offset)
     .as('top');
-  return db
-    .select({ task: tasks, n: top.n })
-    .from(top)
-    .innerJoin(tasks, eq(tasks.id, top.id))
-    .orderBy(desc(top.rank), desc(top.id));
+  return db.select({ task: tasks, n: top.n }).from(top).innerJoin(tasks, eq(tasks.id, top.id)).orderBy(desc(top.rank), desc(top.id));
 }
 
 /** Best matches first (rank, then newest); pages by `offset` — a rank is no stable cursor. */

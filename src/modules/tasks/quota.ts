@@ -4,9 +4,10 @@
 import { eq, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { AppError } from '../../core/errors.ts';
-import { taskCounters } from '../../db/schema/tasks.ts';
-import { orgs } from '../../db/schema/orgs.ts';
+import { together } from '../../db/client.ts';
 import { Bindings, preparedFor } from '../../db/prepared.ts';
+import { orgs } from '../../db/schema/orgs.ts';
+import { taskCounters } from '../../db/schema/tasks.ts';
 import { effectiveCatalog } from '../billing/catalog-store.ts';
 import { tierOf } from '../billing/plans.ts';
 import { tierOfOrg } from '../quota/service.ts';
@@ -76,7 +77,11 @@ export async function dailyQuota(ctx: Ctx): Promise<DailyQuota> {
       .leftJoin(taskCounters, eq(taskCounters.orgId, orgs.id))
       .where(eq(orgs.id, org)),
   );
-  const [[row], catalog] = await Promise.all([counter.execute(b.values), effectiveCatalog(ctx.services, ctx.db)]);
+  const [[row], catalog] = await together(
+    ctx.db,
+    () => counter.execute(b.values),
+    () => effectiveCatalog(ctx.services, ctx.db),
+  );
   const used = row?.day === utcDay() ? (row.createdToday ?? 0) : 0;
   return view(used, tierOf(row?.plan, catalog).limits.tasks_per_day);
 }

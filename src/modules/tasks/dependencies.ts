@@ -30,22 +30,14 @@ export async function openBlockers(ctx: Ctx, taskId: string): Promise<TaskLink[]
 
 /** What `get` embeds: what the task depends on, what it blocks, and whether it may start. */
 export async function dependencyView(ctx: Ctx, taskId: string) {
+  // The tasks at the other end of the task's edges: `from` is the task's side of the edge, `to` the side shown.
+  type Side = typeof taskDependencies.taskId | typeof taskDependencies.dependsOnId;
+  const across = (from: Side, to: Side) => () =>
+    ctx.db.select(link).from(taskDependencies).innerJoin(tasks, eq(tasks.id, to)).where(eq(from, taskId)).orderBy(tasks.number);
   const [dependsOn, blocks] = await together(
     ctx.db,
-    () =>
-      ctx.db
-        .select(link)
-        .from(taskDependencies)
-        .innerJoin(tasks, eq(tasks.id, taskDependencies.dependsOnId))
-        .where(eq(taskDependencies.taskId, taskId))
-        .orderBy(tasks.number),
-    () =>
-      ctx.db
-        .select(link)
-        .from(taskDependencies)
-        .innerJoin(tasks, eq(tasks.id, taskDependencies.taskId))
-        .where(eq(taskDependencies.dependsOnId, taskId))
-        .orderBy(tasks.number),
+    across(taskDependencies.taskId, taskDependencies.dependsOnId),
+    across(taskDependencies.dependsOnId, taskDependencies.taskId),
   );
   return { depends_on: dependsOn, blocks, blocked: dependsOn.some((d) => !CLOSED.includes(d.status as never)) };
 }

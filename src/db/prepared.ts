@@ -8,7 +8,9 @@
 // cursor or not) is spelled out in a shape key, and two calls with one key must build the same SQL. Keep what goes
 // into a statement and what goes into its key side by side, as `Bindings` does.
 import { createHash } from 'node:crypto';
-import { type Placeholder, sql } from 'drizzle-orm';
+import { type Placeholder, type SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import type { DbOrTx } from './client.ts';
 
 export class Bindings {
   readonly values: Record<string, unknown> = {};
@@ -54,9 +56,22 @@ export function preparedFor<P>(db: object, scope: string, b: Bindings, build: ()
   if (!statement) {
     // Named by its text: a name is bound to one text on each connection (node-postgres refuses another text under it).
     const query = build();
-    statement = query.prepare(`${scope}_${createHash('sha1').update(query.toSQL().sql).digest('hex').slice(0, 16)}`);
+    statement = query.prepare(nameOf(scope, query.toSQL().sql));
     if (byKey.size >= MAX_SHAPES) byKey.clear();
     byKey.set(key, statement);
   }
   return statement;
+}
+
+const dialect = new PgDialect();
+const nameOf = (scope: string, text: string) => `${scope}_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+
+/**
+ * A hand-written statement (`sql\`…\``) run prepared, named by its text: its values vary, and a few structures (which
+ * optional parts it has) each get their own name. Building the text is left to each call; parse and plan are not.
+ */
+export async function executePrepared<R>(db: DbOrTx, scope: string, query: SQL): Promise<R[]> {
+  const built = dialect.sqlToQuery(query);
+  const result = (await db._.session.prepareQuery(built, undefined, nameOf(scope, built.sql), false).execute()) as { rows: R[] };
+  return result.rows;
 }

@@ -11,6 +11,7 @@
 //   code or no word matched.
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.ts';
+import { executePrepared } from '../../db/prepared.ts';
 import { type SearchKind, searchEntries } from '../../db/schema/search.ts';
 import { type KnowledgeHit, type KnowledgeQuery, type KnowledgeResult, matchCount, type SearchBackend } from './backend.ts';
 import { parseSearch } from './query.ts';
@@ -95,7 +96,7 @@ async function run(db: DbOrTx, query: KnowledgeQuery, withSubstring: boolean): P
           where ${where} and terms ilike ${substring} and not (tsv @@ q.query) order by updated_at desc limit ${RANK_CAP})`
       : sql``;
   // Each branch runs only when its one-time conditions hold (InitPlans), so a search reads one of the three paths.
-  const result = await db.execute<Row>(sql`
+  return executePrepared<Row>(db, 'search', sql`
     with q as (select ${tsquery} as query),
     common as (select opsbase_text_share('search_entries', q.query) >= ${COMMON_SHARE} as yes from q),
     big as (select opsbase_org_share('search_entries', ${query.orgId}) >= ${BIG_ORG_SHARE} as yes),
@@ -122,7 +123,6 @@ async function run(db: DbOrTx, query: KnowledgeQuery, withSubstring: boolean): P
       case when ${query.snippets ?? false} and top.matched = 'substring' then left(e.body, ${SNIPPET_SCAN_CHARS}) end as head
     from top join search_entries e on e.kind = top.kind and e.object_id = top.object_id, q
     order by top.rank desc, top.object_id desc`);
-  return result.rows;
 }
 
 function toHit(row: Row, q: string): KnowledgeHit {

@@ -328,6 +328,8 @@ test('a summary is drafted by the background job when none is given, without a r
       return /Receipts within 30 days/.test(d.summary ?? '') ? d : null;
     });
     assert.equal(redrafted.revision, 2);
+    const quota = (await get(t, '/quota/status')).body.quotas.ai_calls;
+    assert.equal(quota.used, 2, 'each drafted summary is one of the org’s ai_calls');
 
     // The author's own summary is kept across content changes, and no job replaces it.
     await patch(t, `/documents/${doc.id}`, { summary: 'How we pay back what staff spend.' });
@@ -341,6 +343,28 @@ test('a summary is drafted by the background job when none is given, without a r
       sql`select count(*)::int as n from queue_jobs where task_type = 'documents.draft_summary' and payload->>'document_id' = ${withOwn.id}`,
     );
     assert.equal(jobs.rows[0].n, 0, 'no job for a document with its author summary');
+  } finally {
+    await worker.stop();
+  }
+});
+
+test('past the org’s monthly ai_calls no summary is drafted: the document keeps none, and nothing more is counted', async () => {
+  const t = await app.tenant('No AI left');
+  const { limit } = (await get(t, '/quota/status')).body.quotas.ai_calls;
+  const spent = await post(t, '/quota/consume', { resource: 'ai_calls', amount: limit });
+  assert.equal(spent.body.allowed, true, JSON.stringify(spent.body));
+  const worker: Worker = await startWorker(app.app.services, { pollMs: 100 });
+  try {
+    const doc = await created(await post(t, '/documents', { title: 'Leave policy', content_md: 'Twenty-five days a year.' }));
+    const done = await waitFor(async () => {
+      const jobs = await app.app.services.database.db.execute<{ state: string; result: { reason?: string } | null }>(
+        sql`select state, result from queue_jobs where task_type = 'documents.draft_summary' and payload->>'document_id' = ${doc.id}`,
+      );
+      return jobs.rows[0]?.state === 'completed' ? jobs.rows[0] : null;
+    });
+    assert.equal(done.result?.reason, 'ai_calls quota');
+    assert.equal((await get(t, `/documents/${doc.id}`)).body.summary, null);
+    assert.equal((await get(t, '/quota/status')).body.quotas.ai_calls.used, limit);
   } finally {
     await worker.stop();
   }

@@ -247,6 +247,23 @@ describe('files in the data dir', () => {
     assert.equal(entries.length, 0);
   });
 
+  test('an upload whose transaction never committed leaves no blob: the later orphan check removes it, and keeps a referenced one', async () => {
+    const kept = await app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'kept.txt', content_base64: b64('bytes a file keeps') } });
+    const lost = await app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'lost.txt', content_base64: b64('bytes nothing keeps') } });
+    const blobOf = (hash: string) => join(app.app.services.config.dataDir, 'blobs', t.orgId, hash);
+    assert.ok(existsSync(blobOf(kept.body.content_hash)) && existsSync(blobOf(lost.body.content_hash)));
+    // As if lost.txt's request had rolled back after writing its bytes: no row points at them.
+    await sql(app, 'delete from files where id = $1', [lost.body.id]);
+    const checks = await sql(app, `select singleton_key from queue_jobs where queue = 'files.collect_blob' and state = 'waiting' and singleton_key like 'orphan:%' and run_at > now()`);
+    const pending = new Set(checks.map((c) => c.singleton_key));
+    for (const hash of [kept.body.content_hash, lost.body.content_hash]) assert.ok(pending.has(`orphan:${t.orgId}:${hash}`), `a later check of ${hash}`);
+    // Their time comes (ORPHAN_CHECK_DELAY_SECONDS after the upload).
+    await sql(app, `update queue_jobs set run_at = now() where queue = 'files.collect_blob' and singleton_key like 'orphan:%' and state = 'waiting'`);
+    await until('the orphan removed', () => !existsSync(blobOf(lost.body.content_hash)));
+    await until('both checks ran', async () => (await sql(app, `select 1 from queue_jobs where singleton_key like 'orphan:%' and state = 'waiting'`)).length === 0);
+    assert.ok(existsSync(blobOf(kept.body.content_hash)), 'a blob a file holds stays');
+  });
+
   test('CLI: `files create --path` reads the local file; `files download --out` writes the same bytes', async () => {
     const env = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url, OPSBASE_API_KEY: t.key, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'opsbase-cli-')) };
     const made = await runProcess(['--json', 'files', 'create', '--name', 'contract.pdf', '--path', './test/fixtures/contract.pdf'], env);

@@ -1,13 +1,16 @@
 // Drafting a document's summary with the instance's model (src/ai: the offline model unless OPSBASE_AI_* says
 // otherwise), in a background job: a model call never runs inside a request. The summary is stored on the revision
 // it was drafted from and makes no revision; when the document has moved on (a newer revision, or its author wrote
-// a summary) the draft is dropped: the job of the newer revision drafts again.
+// a summary) the draft is dropped: the job of the newer revision drafts again. Each draft is one of the org's
+// `ai_calls` for the month.
 import { and, eq, isNull, or } from 'drizzle-orm';
 import { runModelLoop } from '../../ai/loop.ts';
 import { AiConfigError, instanceSettings, languageModel } from '../../ai/provider.ts';
+import { systemCtx } from '../../core/context.ts';
 import type { AppServices } from '../../core/services.ts';
 import { documents } from '../../db/schema/documents.ts';
 import { PermanentJobError } from '../../jobs/define.ts';
+import { consume } from '../quota/service.ts';
 
 const MAX_INPUT_CHARS = 20_000;
 export const MAX_SUMMARY_CHARS = 500;
@@ -36,6 +39,12 @@ export async function draftSummary(services: AppServices, documentId: string, re
   const db = services.database.db;
   const [doc] = await db.select().from(documents).where(eq(documents.id, documentId));
   if (!doc || doc.revision !== revision || doc.summarySource === 'author') return { skipped: true, reason: doc ? 'superseded' : 'deleted' };
+  // A drafted summary is an AI call of the org's: counted against its monthly `ai_calls` quota (once per revision, so a
+  // retried job counts nothing more), and not drafted past it — the document simply keeps no summary.
+  const counted = await db.transaction((tx) =>
+    consume(systemCtx(services, tx, doc.orgId), { resource: 'ai_calls', amount: 1, idempotency_key: `documents.summary:${documentId}:${revision}` }),
+  );
+  if (!counted.allowed) return { skipped: true, reason: 'ai_calls quota' };
   let model: ReturnType<typeof languageModel>;
   try {
     model = languageModel(instanceSettings(services.config));

@@ -58,6 +58,9 @@ export function normalizePath(raw: string): string {
 /** `details` as the shared input layer writes them: one entry per field. */
 const fieldProblem = (field: string, message: string, location = 'body') => [{ field, location, message }];
 
+/** How long after an upload its blob is checked for a file pointing at it (its transaction has ended by then). */
+export const ORPHAN_CHECK_DELAY_SECONDS = 15 * 60;
+
 /** Uploads and removals of one blob (org + hash) take turns with its collection (collectBlob). */
 const lockBlob = (db: DbOrTx, orgId: string, hash: string) => db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`blob:${orgId}:${hash}`}, 0))`);
 
@@ -80,6 +83,12 @@ export async function createFile(ctx: Ctx, input: CreateFileInput) {
   await lockBlob(ctx.db, orgId, hash);
   // The bytes are stored before the row that points at them commits; content-addressing makes a retry harmless.
   await blobStoreFor(ctx.services.config).put(orgId, hash, bytes, type);
+  // Should this request's transaction roll back, nothing would point at the blob: a collection asked for outside it
+  // (on the pool, committed now) looks later and removes the blob if no file of the org holds it by then.
+  await enqueueJob(ctx.services.database.db, collectBlobJob, { org_id: orgId, content_hash: hash }, {
+    delaySeconds: ORPHAN_CHECK_DELAY_SECONDS,
+    singletonKey: `orphan:${orgId}:${hash}`,
+  });
   const [before] = await ctx.db
     .select()
     .from(files)

@@ -107,6 +107,16 @@ test('the editor previews markdown live and safely; each save of new text is the
   assert.deepEqual((await api('GET', `/documents/${docId}`)).body.tags, ['customers', 'money', 'support']);
   await page.getByText(/drafted by AI/).waitFor();
   await screenshot(page, 'document-light');
+
+  // A summary written by hand replaces the drafted one, makes no revision, and is kept as the author's.
+  await page.reload();
+  await settled(page);
+  await page.getByLabel('Summary').fill('How and when we refund customers.');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved — revision 3').waitFor();
+  const own = (await api('GET', `/documents/${docId}`)).body;
+  assert.deepEqual([own.summary, own.summary_source, own.revision], ['How and when we refund customers.', 'author', 3]);
+  assert.equal(await page.getByText(/drafted by AI/).count(), 0);
 });
 
 test('the history lists the revisions and shows the diff between two', { skip }, async () => {

@@ -14,7 +14,7 @@ import { readConfig } from '../src/config.ts';
 import { migrationsFolder } from '../src/db/migrate.ts';
 import { allJobs } from '../src/jobs/registry.ts';
 import { registerSchedules, type Worker, startWorker } from '../src/jobs/worker.ts';
-import { planOrgExport } from '../src/modules/backups/org-plan.ts';
+import { planOrgExport, STAY_BEHIND } from '../src/modules/backups/org-plan.ts';
 import { parentsFirst } from '../src/modules/backups/org-archive.ts';
 import { listForeignKeys, listTables } from '../src/modules/backups/catalog.ts';
 import { type FakeS3, startFakeS3 } from './helpers/fake-s3.ts';
@@ -305,10 +305,12 @@ test('an org export lists every org table and the rows hanging off them (from th
     const plan = planOrgExport(tables, await listForeignKeys(client));
     const names = new Set(plan.map((p) => p.table.name));
     for (const tb of tables) {
-      if (tb.columns.some((c) => c.name === 'org_id') && tb.name.startsWith('public.')) assert.ok(names.has(tb.name), `${tb.name} travels with its org`);
+      if (STAY_BEHIND.has(tb.name)) assert.ok(!names.has(tb.name), `${tb.name} stays behind`);
+      else if (tb.columns.some((c) => c.name === 'org_id') && tb.name.startsWith('public.')) assert.ok(names.has(tb.name), `${tb.name} travels with its org`);
     }
     assert.equal(plan.find((p) => p.table.name === 'public.users')?.role, 'parent');
     assert.ok(!names.has('public.sessions'), 'sessions stay behind');
+    assert.ok(!names.has('public.search_org_stats'), 'so do the instance’s search statistics');
   } finally {
     client.release();
   }

@@ -22,11 +22,11 @@ const cols = (alias: string, names: string[]) => `(${names.map((n) => `${alias}.
  * Tables that never travel with an org: sessions and reset tokens are the source instance's, and so are the search
  * statistics (how big the org is there).
  */
-const NEVER = new Set(['public.sessions', 'public.password_resets', 'public.search_org_stats']);
+export const STAY_BEHIND = new Set(['public.sessions', 'public.password_resets', 'public.search_org_stats']);
 
 export function planOrgExport(tables: Table[], fks: ForeignKey[]): PlannedTable[] {
   const byName = new Map(tables.map((t) => [t.name, t]));
-  const publicTables = tables.filter((t) => t.name.startsWith('public.') && !NEVER.has(t.name));
+  const publicTables = tables.filter((t) => t.name.startsWith('public.') && !STAY_BEHIND.has(t.name));
   const selected = new Map<string, (alias: string) => string>();
   let aliasSeq = 0;
   const fresh = () => `s${++aliasSeq}`;

@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { type Worker, startWorker } from '../src/jobs/worker.ts';
-import { axeProblems, launch, SKIP_BROWSER, screenshot, settled } from './helpers/browser.ts';
+import { axeProblems, launch, SKIP_BROWSER, screenshot, settled, signIn } from './helpers/browser.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 
 const skip = SKIP_BROWSER;
@@ -20,14 +20,6 @@ let browser: Browser;
 let page: Page;
 let worker: Worker;
 
-async function signIn(p: Page, email: string, password: string, next: string) {
-  await p.goto(`/sign-in?next=${encodeURIComponent(next)}`);
-  await p.getByLabel('Email', { exact: true }).fill(email);
-  await p.getByLabel('Password', { exact: true }).fill(password);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-  await p.waitForURL((u) => u.pathname === next);
-}
-
 before(async () => {
   if (skip) return;
   app = await startTestApp({ env: { OPSBASE_DATA_DIR: dataDir, OPSBASE_BACKUP_CRON: 'off' } });
@@ -35,7 +27,7 @@ before(async () => {
   browser = await launch();
   const ctx = await browser.newContext({ baseURL: app.url, viewport: { width: 1400, height: 900 }, acceptDownloads: true });
   page = await ctx.newPage();
-  await signIn(page, app.admin.email, app.admin.password, '/backups');
+  await signIn(page, app.admin, '/backups');
 });
 after(async () => {
   await worker?.stop();
@@ -89,7 +81,7 @@ test('a member who is no instance admin has no Backups in the sidebar, and the p
   const t = await app.tenant('Member');
   const ctx = await browser.newContext({ baseURL: app.url, viewport: { width: 1400, height: 900 } });
   const p = await ctx.newPage();
-  await signIn(p, t.email, t.password, '/');
+  await signIn(p, t, '/');
   await settled(p);
   assert.equal(await p.getByRole('navigation', { name: 'Areas' }).getByRole('link', { name: 'Backups' }).count(), 0);
   await p.goto('/backups');

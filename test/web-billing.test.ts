@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { axeProblems, launch, SKIP_BROWSER, screenshot, settled } from './helpers/browser.ts';
+import { axeProblems, launch, SKIP_BROWSER, screenshot, settled, signIn } from './helpers/browser.ts';
 import { type FakeStripe, startFakeStripe } from './helpers/fake-stripe.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 import { newWebhookSecret, stripeDeliverer, stripeEvent } from './helpers/stripe-webhook.ts';
@@ -42,11 +42,7 @@ async function signedIn(target: TestApp): Promise<Page> {
     route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>Stripe</title><h1>Fake Stripe page</h1>' }),
   );
   const page = await ctx.newPage();
-  await page.goto('/sign-in?next=%2Fbilling');
-  await page.getByLabel('Email', { exact: true }).fill(target.admin.email);
-  await page.getByLabel('Password', { exact: true }).fill(target.admin.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/billing$/);
+  await signIn(page, target.admin, '/billing');
   await settled(page);
   return page;
 }

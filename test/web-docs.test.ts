@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { type Worker, startWorker } from '../src/jobs/worker.ts';
-import { axeProblems, launch, SKIP_BROWSER, screenshot, settled } from './helpers/browser.ts';
+import { axeProblems, launch, SKIP_BROWSER, screenshot, settled, signedInPage } from './helpers/browser.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 
 const skip = SKIP_BROWSER;
@@ -21,13 +21,7 @@ before(async () => {
   // The summary job runs, so the document page shows a drafted summary.
   worker = await startWorker(app.app.services, { pollMs: 200 });
   browser = await launch();
-  const ctx = await browser.newContext({ baseURL: app.url, viewport: { width: 1400, height: 900 } });
-  page = await ctx.newPage();
-  await page.goto('/sign-in?next=%2Fdocuments');
-  await page.getByLabel('Email', { exact: true }).fill(app.admin.email);
-  await page.getByLabel('Password', { exact: true }).fill(app.admin.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/documents$/);
+  page = await signedInPage(browser, app, '/documents');
 });
 after(async () => {
   await worker?.stop();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { type Worker, startWorker } from '../src/jobs/worker.ts';
-import { axeProblems, launch, SKIP_BROWSER, screenshot, settled } from './helpers/browser.ts';
+import { axeProblems, launch, SKIP_BROWSER, screenshot, settled, signedInPage } from './helpers/browser.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 
 const skip = SKIP_BROWSER;
@@ -30,13 +30,7 @@ before(async () => {
   app = await startTestApp();
   worker = await startWorker(app.app.services, { pollMs: 200 });
   browser = await launch();
-  const ctx = await browser.newContext({ baseURL: app.url, viewport: { width: 1400, height: 900 }, acceptDownloads: true });
-  page = await ctx.newPage();
-  await page.goto('/sign-in?next=%2Ffiles');
-  await page.getByLabel('Email', { exact: true }).fill(app.admin.email);
-  await page.getByLabel('Password', { exact: true }).fill(app.admin.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/files$/);
+  page = await signedInPage(browser, app, '/files', { acceptDownloads: true });
 });
 after(async () => {
   await worker?.stop();

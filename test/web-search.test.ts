@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { indexEntry } from '../src/modules/search/entries.ts';
-import { axeProblems, launch, SKIP_BROWSER, screenshot, settled } from './helpers/browser.ts';
+import { axeProblems, launch, SKIP_BROWSER, screenshot, settled, signedInPage } from './helpers/browser.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 
 const skip = SKIP_BROWSER;
@@ -28,13 +28,7 @@ before(async () => {
     meta: { folder: 'Policies' },
   });
   browser = await launch();
-  const ctx = await browser.newContext({ baseURL: app.url, viewport: { width: 1300, height: 900 } });
-  page = await ctx.newPage();
-  await page.goto('/sign-in?next=%2Fsearch');
-  await page.getByLabel('Email', { exact: true }).fill(app.admin.email);
-  await page.getByLabel('Password', { exact: true }).fill(app.admin.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/search$/);
+  page = await signedInPage(browser, app, '/search', { viewport: { width: 1300, height: 900 } });
 });
 after(async () => {
   await browser?.close();

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { axeProblems, launch, SKIP_BROWSER, screenshot, settled } from './helpers/browser.ts';
+import { axeProblems, launch, SKIP_BROWSER, screenshot, settled, signedInPage } from './helpers/browser.ts';
 import { roomForAgents } from './helpers/funded.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 import { type Worker, startWorker } from '../src/jobs/worker.ts';
@@ -24,13 +24,7 @@ before(async () => {
   // Three agents below: more than the free tier's two.
   await roomForAgents(app, app.admin);
   browser = await launch();
-  const ctx = await browser.newContext({ baseURL: app.url, viewport: { width: 1400, height: 900 } });
-  page = await ctx.newPage();
-  await page.goto('/sign-in?next=%2Ftasks');
-  await page.getByLabel('Email', { exact: true }).fill(app.admin.email);
-  await page.getByLabel('Password', { exact: true }).fill(app.admin.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/tasks$/);
+  page = await signedInPage(browser, app, '/tasks');
 });
 after(async () => {
   await worker?.stop();

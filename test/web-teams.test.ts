@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { closeDb, register } from './helpers/db.ts';
-import { axeProblems, launch, SKIP_BROWSER, screenshot, settled } from './helpers/browser.ts';
+import { axeProblems, launch, SKIP_BROWSER, screenshot, settled, signedInPage } from './helpers/browser.ts';
 import { startFakeStripe, type FakeStripe } from './helpers/fake-stripe.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 
@@ -22,13 +22,7 @@ before(async () => {
   app = await startTestApp();
   stripe = await startFakeStripe();
   browser = await launch();
-  const ctx = await browser.newContext({ baseURL: app.url, viewport: { width: 1400, height: 900 } });
-  page = await ctx.newPage();
-  await page.goto('/sign-in?next=%2Fteams');
-  await page.getByLabel('Email', { exact: true }).fill(app.admin.email);
-  await page.getByLabel('Password', { exact: true }).fill(app.admin.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/teams$/);
+  page = await signedInPage(browser, app, '/teams');
 });
 after(async () => {
   await browser?.close();

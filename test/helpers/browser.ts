@@ -2,7 +2,7 @@
 // with the flags that let it run as root in a container without a GPU or network chatter.
 import { existsSync, mkdirSync } from 'node:fs';
 import { AxeBuilder } from '@axe-core/playwright';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = [process.env.OPSBASE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
 /** Why the browser tests are skipped, or false when they run. */
@@ -14,6 +14,28 @@ export function launch(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
   });
+}
+
+/** Signs in through the sign-in form and waits to land on `path`. */
+export async function signIn(page: Page, who: { email: string; password: string }, path: string): Promise<void> {
+  await page.goto(`/sign-in?next=${encodeURIComponent(path)}`);
+  await page.getByLabel('Email', { exact: true }).fill(who.email);
+  await page.getByLabel('Password', { exact: true }).fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => url.pathname === path);
+}
+
+/** A page in a new browser context (1400×900 unless `options` say otherwise), signed in as the app's admin on `path`. */
+export async function signedInPage(
+  browser: Browser,
+  app: { url: string; admin: { email: string; password: string } },
+  path: string,
+  options: BrowserContextOptions = {},
+): Promise<Page> {
+  const ctx = await browser.newContext({ baseURL: app.url, viewport: { width: 1400, height: 900 }, ...options });
+  const page = await ctx.newPage();
+  await signIn(page, app.admin, path);
+  return page;
 }
 
 /** Waits until the page shows its heading and nothing is still loading (streams keep the network busy forever). */

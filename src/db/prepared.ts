@@ -1,5 +1,5 @@
-// Hot reads (a task list page, `next`, the daily quota beside a list) run as named prepared statements built once
-// per shape: a call then skips the ORM's SQL building (~0.3 ms of blocking JavaScript for a list page) and
+// Hot reads (a task list page, the daily quota beside it, the knowledge search) run as named prepared statements built
+// once per shape: a call then skips the ORM's SQL building (~0.3 ms of blocking JavaScript for a list page) and
 // PostgreSQL's parse and plan (measured on a 200k-task org: planning the list's UNION took 0.4 ms, running it
 // 0.15 ms). node-postgres prepares a name once per connection and reuses it after; PostgreSQL switches to a generic
 // plan only when it costs no more than the custom ones it made first.

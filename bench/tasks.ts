@@ -2,7 +2,7 @@
 // in one org and 100,000 in each of 9 others (× scale) with set-based SQL on the server's own embedded PostgreSQL,
 // then measures p50/p99 through the API of (a) the list filtered by status + assignee, (b) the list with `q`
 // (ranked full-text), (c) `next` — and the same SQL run directly on PostgreSQL in the same run, at the same
-// concurrency. Last line: `ratio tasks: <SQL p99 / API p99 of the filtered list>`.
+// concurrency, as the API runs it (the list prepared; the list unprepared is printed for reference). Last line: `ratio tasks: <SQL p99 / API p99 of the filtered list>`.
 // Targets (issue 11): API p99 < 50 ms for the list and next, < 100 ms with q; ratio >= 0.6.
 //
 // Distributions: statuses mostly done (as in a long-lived org), priorities mostly P2, 40 agents with a skewed

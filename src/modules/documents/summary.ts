@@ -39,12 +39,6 @@ export async function draftSummary(services: AppServices, documentId: string, re
   const db = services.database.db;
   const [doc] = await db.select().from(documents).where(eq(documents.id, documentId));
   if (!doc || doc.revision !== revision || doc.summarySource === 'author') return { skipped: true, reason: doc ? 'superseded' : 'deleted' };
-  // A drafted summary is an AI call of the org's: counted against its monthly `ai_calls` quota (once per revision, so a
-  // retried job counts nothing more), and not drafted past it — the document simply keeps no summary.
-  const counted = await db.transaction((tx) =>
-    consume(systemCtx(services, tx, doc.orgId), { resource: 'ai_calls', amount: 1, idempotency_key: `documents.summary:${documentId}:${revision}` }),
-  );
-  if (!counted.allowed) return { skipped: true, reason: 'ai_calls quota' };
   let model: ReturnType<typeof languageModel>;
   try {
     model = languageModel(instanceSettings(services.config));
@@ -53,6 +47,13 @@ export async function draftSummary(services: AppServices, documentId: string, re
     if (err instanceof AiConfigError) throw new PermanentJobError(err.message);
     throw err;
   }
+  // A drafted summary is one of the org's monthly `ai_calls`: counted once there is a model to call (a misconfigured
+  // instance uses up nothing), once per revision (a retried job counts nothing more), and not drafted past the quota —
+  // the document simply keeps no summary.
+  const counted = await db.transaction((tx) =>
+    consume(systemCtx(services, tx, doc.orgId), { resource: 'ai_calls', amount: 1, idempotency_key: `documents.summary:${documentId}:${revision}` }),
+  );
+  if (!counted.allowed) return { skipped: true, reason: 'ai_calls quota' };
   // The content first, the title after it: a model that leans on the opening (the offline one takes its first
   // sentence) then summarises what the document says rather than repeating its title.
   const body = doc.contentMd.trim() ? doc.contentMd.slice(0, MAX_INPUT_CHARS) : doc.title;

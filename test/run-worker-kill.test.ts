@@ -154,7 +154,9 @@ test('a process agent whose worker is SIGKILLed leaves no orphan: the next worke
   const before = await available(t);
   const w = await victim();
   const queued = await startRun(t, task);
-  const first = await until('the command to start', async () => (await runRow(queued.id)).process, 30_000, w.output);
+  // Its pid is on the run before the "Started" event is written: waiting for both, so the kill cannot fall between.
+  const started = async () => (await events(t, queued.id)).some((e) => /^Started/.test(String(e.data.message)));
+  const first = await until('the command to start', async () => (await started()) && (await runRow(queued.id)).process, 30_000, w.output);
   assert.ok(processAlive(first.pid));
   await kill(w);
   assert.ok(processAlive(first.pid), 'orphaned by the SIGKILL: still running');

@@ -464,3 +464,41 @@ test('CLI: `opsbase tasks create "…" --priority P1` and `opsbase tasks list`',
   assert.match(listed.stdout, /P1/);
   rmSync(configDir, { recursive: true, force: true });
 });
+
+test('the list page the database writes as JSON is, field for field, what tasks.get presents; it fits the output schema', async () => {
+  const { listTasksOp } = await import('../src/modules/tasks/operations.ts');
+  const t = await app.tenant();
+  const bot = await agent(t, 'json-bot');
+  const parent = await create(t, { title: 'Parent "quoted" \\ back\u00e9 — ünïcode 🚀', description: 'line 1\nline 2\ttab <b>html</b>' });
+  await create(t, { title: 'Every field', description: null, type: 'bug', priority: 'P0', tags: ['a', 'b c'], due_date: '2027-02-28', estimated_minutes: 45, max_duration_seconds: 120, parent_id: parent.id, assignee: `agent:json-bot` });
+  await create(t, { title: 'A person’s', assignee: `user:${t.userId}`, tags: [] });
+  const done = await create(t, { title: 'Finished' });
+  assert.equal((await api(t, 'PATCH', `/tasks/${done.id}`, { status: 'done', resolution: 'Shipped.' })).status, 200);
+  const archived = await create(t, { title: 'Put away' });
+  assert.equal((await api(t, 'POST', `/tasks/${archived.id}/archive`)).status, 200);
+  // Timestamps with microseconds, some null, a lease and a retry time: the database formats them as toISOString does.
+  await sql(
+    app,
+    `update tasks set lease_expires_at = '2031-05-06 07:08:09.123456+00', retry_after = '2030-01-01 00:00:00.5+00', run_failures = 2,
+            created_at = created_at - interval '1 day' + interval '0.000789 second'
+      where org_id = $1 and title = 'Every field'`,
+    [t.orgId],
+  );
+  assert.match(bot, /^agt_/);
+  for (const query of ['', '?status=todo,done', '?archived=true', '?assignee=agent:json-bot', `?assignee=user:${t.userId}`, '?tag=b%20c']) {
+    const list = await api(t, 'GET', `/tasks${query}`);
+    assert.equal(list.status, 200, JSON.stringify(list.body));
+    const parsed = listTasksOp.output.safeParse(list.body);
+    assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
+    assert.ok(list.body.data.length > 0, `tasks for ${query}`);
+    for (const item of list.body.data) {
+      const one = await api(t, 'GET', `/tasks/${item.id}`);
+      // tasks.get is presentTask plus the task's dependencies.
+      const { depends_on: _d, blocks: _b, blocked: _bl, ...presented } = one.body;
+      assert.deepEqual(item, presented, `${query}: ${item.title}`);
+    }
+  }
+  // No match: an empty page, still with the quota.
+  const none = await api(t, 'GET', '/tasks?assignee=agent:nobody');
+  assert.deepEqual([none.body.data, none.body.meta.has_more, none.body.meta.next_cursor, typeof none.body.used_today], [[], false, null, 'number']);
+});

@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import type { EventStream } from '../http/sse.ts';
 import type { Ctx } from './context.ts';
+import type { JsonText } from './json-text.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -123,7 +124,7 @@ export interface OperationSpec<I extends z.ZodObject, O extends z.ZodType> {
   /** The status of a successful answer when it depends on it (an upsert: 201 created, 200 updated); default `status`. */
   statusOf?: (output: z.input<O>) => number;
   /** Reads that may be served without a transaction; mutations always get one. Optional only beside `binary`. */
-  handler?: (ctx: Ctx, input: z.output<I>) => Promise<z.input<O>>;
+  handler?: (ctx: Ctx, input: z.output<I>) => Promise<z.input<O> | JsonText>;
 }
 
 /** How an operation takes a file (`upload`). */

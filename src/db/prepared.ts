@@ -67,6 +67,20 @@ const dialect = new PgDialect();
 const nameOf = (scope: string, text: string) => `${scope}_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
 
 /**
+ * A hand-written statement (`sql\`…\``, its values placeholders bound in `b`) prepared once per shape, as preparedFor:
+ * `.execute(b.values)` answers `{ rows }`, each row the driver's object (column names as the statement says them).
+ */
+export function preparedSql<R>(db: DbOrTx, scope: string, b: Bindings, build: () => SQL) {
+  return preparedFor(db, scope, b, () => {
+    const query = dialect.sqlToQuery(build());
+    return {
+      toSQL: () => query,
+      prepare: (name: string) => db._.session.prepareQuery(query, undefined, name, false) as unknown as { execute(values: Record<string, unknown>): Promise<{ rows: R[] }> },
+    };
+  });
+}
+
+/**
  * A hand-written statement (`sql\`…\``) run prepared, named by its text: its values vary, and a few structures (which
  * optional parts it has) each get their own name. Building the text is left to each call; parse and plan are not.
  */

@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { ZodType } from 'zod';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError, ErrorEnvelope } from '../core/errors.ts';
+import { JsonText } from '../core/json-text.ts';
 import type { Ctx } from '../core/context.ts';
 import { newId } from '../core/ids.ts';
 import { type Operation, splitAlias } from '../core/operation.ts';
@@ -355,7 +356,12 @@ export async function buildServer({ services, operations, plugins = [] }: Server
   app.decorate('inflight', new Inflight());
   app.decorate('eventStreams', new Set<EventStream>());
   app.setValidatorCompiler(refusingNul(validatorCompiler));
-  app.setSerializerCompiler(serializerCompiler);
+  // A handler's JsonText (JSON the database wrote: core/json-text.ts) goes out as it is; everything else through the
+  // operation's output schema.
+  app.setSerializerCompiler((route) => {
+    const serialize = serializerCompiler(route as Parameters<typeof serializerCompiler>[0]);
+    return (data) => (data instanceof JsonText ? data.text : serialize(data));
+  });
   // JSON in (DESIGN §4): without this, Fastify's default text/plain parser turns a wrong content type into a
   // confusing schema error instead of 415 unsupported_media_type.
   app.removeContentTypeParser('text/plain');

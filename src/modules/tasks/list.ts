@@ -2,20 +2,23 @@
 // description) over at most RANK_CAP matching rows, so a very common word costs a bounded amount (STACK-NOTES:
 // ranking every match of a common term in a big org takes seconds), the words parsed as search parses them (the last
 // one also a prefix). Each page carries the daily quota.
-import { and, arrayContains, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import { and, arrayContains, desc, eq, inArray, isNotNull, isNull, lt, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import { type AnyPgColumn, unionAll } from 'drizzle-orm/pg-core';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { invalid } from '../../core/errors.ts';
-import { decodeCursor, type PageInput, toPage } from '../../core/pagination.ts';
-import type { DbOrTx } from '../../db/client.ts';
-import { Bindings, preparedFor } from '../../db/prepared.ts';
+import { jsonObject } from '../../core/json-text.ts';
+import { decodeCursor, encodeCursor, type PageInput } from '../../core/pagination.ts';
+import { type DbOrTx, together } from '../../db/client.ts';
+import { Bindings, preparedFor, preparedSql } from '../../db/prepared.ts';
 import { agents } from '../../db/schema/agents.ts';
-import { TASK_PRIORITIES, TASK_STATUSES, tasks } from '../../db/schema/tasks.ts';
+import { orgs } from '../../db/schema/orgs.ts';
+import { TASK_PRIORITIES, TASK_STATUSES, taskCounters, tasks } from '../../db/schema/tasks.ts';
+import { effectiveCatalog } from '../billing/catalog-store.ts';
 import { COMMON_SHARE, COMMON_WINDOW, RANK_CAP } from '../search/postgres-fts.ts';
 import { parseSearch } from '../search/query.ts';
 import { parseAssignee } from './assignee.ts';
-import { dailyQuota } from './quota.ts';
-import { findTask, presentTask } from './service.ts';
+import { counterView, dailyQuota } from './quota.ts';
+import { findTask, presentTask, taskJsonSql } from './service.ts';
 
 export interface ListTasksInput extends PageInput {
   status?: string;
@@ -75,12 +78,11 @@ export async function listFilters(ctx: Ctx, input: ListTasksInput, b: Bindings) 
 }
 
 export async function listTasks(ctx: Ctx, input: ListTasksInput) {
-  const quota = dailyQuota(ctx);
   const b = new Bindings();
   const { where, statuses } = await listFilters(ctx, input, b);
-  const page = input.q
-    ? await ranked(ctx, input, statuses ? [...where, inArray(tasks.status, statuses)] : where, b)
-    : await newestFirst(ctx, input, where, statuses, b);
+  if (!input.q) return newestFirst(ctx, input, where, statuses, b);
+  const quota = dailyQuota(ctx);
+  const page = await ranked(ctx, input, statuses ? [...where, inArray(tasks.status, statuses)] : where, b);
   return { ...page, ...(await quota) };
 }
 
@@ -122,7 +124,11 @@ export function newestFirstBuilder(db: DbOrTx, bound: ReturnType<typeof bindNewe
 export const newestFirstQuery = (db: DbOrTx, b: Bindings, bound: ReturnType<typeof bindNewestFirst>) =>
   preparedFor(db, 'tasks_list', b, () => newestFirstBuilder(db, bound));
 
-/** Newest first, by cursor or offset. */
+/**
+ * Newest first, by cursor or offset: the page written as JSON by the database (presentTask in SQL: taskJsonSql),
+ * and the daily quota's counter read by the same statement — one round trip, and no row turned into objects and
+ * back into JSON here (core/json-text.ts; the figures are in docs/tasks.md).
+ */
 async function newestFirst(ctx: Ctx, input: ListTasksInput, where: SQL[], statuses: string[] | undefined, b: Bindings) {
   const cursor = decodeCursor(input.cursor);
   const bound = bindNewestFirst(b, where, statuses, {
@@ -130,9 +136,35 @@ async function newestFirst(ctx: Ctx, input: ListTasksInput, where: SQL[], status
     offset: cursor ? 0 : (input.offset ?? 0),
     cursor: cursor ?? undefined,
   });
-  const rows = await newestFirstQuery(ctx.db, b, bound).execute(b.values);
-  const page = toPage(rows, input.limit, (r) => r.id);
-  return { data: page.data.map(presentTask), meta: page.meta };
+  const size = b.bind('page_size', input.limit);
+  const statement = preparedSql<PageJsonRow>(ctx.db, 'tasks_page', b, () => pageJsonSql(ctx.db, bound, size));
+  const [{ rows }, catalog] = await together(
+    ctx.db,
+    () => statement.execute(b.values),
+    () => effectiveCatalog(ctx.services, ctx.db),
+  );
+  const row = rows[0];
+  const meta = { limit: input.limit, next_cursor: row.has_more && row.last_id ? encodeCursor(row.last_id) : null, has_more: row.has_more };
+  return jsonObject({ data: row.data }, { meta, ...counterView({ plan: row.plan, day: row.day, createdToday: row.created_today }, catalog) });
+}
+
+interface PageJsonRow {
+  data: string;
+  has_more: boolean;
+  last_id: string | null;
+  plan: string | null;
+  day: string | null;
+  created_today: number | null;
+}
+
+/** One row: the page (the first `size` of the limit + 1 rows read) as a JSON array, whether more follow, and the org's counter. */
+export function pageJsonSql(db: DbOrTx, bound: ReturnType<typeof bindNewestFirst>, size: Placeholder) {
+  return sql`select pg.data, pg.has_more, pg.last_id, o.plan, to_char(c.day, 'YYYY-MM-DD') as day, c.created_today
+    from (select coalesce(json_agg(${taskJsonSql('p')} order by p.id desc) filter (where p.n <= ${size}), '[]')::text as data,
+                 count(*) > ${size} as has_more, min(p.id) filter (where p.n <= ${size}) as last_id
+            from (select q.*, row_number() over (order by q.id desc) as n from (${newestFirstBuilder(db, bound)}) q) p) pg
+    left join ${orgs} o on o.id = ${sql.placeholder('org')}
+    left join ${taskCounters} c on c.org_id = o.id`;
 }
 
 /** Is `q` common in the tasks (by the tsv column's statistics)? Then its candidates are read newest first. */

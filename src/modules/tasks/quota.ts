@@ -9,7 +9,7 @@ import { Bindings, preparedFor } from '../../db/prepared.ts';
 import { orgs } from '../../db/schema/orgs.ts';
 import { taskCounters } from '../../db/schema/tasks.ts';
 import { effectiveCatalog } from '../billing/catalog-store.ts';
-import { tierOf } from '../billing/plans.ts';
+import { type Catalog, tierOf } from '../billing/plans.ts';
 import { tierOfOrg } from '../quota/service.ts';
 
 export const utcDay = (d = new Date()) => d.toISOString().slice(0, 10);
@@ -82,6 +82,11 @@ export async function dailyQuota(ctx: Ctx): Promise<DailyQuota> {
     () => counter.execute(b.values),
     () => effectiveCatalog(ctx.services, ctx.db),
   );
+  return counterView(row, catalog);
+}
+
+/** The quota from the org's plan and counter row (`day` as YYYY-MM-DD; no row before the org's first task). */
+export function counterView(row: { plan: string | null; day: string | null; createdToday: number | null } | undefined, catalog: Catalog): DailyQuota {
   const used = row?.day === utcDay() ? (row.createdToday ?? 0) : 0;
   return view(used, tierOf(row?.plan, catalog).limits.tasks_per_day);
 }

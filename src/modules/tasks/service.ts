@@ -1,6 +1,6 @@
 // Tasks (issue 11): create (numbered, deduplicated, within the daily quota), get, update (through the transitions
 // table), archive and delete. Lists, claims, dependencies and comments live in their own files of this module.
-import { and, eq, isNull, notInArray, type SQL } from 'drizzle-orm';
+import { and, eq, isNull, notInArray, type SQL, sql } from 'drizzle-orm';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { conflict, notFound, unprocessable } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
@@ -42,6 +42,29 @@ export function presentTask(t: TaskRow) {
     created_at: t.createdAt.toISOString(),
     updated_at: t.updatedAt.toISOString(),
   };
+}
+
+/** A timestamptz as toISOString writes it (UTC, milliseconds, `Z`), or null. */
+const isoSql = (col: string) => sql.raw(`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+
+/**
+ * presentTask written in SQL, for the row alias `t`: the list page is built as JSON by the database
+ * (core/json-text.ts). The two must give the same object; test/tasks.test.ts compares them on every field.
+ */
+export function taskJsonSql(t: string) {
+  const c = (col: string) => sql.raw(`${t}.${col}`);
+  return sql`json_build_object(
+    'id', ${c('id')}, 'number', ${c('number')}, 'org_id', ${c('org_id')}, 'title', ${c('title')},
+    'description', ${c('description')}, 'type', ${c('type')}, 'status', ${c('status')}, 'priority', ${c('priority')},
+    'assignee', case when ${c('assignee_type')} is not null and ${c('assignee_id')} is not null
+                     then json_build_object('type', ${c('assignee_type')}, 'id', ${c('assignee_id')}) end,
+    'product_id', ${c('product_id')}, 'tags', to_json(${c('tags')}), 'due_date', to_char(${c('due_date')}, 'YYYY-MM-DD'),
+    'estimated_minutes', ${c('estimated_minutes')}, 'max_duration_seconds', ${c('max_duration_seconds')},
+    'parent_id', ${c('parent_id')}, 'resolution', ${c('resolution')},
+    'completed_at', ${isoSql(`${t}.completed_at`)}, 'lease_expires_at', ${isoSql(`${t}.lease_expires_at`)},
+    'run_failures', ${c('run_failures')}, 'retry_after', ${isoSql(`${t}.retry_after`)}, 'archived_at', ${isoSql(`${t}.archived_at`)},
+    'created_by', json_build_object('type', ${c('created_by_type')}, 'id', ${c('created_by_id')}),
+    'created_at', ${isoSql(`${t}.created_at`)}, 'updated_at', ${isoSql(`${t}.updated_at`)})`;
 }
 
 /** Trimmed, spaces collapsed, lowercased: two titles that differ only so are the same task. */

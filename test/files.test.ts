@@ -3,6 +3,8 @@
 // checks every signature, tenancy and bad input.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -275,9 +277,39 @@ describe('files in the data dir', () => {
     const got = await runProcess(['files', 'download', file.id, '--out', out], env);
     assert.equal(got.code, 0, got.stderr);
     assert.deepEqual(readFileSync(out), fixture('contract.pdf'));
+    assert.ok(!existsSync(`${out}.part`), 'the partial file took the name asked for');
+    // Without --out the bytes go to standard output as they are.
+    const text = await app.request('POST', '/api/v1/files', { key: t.key, body: { name: 'note.txt', content_base64: b64('hello, stdout\n') } });
+    const piped = await runProcess(['files', 'download', text.body.id], env);
+    assert.deepEqual([piped.code, piped.stdout], [0, 'hello, stdout\n']);
+    // A refused download writes nothing.
+    const refused = join(env.XDG_CONFIG_HOME, 'refused.pdf');
+    const nope = await runProcess(['files', 'download', 'file_nope', '--out', refused], env);
+    assert.equal(nope.code, 1, nope.stderr);
+    assert.deepEqual([existsSync(refused), existsSync(`${refused}.part`)], [false, false]);
     const missing = await runProcess(['files', 'create', '--name', 'x', '--path', './no/such/file'], env);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read .*ENOENT/);
+  });
+
+  test('CLI: a download cut short fails and leaves no file, whole or partial, under the name asked for', async () => {
+    // A server that promises 100,000 bytes, sends a few and drops the connection.
+    const cut = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/pdf', 'content-length': '100000' });
+      res.write(Buffer.alloc(1000, 1), () => res.destroy());
+    });
+    await new Promise<void>((resolve) => cut.listen(0, '127.0.0.1', resolve));
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'opsbase-cli-'));
+      const url = `http://127.0.0.1:${(cut.address() as AddressInfo).port}`;
+      const out = join(dir, 'cut.pdf');
+      const got = await runProcess(['files', 'download', 'file_x', '--out', out], { ...process.env, OPSBASE_API_URL: url, OPSBASE_API_KEY: t.key, XDG_CONFIG_HOME: dir });
+      assert.equal(got.code, 5, got.stderr);
+      assert.match(got.stderr, /download .* stopped .*nothing was saved/);
+      assert.deepEqual([existsSync(out), existsSync(`${out}.part`)], [false, false]);
+    } finally {
+      cut.close();
+    }
   });
 
   test("another org's file is a 404 everywhere", async () => {

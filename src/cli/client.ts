@@ -5,7 +5,7 @@ import { VERSION } from '../version.ts';
 import { readSaved, writeSaved } from './config-file.ts';
 import { findContract } from './contract.ts';
 import { cliEnv } from './env.ts';
-import { HttpFailure, httpRequest } from './http.ts';
+import { type BodySink, HttpFailure, type HttpResponse, httpRequest } from './http.ts';
 
 export const DEFAULT_API_URL = 'http://localhost:4000';
 /** Long work runs as jobs (DESIGN §7), so no request should take this long; past it the server counts as unreachable. */
@@ -37,14 +37,18 @@ export interface ApiResult {
   body: unknown;
   /** The body's bytes (a download). */
   bytes?: Buffer;
+  /** A download streamed to `RequestOptions.sink`: how many bytes it wrote. */
+  streamed?: number;
 }
 
 export class NetworkError extends Error {
   readonly apiUrl: string;
-  constructor(apiUrl: string, reason: string) {
+  constructor(apiUrl: string, reason: string, midBody = false) {
     super(
-      `the server at ${apiUrl} is unreachable (${reason}). Start it with \`npx opsbase start\`, ` +
-        'or point --api-url / OPSBASE_API_URL at a running server.',
+      midBody
+        ? `the download from ${apiUrl} stopped (${reason}): nothing was saved; run the command again.`
+        : `the server at ${apiUrl} is unreachable (${reason}). Start it with \`npx opsbase start\`, ` +
+            'or point --api-url / OPSBASE_API_URL at a running server.',
     );
     this.name = 'NetworkError';
     this.apiUrl = apiUrl;
@@ -90,6 +94,8 @@ export interface RequestOptions {
   file?: Buffer;
   /** The bytes themselves, not JSON (a `binary` operation's raw face). */
   raw?: boolean;
+  /** Where a successful answer's body streams instead of into memory (a download). */
+  sink?: () => BodySink;
 }
 
 async function send(target: Target, method: string, path: string, opts: RequestOptions): Promise<ApiResult> {
@@ -108,11 +114,11 @@ async function send(target: Target, method: string, path: string, opts: RequestO
   }
   const qs = opts.query?.toString();
   const url = `${target.apiUrl}${path}${qs ? `?${qs}` : ''}`;
-  let res: { status: number; text: string; bytes: Buffer };
+  let res: HttpResponse;
   try {
-    res = await httpRequest(url, { method, headers, body, timeoutMs: TIMEOUT_MS });
+    res = await httpRequest(url, { method, headers, body, timeoutMs: TIMEOUT_MS, sink: opts.sink });
   } catch (err) {
-    throw new NetworkError(target.apiUrl, err instanceof HttpFailure ? err.reason : (err as Error).message);
+    throw new NetworkError(target.apiUrl, err instanceof HttpFailure ? err.reason : (err as Error).message, err instanceof HttpFailure && err.midBody);
   }
   const text = res.text;
   let parsed: unknown;
@@ -121,7 +127,7 @@ async function send(target: Target, method: string, path: string, opts: RequestO
   } catch {
     parsed = undefined;
   }
-  return { status: res.status, text, body: parsed, bytes: res.bytes };
+  return { status: res.status, text, body: parsed, bytes: res.bytes, streamed: res.streamed };
 }
 
 /** Trades the saved refresh token for a new session, saves it, and returns the new token (or undefined). */

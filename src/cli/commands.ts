@@ -7,6 +7,7 @@ import { cliWords } from '../core/operation.ts';
 import { applyUsageExit, globalsOf, guard, report, usageExit } from './action.ts';
 import { type ApiResult, type GlobalOptions, request, resolveTarget, type Target } from './client.ts';
 import { type CliContract, cliContracts, findContract } from './contract.ts';
+import { downloadTo } from './download.ts';
 import { follow } from './follow.ts';
 import { addOption, fieldOf, kebab, memberFields, parserFor } from './fields.ts';
 import { GROUP_ALIASES, GROUPS, canonicalGroup } from './groups.ts';
@@ -86,19 +87,6 @@ function readUpload(op: CliContract, input: Record<string, unknown>, file: unkno
     if (op.input.properties?.name) input.name ??= basename(rel);
   }
   return bytes;
-}
-
-/** A `binary` answer's bytes (asked for raw) to `--out`, saying where and how many, or to standard output as they are. */
-function saveBytes(res: ApiResult, out: unknown, globals: GlobalOptions) {
-  const bytes = res.bytes ?? Buffer.alloc(0);
-  if (typeof out !== 'string') {
-    process.stdout.write(bytes);
-    return;
-  }
-  // Backups and org exports hold every credential's hash: readable by this user only.
-  process.getBuiltinModule('node:fs').writeFileSync(out, bytes, { mode: 0o600 });
-  if (globals.json) console.log(JSON.stringify({ file: out, bytes: bytes.length }));
-  else console.log(`saved ${bytes.length} bytes to ${out}`);
 }
 
 // ---- one command per operation -------------------------------------------------------------------------------
@@ -191,8 +179,12 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
       if (op.cli.watch && given.watch !== undefined)
         return watch(given.watch, command, () => request(target, op.method, path, { query, body }), globals, op.cli.columns, target);
       if (op.stream && given.follow) return followAndExit(target, op, input, globals);
-      const res = await request(target, op.method, path, { query, body, file, raw: op.binary });
-      if (op.binary && res.status < 400) return saveBytes(res, given.out, globals);
+      const download = op.binary ? downloadTo(typeof given.out === 'string' ? given.out : undefined) : undefined;
+      const res = await request(target, op.method, path, { query, body, file, raw: op.binary, sink: download?.sink }).catch((err) => {
+        download?.abort();
+        throw err;
+      });
+      if (download && res.streamed !== undefined) return download.finish(res.streamed, !!globals.json);
       const followed = op.cli.wait && given.wait && res.status < 400 && findContract(op.cli.wait);
       if (!followed) return report(res, globals, op.cli.columns, target);
       // The events that follow say everything the answer did; its id is what to look it up by later.

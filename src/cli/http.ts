@@ -6,23 +6,37 @@ import type { IncomingMessage } from 'node:http';
 export interface HttpResponse {
   status: number;
   text: string;
-  /** The body's bytes (a download's file). */
+  /** The body's bytes (a download's file), unless it went to a sink. */
   bytes: Buffer;
+  /** How many bytes went to the sink, when one took the body. */
+  streamed?: number;
+}
+
+/**
+ * Where a successful (2xx) answer's body goes instead of memory: a download of any size streams through. `end`: the
+ * stream is this request's to end (a file), not one that outlives it (standard output).
+ */
+export interface BodySink {
+  stream: NodeJS.WritableStream;
+  end: boolean;
 }
 
 /** A request that got no response; `reason` is the system's code (ECONNREFUSED, ENOTFOUND…) or says what happened. */
 export class HttpFailure extends Error {
   readonly reason: string;
-  constructor(reason: string) {
+  /** It failed while a successful answer's body was coming (a download cut short), not before any answer. */
+  readonly midBody: boolean;
+  constructor(reason: string, midBody = false) {
     super(reason);
     this.name = 'HttpFailure';
     this.reason = reason;
+    this.midBody = midBody;
   }
 }
 
 export function httpRequest(
   url: string,
-  opts: { method: string; headers: Record<string, string>; body?: string | Buffer; timeoutMs: number },
+  opts: { method: string; headers: Record<string, string>; body?: string | Buffer; timeoutMs: number; sink?: () => BodySink },
 ): Promise<HttpResponse> {
   const target = new URL(url);
   const client = process.getBuiltinModule(target.protocol === 'https:' ? 'node:https' : 'node:http');
@@ -30,6 +44,26 @@ export function httpRequest(
   return new Promise((resolve, reject) => {
     // agent: false — one connection, closed after the response: a kept-alive socket would hold the process open.
     const req = client.request(target, { method: opts.method, headers, agent: false }, (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      const fail = (err: NodeJS.ErrnoException) => reject(new HttpFailure(err instanceof HttpFailure ? err.reason : (err.code ?? err.message), true));
+      const sink = status >= 200 && status < 300 ? opts.sink?.() : undefined;
+      if (sink) {
+        let streamed = 0;
+        res.on('data', (chunk: Buffer) => {
+          streamed += chunk.length;
+        });
+        // A body cut short (the server or the connection gone) is an error, never a complete download.
+        res.on('close', () => {
+          if (!res.complete) fail(new HttpFailure('the connection closed before the whole body came'));
+        });
+        res.on('error', fail);
+        sink.stream.on('error', fail);
+        const done = () => resolve({ status, text: '', bytes: Buffer.alloc(0), streamed });
+        if (sink.end) sink.stream.on('finish', () => (res.complete ? done() : fail(new HttpFailure('the body ended early'))));
+        else res.on('end', () => (res.complete ? done() : fail(new HttpFailure('the body ended early'))));
+        res.pipe(sink.stream, { end: sink.end });
+        return;
+      }
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { jsonSchema, type Tool, type ToolSet, tool } from 'ai';
 import { contractOf } from '../cli/manifest.ts';
+import { guardedFetch } from '../core/guarded-fetch.ts';
 import { checkOutboundUrl } from '../core/net-guard.ts';
 import { type Operation, toolName } from '../core/operation.ts';
 import { type Executor, injectExecutor } from '../mcp/executor.ts';
@@ -94,13 +95,14 @@ export function httpFetchTool({ allowPrivate, timeoutMs = 15_000 }: HttpFetchOpt
         if (!check.ok) return { error: 'forbidden_url', reason: check.reason, message: check.message };
         let res: Response;
         try {
-          res = await fetch(check.url, {
+          // guardedFetch: the address connected to is the one the guard passed (no DNS rebinding between the two); it
+          // never follows a redirect, so each hop is checked here.
+          res = await guardedFetch(check.url, {
             method: hop === 0 ? method : 'GET',
             body: hop === 0 && method === 'POST' ? (body ?? '') : undefined,
             headers: hop === 0 && method === 'POST' ? { 'content-type': content_type ?? 'application/json' } : undefined,
-            // Redirects are followed here, so each hop is checked against the guard.
-            redirect: 'manual',
             signal,
+            allowPrivate,
           });
         } catch (err) {
           return { error: 'fetch_failed', message: signal.aborted ? `No answer within ${timeoutMs} ms.` : (err as Error).message };

@@ -3,6 +3,7 @@
 // private-network guard first; redirects are not followed (a test that lands elsewhere failed).
 import { AwsClient } from 'aws4fetch';
 import { createTransport } from 'nodemailer';
+import { guardedFetch } from '../../core/guarded-fetch.ts';
 import { checkOutboundUrl } from '../../core/net-guard.ts';
 
 /** One test never takes longer than this: it runs while the person who clicked "Test connection" waits. */
@@ -14,6 +15,13 @@ export interface ProbeResult {
 }
 
 export type ProbeConfig = Record<string, string | number | boolean | undefined>;
+
+/** A probe's request: sent through guardedFetch (the address checked is the one connected to), redirects not followed. */
+interface ProbeInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
 
 interface ProbeEnv {
   allowPrivate: boolean;
@@ -36,12 +44,12 @@ function reason(body: unknown): string {
   return '';
 }
 
-async function call(env: ProbeEnv, url: string, init: RequestInit): Promise<{ status: number; body: unknown }> {
+async function call(env: ProbeEnv, url: string, init: ProbeInit): Promise<{ status: number; body: unknown }> {
   const check = await checkOutboundUrl(url, { allowPrivate: env.allowPrivate });
   if (!check.ok) throw new ProbeFailure(check.message);
   let res: Response;
   try {
-    res = await fetch(check.url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    res = await guardedFetch(check.url, { ...init, allowPrivate: env.allowPrivate, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     if (e.name === 'TimeoutError') throw new ProbeFailure(`No answer from ${check.url.host} within ${PROBE_TIMEOUT_MS / 1000} s.`);
@@ -58,7 +66,7 @@ async function call(env: ProbeEnv, url: string, init: RequestInit): Promise<{ st
 }
 
 /** A 2xx is success; anything else fails with the status and the vendor's reason. */
-async function expectOk(env: ProbeEnv, what: string, url: string, init: RequestInit): Promise<unknown> {
+async function expectOk(env: ProbeEnv, what: string, url: string, init: ProbeInit): Promise<unknown> {
   const res = await call(env, url, init);
   if (res.status >= 200 && res.status < 300) return res.body;
   const why = reason(res.body) || (typeof res.body === 'string' ? res.body.slice(0, 200) : '');
@@ -144,7 +152,8 @@ const PROBES: Record<string, (c: ProbeConfig, env: ProbeEnv) => Promise<string>>
     const aws = new AwsClient({ accessKeyId: str(c.access_key_id), secretAccessKey: str(c.secret_access_key), service: 's3', region: str(c.region), retries: 0 });
     let res: Response;
     try {
-      res = await aws.fetch(check.url.toString(), { method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      const signed = await aws.sign(check.url.toString(), { method: 'GET' });
+      res = await guardedFetch(signed.url, { headers: signed.headers, allowPrivate: env.allowPrivate, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
       throw new ProbeFailure(e.name === 'TimeoutError' ? `No answer from ${check.url.host} within ${PROBE_TIMEOUT_MS / 1000} s.` : `Could not reach ${check.url.host}: ${e.cause?.code ?? e.message}.`);

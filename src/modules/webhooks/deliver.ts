@@ -4,14 +4,13 @@
 // up to 16 at a time over keep-alive connections, and records the outcome. 2xx → succeeded; 410 → the endpoint is
 // disabled; anything else is retried after 5 s, 5 m, 30 m, 2 h, 5 h, 10 h, 10 h, then failed. An endpoint whose
 // deliveries have failed without a success for 5 days is disabled, with a notification.
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { and, asc, eq, inArray, isNull, lte, type SQL, sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { idFloor, newId } from '../../core/ids.ts';
-import { checkOutboundUrl, isPrivateAddress } from '../../core/net-guard.ts';
+import { guardedLookup } from '../../core/guarded-fetch.ts';
+import { checkOutboundUrl } from '../../core/net-guard.ts';
 import type { AppServices } from '../../core/services.ts';
 import type { DbOrTx } from '../../db/client.ts';
 import type { events } from '../../db/schema/billing.ts';
@@ -78,18 +77,7 @@ export async function fanOutToWebhooks(tx: DbOrTx, batch: EventRow[]): Promise<n
 
 // ── sending ───────────────────────────────────────────────────────────────────────────────────────────────────
 
-/** DNS answers are checked again as the socket connects (a host that passed when saved may now point inside). */
-const guardedLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-    if (err) return callback(err, '', 4);
-    const bad = addresses.find((a) => isPrivateAddress(a.address));
-    if (bad)
-      return callback(Object.assign(new Error(`refused: ${hostname} resolves to a private address (${bad.address})`), { code: 'EPRIVATE' }), '', 4);
-    if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-    callback(null, addresses[0].address, addresses[0].family);
-  });
-};
-
+// DNS answers are checked again as the socket connects (a host that passed when saved may now point inside).
 const agentOptions = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, timeout: TIMEOUT_MS };
 const agents = {
   open: { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) },

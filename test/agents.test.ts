@@ -260,8 +260,15 @@ test("an agent's own provider key is stored encrypted, never shown or logged, an
   const logged = await sql(app, 'select metadata from activity_log where org_id = $1', [t.orgId]);
   assert.ok(!JSON.stringify(logged).includes('sk-agent-secret'));
 
+  // Where the instance does not allow private addresses, the agent's base URL is refused as the model call connects
+  // (its DNS checked again then, not only when saved): nothing reaches the server on loopback.
+  const calls = fake.requests.length;
+  const refused = modelFor(await agentRow(res.body.id), readConfig({}), app.app.services.masterKey);
+  await assert.rejects(runModelLoop({ model: refused, system: 's', prompt: 'p' }), /private address/);
+  assert.equal(fake.requests.length, calls);
   fake.script({ kind: 'text', text: 'ok', usage: { prompt_tokens: 2, completion_tokens: 1 } });
-  const r = await runModelLoop({ model: modelFor(await agentRow(res.body.id), readConfig({}), app.app.services.masterKey), system: 's', prompt: 'p' });
+  const config = readConfig({ OPSBASE_ALLOW_PRIVATE_NETWORK: 'true' });
+  const r = await runModelLoop({ model: modelFor(await agentRow(res.body.id), config, app.app.services.masterKey), system: 's', prompt: 'p' });
   assert.equal(r.text, 'ok');
   assert.equal(fake.authorizations.at(-1), 'Bearer sk-agent-secret-123');
   assert.equal(fake.requests.at(-1)?.model, 'llama3.1');

@@ -18,6 +18,8 @@ export interface ModelSettings {
   /** Any OpenAI-compatible server (Ollama, vLLM, llama.cpp): e.g. `http://localhost:11434/v1`. Also overrides the vendor's URL. */
   baseUrl?: string | null;
   apiKey?: string | null;
+  /** How the provider reaches `baseUrl` when not with the global fetch: a URL an org gave goes through the guard (guardedFetchFunction). */
+  fetch?: typeof fetch;
 }
 
 /** Thrown for settings that cannot make a model (no key, no base URL): the message says what to set. */
@@ -83,16 +85,17 @@ export function languageModel(s: ModelSettings): LanguageModelV4 {
   const model = s.model ?? DEFAULT_MODELS[s.provider] ?? '';
   const baseURL = s.baseUrl ?? undefined;
   const apiKey = s.apiKey ?? undefined;
+  const fetch = s.fetch;
   switch (s.provider) {
     case 'offline':
       return new OfflineModel(s.model ?? OFFLINE_MODEL_ID);
     case 'openai':
       // Chat Completions: the protocol every OpenAI-compatible server speaks too, so one wire format is tested.
-      return createOpenAI({ apiKey, baseURL }).chat(model);
+      return createOpenAI({ apiKey, baseURL, fetch }).chat(model);
     case 'anthropic':
-      return createAnthropic({ apiKey, baseURL })(model);
+      return createAnthropic({ apiKey, baseURL, fetch })(model);
     case 'openai-compatible':
       // includeUsage: streamed responses report token usage too (usage is recorded, never estimated).
-      return createOpenAICompatible({ name: 'openai-compatible', baseURL: baseURL as string, apiKey, includeUsage: true }).chatModel(model);
+      return createOpenAICompatible({ name: 'openai-compatible', baseURL: baseURL as string, apiKey, includeUsage: true, fetch }).chatModel(model);
   }
 }

@@ -29,7 +29,7 @@ const agents = {
 
 export interface GuardedInit {
   method?: string;
-  headers?: Record<string, string> | Headers;
+  headers?: ConstructorParameters<typeof Headers>[0];
   body?: string | Uint8Array;
   signal?: AbortSignal;
   /** OPSBASE_ALLOW_PRIVATE_NETWORK: private addresses allowed (local fakes, a LAN-only install). */
@@ -70,4 +70,19 @@ export function guardedFetch(input: string | URL, init: GuardedInit): Promise<Re
     req.on('error', (err) => reject(init.signal?.aborted ? init.signal.reason : err));
     req.end(init.body);
   });
+}
+
+/**
+ * guardedFetch in fetch's own shape, for a library that takes a `fetch` (the AI SDK's providers, for a base URL an org
+ * gave): a URL and an init whose body is text or bytes, as those libraries send.
+ */
+export function guardedFetchFunction(allowPrivate: boolean): typeof fetch {
+  return ((input: string | URL | Request, init: RequestInit = {}) => {
+    if (input instanceof Request) return Promise.reject(new TypeError('guardedFetch takes a URL, not a Request'));
+    const body = init.body ?? undefined;
+    if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+      return Promise.reject(new TypeError('guardedFetch sends a text or bytes body only'));
+    }
+    return guardedFetch(input, { method: init.method, headers: init.headers, body, signal: init.signal ?? undefined, allowPrivate });
+  }) as typeof fetch;
 }

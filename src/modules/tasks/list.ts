@@ -6,9 +6,10 @@ import { and, arrayContains, desc, eq, inArray, isNotNull, isNull, lt, type Plac
 import { type AnyPgColumn, unionAll } from 'drizzle-orm/pg-core';
 import { type Ctx, requireOrg } from '../../core/context.ts';
 import { invalid } from '../../core/errors.ts';
-import { jsonObject } from '../../core/json-text.ts';
+import { objectWithJson } from '../../core/json-text.ts';
 import { decodeCursor, encodeCursor, type PageInput } from '../../core/pagination.ts';
 import { type DbOrTx, together } from '../../db/client.ts';
+import { jsonArray } from '../../db/json-sql.ts';
 import { Bindings, preparedFor, preparedSql } from '../../db/prepared.ts';
 import { agents } from '../../db/schema/agents.ts';
 import { orgs } from '../../db/schema/orgs.ts';
@@ -145,7 +146,7 @@ async function newestFirst(ctx: Ctx, input: ListTasksInput, where: SQL[], status
   );
   const row = rows[0];
   const meta = { limit: input.limit, next_cursor: row.has_more && row.last_id ? encodeCursor(row.last_id) : null, has_more: row.has_more };
-  return jsonObject({ data: row.data }, { meta, ...counterView({ plan: row.plan, day: row.day, createdToday: row.created_today }, catalog) });
+  return objectWithJson({ data: row.data }, { meta, ...counterView({ plan: row.plan, day: row.day, createdToday: row.created_today }, catalog) });
 }
 
 interface PageJsonRow {
@@ -160,7 +161,7 @@ interface PageJsonRow {
 /** One row: the page (the first `size` of the limit + 1 rows read) as a JSON array, whether more follow, and the org's counter. */
 export function pageJsonSql(db: DbOrTx, bound: ReturnType<typeof bindNewestFirst>, size: Placeholder) {
   return sql`select pg.data, pg.has_more, pg.last_id, o.plan, to_char(c.day, 'YYYY-MM-DD') as day, c.created_today
-    from (select coalesce(json_agg(${taskJsonSql('p')} order by p.id desc) filter (where p.n <= ${size}), '[]')::text as data,
+    from (select ${jsonArray(taskJsonSql('p'), sql`p.id desc`, sql`p.n <= ${size}`)} as data,
                  count(*) > ${size} as has_more, min(p.id) filter (where p.n <= ${size}) as last_id
             from (select q.*, row_number() over (order by q.id desc) as n from (${newestFirstBuilder(db, bound)}) q) p) pg
     left join ${orgs} o on o.id = ${sql.placeholder('org')}

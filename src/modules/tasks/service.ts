@@ -5,6 +5,7 @@ import { type Ctx, requireOrg } from '../../core/context.ts';
 import { conflict, notFound, unprocessable } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { iso } from '../../core/schemas.ts';
+import { jsonObject, jsonValue } from '../../db/json-sql.ts';
 import { type TaskPriority, type TaskStatus, type TaskType, tasks } from '../../db/schema/tasks.ts';
 import { recordActivity } from '../activity/record.ts';
 import { recordEvent } from '../events/record.ts';
@@ -44,8 +45,8 @@ export function presentTask(t: TaskRow) {
   };
 }
 
-/** A timestamptz as toISOString writes it (UTC, milliseconds, `Z`), or null. */
-const isoSql = (col: string) => sql.raw(`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+/** A timestamptz as toISOString writes it (UTC, milliseconds, `Z`), as JSON text; `null` for NULL. */
+const isoJson = (col: SQL) => jsonValue(sql`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 
 /**
  * presentTask written in SQL, for the row alias `t`: the list page is built as JSON by the database
@@ -53,18 +54,37 @@ const isoSql = (col: string) => sql.raw(`to_char(${col} at time zone 'UTC', 'YYY
  */
 export function taskJsonSql(t: string) {
   const c = (col: string) => sql.raw(`${t}.${col}`);
-  return sql`json_build_object(
-    'id', ${c('id')}, 'number', ${c('number')}, 'org_id', ${c('org_id')}, 'title', ${c('title')},
-    'description', ${c('description')}, 'type', ${c('type')}, 'status', ${c('status')}, 'priority', ${c('priority')},
-    'assignee', case when ${c('assignee_type')} is not null and ${c('assignee_id')} is not null
-                     then json_build_object('type', ${c('assignee_type')}, 'id', ${c('assignee_id')}) end,
-    'product_id', ${c('product_id')}, 'tags', to_json(${c('tags')}), 'due_date', to_char(${c('due_date')}, 'YYYY-MM-DD'),
-    'estimated_minutes', ${c('estimated_minutes')}, 'max_duration_seconds', ${c('max_duration_seconds')},
-    'parent_id', ${c('parent_id')}, 'resolution', ${c('resolution')},
-    'completed_at', ${isoSql(`${t}.completed_at`)}, 'lease_expires_at', ${isoSql(`${t}.lease_expires_at`)},
-    'run_failures', ${c('run_failures')}, 'retry_after', ${isoSql(`${t}.retry_after`)}, 'archived_at', ${isoSql(`${t}.archived_at`)},
-    'created_by', json_build_object('type', ${c('created_by_type')}, 'id', ${c('created_by_id')}),
-    'created_at', ${isoSql(`${t}.created_at`)}, 'updated_at', ${isoSql(`${t}.updated_at`)})`;
+  const v = (col: string) => jsonValue(c(col));
+  return jsonObject([
+    ['id', v('id')],
+    ['number', v('number')],
+    ['org_id', v('org_id')],
+    ['title', v('title')],
+    ['description', v('description')],
+    ['type', v('type')],
+    ['status', v('status')],
+    ['priority', v('priority')],
+    [
+      'assignee',
+      sql`case when ${c('assignee_type')} is not null and ${c('assignee_id')} is not null
+               then ${jsonObject([['type', v('assignee_type')], ['id', v('assignee_id')]])} else 'null' end`,
+    ],
+    ['product_id', v('product_id')],
+    ['tags', v('tags')],
+    ['due_date', jsonValue(sql`to_char(${c('due_date')}, 'YYYY-MM-DD')`)],
+    ['estimated_minutes', v('estimated_minutes')],
+    ['max_duration_seconds', v('max_duration_seconds')],
+    ['parent_id', v('parent_id')],
+    ['resolution', v('resolution')],
+    ['completed_at', isoJson(c('completed_at'))],
+    ['lease_expires_at', isoJson(c('lease_expires_at'))],
+    ['run_failures', v('run_failures')],
+    ['retry_after', isoJson(c('retry_after'))],
+    ['archived_at', isoJson(c('archived_at'))],
+    ['created_by', jsonObject([['type', v('created_by_type')], ['id', v('created_by_id')]])],
+    ['created_at', isoJson(c('created_at'))],
+    ['updated_at', isoJson(c('updated_at'))],
+  ]);
 }
 
 /** Trimmed, spaces collapsed, lowercased: two titles that differ only so are the same task. */

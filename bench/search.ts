@@ -5,10 +5,12 @@
 // matching documents at scale 1), medium (2k–30k) and very common (50k–250k) terms by counting, then measures p50/p99
 // of `search.retrieve` top-20 with snippets through the API, and of the same query as plain `ts_rank` SQL with no cap
 // (the naive baseline), in the same run. Targets through the API: p99 <= 30 ms rare, <= 80 ms medium, <= 150 ms
-// common. Last line: `ratio search: <naive common p99 / API common p99>`.
+// common. The API is called through node:http keep-alive sockets (bench/lib/http-client.ts). Last line:
+// `ratio search: <naive common p99 / API common p99>`.
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { keepAliveGetter } from './lib/http-client.ts';
 import { type Figures, fmt, measure } from './lib/measure.ts';
 import { api, cleanUp, cleanUpOnSignals, cpuProfile, createTenant, startOpsbase } from './lib/opsbase.ts';
 
@@ -158,13 +160,13 @@ export default async function searchBench(argv: string[]): Promise<void> {
     }
     console.log(`terms: ${Object.entries(picked).map(([b, t]) => `${b} ${t.join(', ')}`).join('; ')}`);
 
-    const headers = { authorization: `Bearer ${main.key}` };
+    const get = keepAliveGetter(o.base, { authorization: `Bearer ${main.key}` });
     const figures: Record<string, { api: Figures; naive: Figures }> = {};
     for (const band of Object.keys(picked) as (keyof typeof bands)[]) {
       const term = (i: number) => picked[band][i % picked[band].length];
       const api = await measure(`API retrieve top-20 + snippets, ${band}`, seconds, concurrency, async (i) => {
-        const res = await fetch(`${o.base}/api/v1/org/retrieve?q=${encodeURIComponent(term(i))}&limit=20`, { headers });
-        const body = (await res.json()) as { data?: unknown[] };
+        const res = await get(`/api/v1/org/retrieve?q=${encodeURIComponent(term(i))}&limit=20`);
+        const body = JSON.parse(res.body) as { data?: unknown[] };
         if (res.status !== 200 || !body.data?.length) throw new Error(`retrieve: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
       });
       const naive = await measure(`SQL ts_rank, no cap (naive), ${band}`, seconds, concurrency, async (i) => {

@@ -3,7 +3,8 @@
 // then measures p50/p99 through the API of (a) the list filtered by status + assignee, (b) the list with `q`
 // (ranked full-text), (c) `next` — and the same SQL run directly on PostgreSQL in the same run, at the same
 // concurrency, as the API runs it (the list page prepared, written as JSON by the database; its rows alone are
-// printed for reference). The API is called through node:http keep-alive sockets (bench/lib/http-client.ts).
+// printed for reference). The API is called through node:http keep-alive sockets (bench/lib/http-client.ts); each
+// API figure and its SQL are measured in alternating rounds (measurePair), so a drift of the machine falls on both.
 // Last line: `ratio tasks: <SQL p99 / API p99 of the filtered list>`.
 // Targets (issue 11): API p99 < 50 ms for the list and next, < 100 ms with q; ratio >= 0.6.
 //
@@ -23,7 +24,7 @@ import { Bindings, preparedSql } from '../src/db/prepared.ts';
 import { bindNewestFirst, isCommonText, listFilters, newestFirstBuilder, newestFirstQuery, pageJsonSql, rankedQuery } from '../src/modules/tasks/list.ts';
 import { api, cleanUp, cleanUpOnSignals, cpuProfile, createTenant, startOpsbase } from './lib/opsbase.ts';
 import { keepAliveGetter } from './lib/http-client.ts';
-import { type Figures, fmt, measure } from './lib/measure.ts';
+import { type Figures, fmt, measure, measurePair } from './lib/measure.ts';
 import { RUN_TARGETS, runsBench } from './lib/runs-bench.ts';
 
 const TARGETS = { list: 50, next: 50, q: 100, ratio: 0.6 };
@@ -263,8 +264,7 @@ export default async function tasksBench(argv: string[]): Promise<void> {
       ['next', (i) => get(`/api/v1/tasks/next?assignee=agent:${agent(i)}`), nextSql],
     ];
     for (const [name, viaApi, viaSql] of pairs) {
-      const apiF = await measure(`API ${name}`, seconds, concurrency, viaApi);
-      const sqlF = await measure(`SQL ${name}`, seconds, concurrency, async (i) => {
+      const [apiF, sqlF] = await measurePair([`API ${name}`, `SQL ${name}`], seconds, concurrency, viaApi, async (i) => {
         await viaSql(i);
       });
       figures[name] = { api: apiF, sql: sqlF };

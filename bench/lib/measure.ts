@@ -13,32 +13,62 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Runs `once` from `concurrency` loops for `seconds` (after a 1 s uncounted warm-up); latencies in ms. */
-export async function measure(label: string, seconds: number, concurrency: number, once: (i: number) => Promise<void>): Promise<Figures> {
-  const run = async (ms: number, record: boolean) => {
-    const latencies: number[] = [];
-    let errors = 0;
-    const end = Date.now() + ms;
-    let i = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (Date.now() < end) {
-          const t0 = performance.now();
-          try {
-            await once(i++);
-            if (record) latencies.push(performance.now() - t0);
-          } catch (err) {
-            errors++;
-            if (errors === 1) console.error(`${label}: ${(err as Error).message}`);
-          }
+type Once = (i: number) => Promise<void>;
+
+/** `concurrency` closed loops calling `once` for `ms`; the latencies (sorted, ms) when `record`, and the errors. */
+async function loops(label: string, ms: number, concurrency: number, once: Once, record: boolean) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = Date.now() + ms;
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) {
+        const t0 = performance.now();
+        try {
+          await once(i++);
+          if (record) latencies.push(performance.now() - t0);
+        } catch (err) {
+          errors++;
+          if (errors === 1) console.error(`${label}: ${(err as Error).message}`);
         }
-      }),
-    );
-    return { latencies: latencies.sort((a, b) => a - b), errors };
-  };
-  await run(1000, false);
-  const { latencies, errors } = await run(seconds * 1000, true);
+      }
+    }),
+  );
+  return { latencies, errors };
+}
+
+const figures = (label: string, latencies: number[], errors: number): Figures => {
+  latencies.sort((a, b) => a - b);
   return { label, n: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+};
+
+/** Runs `once` from `concurrency` loops for `seconds` (after a 1 s uncounted warm-up); latencies in ms. */
+export async function measure(label: string, seconds: number, concurrency: number, once: Once): Promise<Figures> {
+  await loops(label, 1000, concurrency, once, false);
+  const { latencies, errors } = await loops(label, seconds * 1000, concurrency, once, true);
+  return figures(label, latencies, errors);
+}
+
+/**
+ * Two figures to be compared (the API and the SQL it runs), measured in alternating rounds — a, b, a, b … —
+ * `seconds` in all for each, after a 1 s uncounted warm-up of each: a change in the shared machine's speed during
+ * the run (a background flush, a neighbour) then falls on both alike instead of on whichever ran at that moment.
+ */
+export async function measurePair(labels: [string, string], seconds: number, concurrency: number, a: Once, b: Once, rounds = 4): Promise<[Figures, Figures]> {
+  const all = [
+    { label: labels[0], once: a, latencies: [] as number[], errors: 0 },
+    { label: labels[1], once: b, latencies: [] as number[], errors: 0 },
+  ];
+  for (const x of all) await loops(x.label, 1000, concurrency, x.once, false);
+  for (let r = 0; r < rounds; r++) {
+    for (const x of all) {
+      const got = await loops(x.label, (seconds * 1000) / rounds, concurrency, x.once, true);
+      x.latencies.push(...got.latencies);
+      x.errors += got.errors;
+    }
+  }
+  return [figures(all[0].label, all[0].latencies, all[0].errors), figures(all[1].label, all[1].latencies, all[1].errors)];
 }
 
 export const fmt = (f: Figures) =>

@@ -121,7 +121,7 @@ export function newestFirstBuilder(db: DbOrTx, bound: ReturnType<typeof bindNewe
     .offset(sql.placeholder('offset'));
 }
 
-/** The same, prepared once per shape (db/prepared.ts). */
+/** The same rows, prepared once per shape (db/prepared.ts): what the page statement reads (bench/tasks.ts measures it alone). */
 export const newestFirstQuery = (db: DbOrTx, b: Bindings, bound: ReturnType<typeof bindNewestFirst>) =>
   preparedFor(db, 'tasks_list', b, () => newestFirstBuilder(db, bound));
 

@@ -180,8 +180,8 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
         return watch(given.watch, command, () => request(target, op.method, path, { query, body }), globals, op.cli.columns, target);
       if (op.stream && given.follow) return followAndExit(target, op, input, globals);
       const download = op.binary ? downloadTo(typeof given.out === 'string' ? given.out : undefined) : undefined;
-      const res = await request(target, op.method, path, { query, body, file, raw: op.binary, sink: download?.sink }).catch((err) => {
-        download?.abort();
+      const res = await request(target, op.method, path, { query, body, file, raw: op.binary, sink: download?.sink }).catch(async (err) => {
+        await download?.abort();
         throw err;
       });
       if (download && res.streamed !== undefined) return download.finish(res.streamed, !!globals.json);

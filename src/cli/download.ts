@@ -8,30 +8,37 @@ export interface Download {
   sink: () => BodySink;
   /** The body came whole: the file takes its name; says where and how many bytes. */
   finish(streamed: number, json: boolean): void;
-  /** The request failed or was refused: nothing is left behind. */
-  abort(): void;
+  /** The request failed or was refused: nothing is left behind (the file's stream closed first, then removed). */
+  abort(): Promise<void>;
 }
 
 export function downloadTo(out: string | undefined): Download {
   const fs = process.getBuiltinModule('node:fs');
   if (out === undefined) {
-    return { sink: () => ({ stream: process.stdout, end: false }), finish: () => {}, abort: () => {} };
+    return { sink: () => ({ stream: process.stdout, end: false }), finish: () => {}, abort: async () => {} };
   }
   const part = `${out}.part`;
-  let opened = false;
+  let file: ReturnType<typeof fs.createWriteStream> | undefined;
   return {
     sink: () => {
-      opened = true;
       // Backups and org exports hold every credential's hash: readable by this user only.
-      return { stream: fs.createWriteStream(part, { mode: 0o600 }), end: true };
+      file = fs.createWriteStream(part, { mode: 0o600 });
+      return { stream: file, end: true };
     },
     finish(streamed, json) {
       fs.renameSync(part, out);
       if (json) console.log(JSON.stringify({ file: out, bytes: streamed }));
       else console.log(`saved ${streamed} bytes to ${out}`);
     },
-    abort() {
-      if (opened) fs.rmSync(part, { force: true });
+    async abort() {
+      if (!file) return;
+      // A stream still opening would create the file after a removal made now: close it, then remove.
+      if (!file.closed) {
+        const closed = new Promise<void>((resolve) => file?.once('close', () => resolve()));
+        file.destroy();
+        await closed;
+      }
+      fs.rmSync(part, { force: true });
     },
   };
 }

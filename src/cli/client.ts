@@ -35,8 +35,6 @@ export interface ApiResult {
   text: string;
   /** The parsed body, or undefined when it is not JSON. */
   body: unknown;
-  /** The body's bytes (a download). */
-  bytes?: Buffer;
   /** A download streamed to `RequestOptions.sink`: how many bytes it wrote. */
   streamed?: number;
 }
@@ -127,7 +125,7 @@ async function send(target: Target, method: string, path: string, opts: RequestO
   } catch {
     parsed = undefined;
   }
-  return { status: res.status, text, body: parsed, bytes: res.bytes, streamed: res.streamed };
+  return { status: res.status, text, body: parsed, streamed: res.streamed };
 }
 
 /** Trades the saved refresh token for a new session, saves it, and returns the new token (or undefined). */

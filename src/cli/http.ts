@@ -5,9 +5,8 @@ import type { IncomingMessage } from 'node:http';
 
 export interface HttpResponse {
   status: number;
+  /** The body, unless it went to a sink. */
   text: string;
-  /** The body's bytes (a download's file), unless it went to a sink. */
-  bytes: Buffer;
   /** How many bytes went to the sink, when one took the body. */
   streamed?: number;
 }
@@ -58,7 +57,7 @@ export function httpRequest(
         });
         res.on('error', fail);
         sink.stream.on('error', fail);
-        const done = () => resolve({ status, text: '', bytes: Buffer.alloc(0), streamed });
+        const done = () => resolve({ status, text: '', streamed });
         if (sink.end) sink.stream.on('finish', () => (res.complete ? done() : fail(new HttpFailure('the body ended early'))));
         else res.on('end', () => (res.complete ? done() : fail(new HttpFailure('the body ended early'))));
         res.pipe(sink.stream, { end: sink.end });
@@ -67,8 +66,7 @@ export function httpRequest(
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
-        const bytes = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, text: bytes.toString('utf8'), bytes });
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
       });
       res.on('error', (err: NodeJS.ErrnoException) => reject(new HttpFailure(err.code ?? err.message)));
     });

@@ -9,11 +9,6 @@ export class JsonText {
   constructor(text: string) {
     this.text = text;
   }
-
-  /** The value, for the rare caller that needs it as objects. */
-  parse(): unknown {
-    return JSON.parse(this.text);
-  }
 }
 
 /**

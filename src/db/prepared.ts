@@ -1,4 +1,4 @@
-// Hot reads (a task list page, the daily quota beside it, the knowledge search) run as named prepared statements built
+// Hot reads (a task list page with its daily quota, the knowledge search) run as named prepared statements built
 // once per shape: a call then skips the ORM's SQL building (~0.3 ms of blocking JavaScript for a list page) and
 // PostgreSQL's parse and plan (measured on a 200k-task org: planning the list's UNION took 0.4 ms, running it
 // 0.15 ms). node-postgres prepares a name once per connection and reuses it after; PostgreSQL switches to a generic
@@ -66,6 +66,11 @@ export function preparedFor<P>(db: object, scope: string, b: Bindings, build: ()
 const dialect = new PgDialect();
 const nameOf = (scope: string, text: string) => `${scope}_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
 
+/** A built hand-written statement prepared under `name`: `.execute(values)` fills its placeholders; rows as the driver gives them. */
+function prepareRaw<R>(db: DbOrTx, query: ReturnType<PgDialect['sqlToQuery']>, name: string) {
+  return db._.session.prepareQuery(query, undefined, name, false) as unknown as { execute(values?: Record<string, unknown>): Promise<{ rows: R[] }> };
+}
+
 /**
  * A hand-written statement (`sql\`…\``, its values placeholders bound in `b`) prepared once per shape, as preparedFor:
  * `.execute(b.values)` answers `{ rows }`, each row the driver's object (column names as the statement says them).
@@ -73,19 +78,16 @@ const nameOf = (scope: string, text: string) => `${scope}_${createHash('sha1').u
 export function preparedSql<R>(db: DbOrTx, scope: string, b: Bindings, build: () => SQL) {
   return preparedFor(db, scope, b, () => {
     const query = dialect.sqlToQuery(build());
-    return {
-      toSQL: () => query,
-      prepare: (name: string) => db._.session.prepareQuery(query, undefined, name, false) as unknown as { execute(values: Record<string, unknown>): Promise<{ rows: R[] }> },
-    };
+    return { toSQL: () => query, prepare: (name: string) => prepareRaw<R>(db, query, name) };
   });
 }
 
 /**
  * A hand-written statement (`sql\`…\``) run prepared, named by its text: its values vary, and a few structures (which
  * optional parts it has) each get their own name. Building the text is left to each call; parse and plan are not.
+ * (For a statement whose shape its caller can name, preparedSql also skips building the text.)
  */
 export async function executePrepared<R>(db: DbOrTx, scope: string, query: SQL): Promise<R[]> {
   const built = dialect.sqlToQuery(query);
-  const result = (await db._.session.prepareQuery(built, undefined, nameOf(scope, built.sql), false).execute()) as { rows: R[] };
-  return result.rows;
+  return (await prepareRaw<R>(db, built, nameOf(scope, built.sql)).execute()).rows;
 }

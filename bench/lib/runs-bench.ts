@@ -7,15 +7,30 @@
 import pg from 'pg';
 import { join } from 'node:path';
 import { api, type Opsbase, ROOT, sleep, startChild, stopChild } from './opsbase.ts';
+import { keepAliveClient } from './http-client.ts';
 import { percentile } from './measure.ts';
 
 export const RUN_TARGETS = { overheadP50Ms: 10 };
 
-
-async function followToEnd(base: string, key: string, runId: string) {
-  const res = await fetch(`${base}/api/v1/runs/${runId}/events`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' } });
-  const text = await res.text();
-  if (!/event: end/.test(text)) throw new Error(`run ${runId}: the stream ended without its end event`);
+/**
+ * The bench's calls, through the lean keep-alive client (http-client.ts) that the latency loops use: fetch's own CPU,
+ * on the two cores the server, the worker and PostgreSQL share, lands on the path of the run being timed.
+ */
+function benchApi(base: string, key: string) {
+  const call = keepAliveClient(base, { authorization: `Bearer ${key}` });
+  const json = async (method: string, path: string, body: unknown = {}) => {
+    const res = await call(path, { method, body });
+    if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${res.body.slice(0, 2000)}`);
+    return JSON.parse(res.body);
+  };
+  return {
+    post: (path: string, body?: unknown) => json('POST', path, body),
+    /** Reads a run's event stream to its end. */
+    followToEnd: async (runId: string) => {
+      const res = await call(`/api/v1/runs/${runId}/events`, { headers: { accept: 'text/event-stream' } });
+      if (!/event: end/.test(res.body)) throw new Error(`run ${runId}: the stream ended without its end event (${res.status})`);
+    },
+  };
 }
 
 export interface RunFigures {
@@ -25,16 +40,28 @@ export interface RunFigures {
   overheadP50: number;
   runsPerSecond: number;
   failed: number;
-  /** p50 of each phase of a run: queued → started, started → first model usage recorded, → finished. */
-  phases: { pickup: number; claim: number; begin: number; model: number; finish: number };
+  /** p50 of each phase of a run: queued → started (→ its job claimed, → started), started → finished. */
+  phases: { pickup: number; claim: number; begin: number; work: number };
   /** The slowest of the one-at-a-time runs, and where its time went. */
   slowest: string;
 }
 
-export async function runsBench(o: Opsbase, admin: { session: string }, tenant: { key: string; orgId: string }, total: number, concurrency: number): Promise<RunFigures> {
+export async function runsBench(
+  o: Opsbase,
+  admin: { session: string },
+  tenant: { key: string; orgId: string },
+  total: number,
+  concurrency: number,
+): Promise<RunFigures> {
   const headers = { authorization: `Bearer ${tenant.key}` };
+  const bench = benchApi(o.base, tenant.key);
   const pool = new pg.Pool({ connectionString: o.databaseUrl(), max: 2 });
-  const worker = startChild('worker', [join(ROOT, 'src', 'main.ts'), 'worker'], { ...process.env, DATABASE_URL: o.databaseUrl(), OPSBASE_DATA_DIR: o.dataDir, LOG_LEVEL: 'warn' }, true);
+  const worker = startChild(
+    'worker',
+    [join(ROOT, 'src', 'main.ts'), 'worker'],
+    { ...process.env, DATABASE_URL: o.databaseUrl(), OPSBASE_DATA_DIR: o.dataDir, LOG_LEVEL: 'warn' },
+    true,
+  );
   try {
     await api(o.base, 'POST', '/api/v1/billing/grants', { org: tenant.orgId, credits: total + 10 }, { authorization: `Bearer ${admin.session}` });
     const agent = await api(o.base, 'POST', '/api/v1/agents', { name: 'bencher', role: 'Bench writer' }, headers);
@@ -56,19 +83,19 @@ export async function runsBench(o: Opsbase, admin: { session: string }, tenant: 
     // Latency, one at a time.
     const sequential = Math.min(100, Math.floor(total / 5));
     for (let n = 1; n <= sequential; n++) {
-      const run = await api(o.base, 'POST', `/api/v1/tasks/${n}/run`, {}, headers);
-      await followToEnd(o.base, tenant.key, run.id);
+      const run = await bench.post(`/api/v1/tasks/${n}/run`);
+      await bench.followToEnd(run.id);
     }
     // The bare queue job: submit, claimed by a long-polling claimer, completed (the first one, uncounted, opens the queue).
-    await api(o.base, 'POST', '/api/v1/queue/jobs', { queue: 'bare', task_type: 'warm-up', payload: {} }, headers);
-    const warm = await api(o.base, 'POST', '/api/v1/queue/claim', { worker_id: 'bench', queue: 'bare', batch_size: 1 }, headers);
-    await api(o.base, 'POST', `/api/v1/queue/jobs/${warm.data[0].id}/complete`, { worker_id: 'bench', result: {} }, headers);
+    await bench.post('/api/v1/queue/jobs', { queue: 'bare', task_type: 'warm-up', payload: {} });
+    const warm = await bench.post('/api/v1/queue/claim', { worker_id: 'bench', queue: 'bare', batch_size: 1 });
+    await bench.post(`/api/v1/queue/jobs/${warm.data[0].id}/complete`, { worker_id: 'bench', result: {} });
     for (let i = 0; i < sequential; i++) {
-      const claim = api(o.base, 'POST', '/api/v1/queue/claim', { worker_id: 'bench', queue: 'bare', batch_size: 1, wait_seconds: 10 }, headers);
+      const claim = bench.post('/api/v1/queue/claim', { worker_id: 'bench', queue: 'bare', batch_size: 1, wait_seconds: 10 });
       await sleep(2);
-      await api(o.base, 'POST', '/api/v1/queue/jobs', { queue: 'bare', task_type: 'noop', payload: { i } }, headers);
+      await bench.post('/api/v1/queue/jobs', { queue: 'bare', task_type: 'noop', payload: { i } });
       const got = await claim;
-      await api(o.base, 'POST', `/api/v1/queue/jobs/${got.data[0].id}/complete`, { worker_id: 'bench', result: { ok: true } }, headers);
+      await bench.post(`/api/v1/queue/jobs/${got.data[0].id}/complete`, { worker_id: 'bench', result: { ok: true } });
     }
     // Throughput: the rest, queued by concurrent callers.
     let next = sequential + 1;
@@ -76,33 +103,39 @@ export async function runsBench(o: Opsbase, admin: { session: string }, tenant: 
       Array.from({ length: concurrency }, async () => {
         while (next <= total) {
           const n = next++;
-          await api(o.base, 'POST', `/api/v1/tasks/${n}/run`, {}, headers);
+          await bench.post(`/api/v1/tasks/${n}/run`);
         }
       }),
     );
     for (;;) {
-      const { rows } = await pool.query(`select count(*)::int as open from runs where org_id = $1 and status in ('queued', 'running')`, [tenant.orgId]);
+      const { rows } = await pool.query(`select count(*)::int as open from runs where org_id = $1 and status in ('queued', 'running')`, [
+        tenant.orgId,
+      ]);
       if (rows[0].open === 0) break;
       await sleep(100);
     }
     const ms = (sql: string) => pool.query<{ ms: number }>(sql, [tenant.orgId]).then((r) => r.rows.map((x) => Number(x.ms)).sort((a, b) => a - b));
     const runLat = await ms(`select extract(epoch from finished_at - queued_at) * 1000 as ms from runs
       where org_id = $1 and task_id in (select id from tasks where org_id = $1 and number <= ${sequential})`);
-    const jobLat = await ms(`select extract(epoch from finished_at - created_at) * 1000 as ms from queue_jobs where org_id = $1 and queue = 'bare' and task_type = 'noop'`);
+    const jobLat = await ms(
+      `select extract(epoch from finished_at - created_at) * 1000 as ms from queue_jobs where org_id = $1 and queue = 'bare' and task_type = 'noop'`,
+    );
     const { rows: span } = await pool.query(
       `select count(*)::int as n, extract(epoch from max(finished_at) - min(queued_at)) as s, count(*) filter (where status <> 'succeeded')::int as failed
          from runs where org_id = $1 and task_id in (select id from tasks where org_id = $1 and number > ${sequential})`,
       [tenant.orgId],
     );
-    const { rows: all } = await pool.query(`select count(*) filter (where status <> 'succeeded')::int as failed from runs where org_id = $1`, [tenant.orgId]);
-    // Where a run's time goes (one at a time): waiting for a worker, its start and the model call, its end.
+    const { rows: all } = await pool.query(`select count(*) filter (where status <> 'succeeded')::int as failed from runs where org_id = $1`, [
+      tenant.orgId,
+    ]);
+    // Where a run's time goes (one at a time): waiting for a worker, its start, then the model call and its end (the
+    // last model call's events are written with the run's end: llm.ts).
     const phase = async (expr: string) =>
       percentile(
         await ms(`select extract(epoch from ${expr}) * 1000 as ms from runs r
           where r.org_id = $1 and r.task_id in (select id from tasks where org_id = $1 and number <= ${sequential})`),
         50,
       );
-    const usageAt = `(select min(created_at) from run_events e where e.run_id = r.id and e.type = 'usage')`;
     // The pickup in two: until a worker claimed the run's job (the request's commit, the NOTIFY, the claim), then
     // until the run's start was recorded (the job's handler and the start's transaction).
     const claimedAt = `(select started_at from queue_jobs j where j.id = r.job_id)`;
@@ -110,8 +143,7 @@ export async function runsBench(o: Opsbase, admin: { session: string }, tenant: 
       pickup: await phase('r.started_at - r.queued_at'),
       claim: await phase(`${claimedAt} - r.queued_at`),
       begin: await phase(`r.started_at - ${claimedAt}`),
-      model: await phase(`${usageAt} - r.started_at`),
-      finish: await phase(`r.finished_at - ${usageAt}`),
+      work: await phase('r.finished_at - r.started_at'),
     };
     const { rows: slowest } = await pool.query(
       `select t.number, extract(epoch from r.started_at - r.queued_at) * 1000 as pickup, extract(epoch from r.finished_at - r.started_at) * 1000 as work
@@ -119,7 +151,9 @@ export async function runsBench(o: Opsbase, admin: { session: string }, tenant: 
         order by r.finished_at - r.queued_at desc limit 1`,
       [tenant.orgId],
     );
-    const slow = slowest[0] ? `run #${slowest[0].number}: queued → started ${Number(slowest[0].pickup).toFixed(0)} ms, then ${Number(slowest[0].work).toFixed(0)} ms` : '';
+    const slow = slowest[0]
+      ? `run #${slowest[0].number}: queued → started ${Number(slowest[0].pickup).toFixed(0)} ms, then ${Number(slowest[0].work).toFixed(0)} ms`
+      : '';
     const runP50 = percentile(runLat, 50);
     const jobP50 = percentile(jobLat, 50);
     return {

@@ -1,7 +1,8 @@
 // The loop runner of the worker's outbox relays (event dispatch, webhook delivery) and of the job engine's own tick
 // and claims: a pass repeated every `everyMs`. Passes never overlap; a failed pass is logged and the next one runs.
 // `wake()` runs a pass now (or right after the one in progress) — for work announced by a NOTIFY — so the
-// interval is only the fallback for a missed notification.
+// interval is only the fallback for a missed notification. With `coalesceMs`, a wake runs the pass that much later
+// instead, and every wake meanwhile joins it: work announced in bursts goes in one pass.
 import type { Logger } from 'pino';
 
 export interface Loop {
@@ -11,16 +12,26 @@ export interface Loop {
   stop: () => Promise<void>;
 }
 
-export function startLoop(name: string, log: Logger, everyMs: number, pass: () => Promise<unknown>): Loop {
+export function startLoop(name: string, log: Logger, everyMs: number, pass: () => Promise<unknown>, opts: { coalesceMs?: number } = {}): Loop {
+  const coalesceMs = opts.coalesceMs ?? 0;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inPass = false;
   let again = false;
+  /** A woken pass is waiting out coalesceMs. */
+  let soon = false;
+  const passSoon = () => {
+    if (soon) return;
+    soon = true;
+    clearTimeout(timer);
+    timer = setTimeout(tick, coalesceMs);
+  };
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
     clearTimeout(timer);
     inPass = true;
     again = false;
+    soon = false;
     running = pass().then(
       () => {},
       (err: unknown) => log.warn({ err: (err as Error).message, loop: name }, `${name} failed; retrying`),
@@ -28,7 +39,8 @@ export function startLoop(name: string, log: Logger, everyMs: number, pass: () =
     void running.then(() => {
       inPass = false;
       if (stopped) return;
-      if (again) tick();
+      if (again && coalesceMs) passSoon();
+      else if (again) tick();
       else timer = setTimeout(tick, everyMs);
     });
   };
@@ -37,6 +49,7 @@ export function startLoop(name: string, log: Logger, everyMs: number, pass: () =
     wake: () => {
       if (stopped) return;
       if (inPass) again = true;
+      else if (coalesceMs) passSoon();
       else tick();
     },
     stop: async () => {

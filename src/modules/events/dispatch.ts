@@ -55,7 +55,8 @@ export const NOTIFICATION_RULES: Partial<Record<EventType, Rule>> = {
   'run.failed': {
     roles: ['owner', 'admin'],
     title: (e) => `Run failed: ${str(e.data.task_title) || str(e.data.task_id)}`,
-    body: (e) => `${str(e.data.status) === 'timed_out' ? 'Timed out' : 'Failed'}${e.data.message ? `: ${str(e.data.message)}` : '.'} The credit was refunded.`,
+    body: (e) =>
+      `${str(e.data.status) === 'timed_out' ? 'Timed out' : 'Failed'}${e.data.message ? `: ${str(e.data.message)}` : '.'} The credit was refunded.`,
   },
   'agent.paused': {
     roles: ['owner', 'admin'],
@@ -144,34 +145,70 @@ async function recordFailure(tx: DbOrTx, e: EventRow, err: unknown): Promise<voi
     .where(eq(events.id, e.id));
 }
 
+/** Marks events fanned out (in the transaction that wrote what they fanned out to). */
+async function markDispatched(tx: DbOrTx, ids: string[]) {
+  if (ids.length) await tx.update(events).set({ dispatchedAt: new Date(), nextDispatchAt: null }).where(inArray(events.id, ids));
+}
+
 /**
- * One batch, in the caller's transaction. The whole batch is tried at once inside a savepoint (the common case: one
- * round of statements); if anything in it throws, each event is retried alone in its own savepoint, so one poison
- * event is set aside (retried later, then parked) and every other event flows.
+ * The batch one event at a time, each in its own savepoint, after the whole batch threw: one poison event is set aside
+ * (retried later, then parked) and every other event flows.
  */
-async function dispatchBatch(tx: DbOrTx, batch: EventRow[]) {
+async function dispatchOneByOne(tx: DbOrTx, batch: EventRow[]) {
   const out = { made: 0, deliveries: 0, failed: 0 };
-  let done: string[] = [];
-  try {
-    const r = await tx.transaction((sp) => fanOutAll(sp, batch));
-    out.made = r.made;
-    out.deliveries = r.deliveries;
-    done = batch.map((e) => e.id);
-  } catch {
-    for (const e of batch) {
-      try {
-        const r = await tx.transaction((sp) => fanOutAll(sp, [e]));
-        out.made += r.made;
-        out.deliveries += r.deliveries;
-        done.push(e.id);
-      } catch (err) {
-        out.failed++;
-        await recordFailure(tx, e, err);
-      }
+  const done: string[] = [];
+  for (const e of batch) {
+    try {
+      const r = await tx.transaction((sp) => fanOutAll(sp, [e]));
+      out.made += r.made;
+      out.deliveries += r.deliveries;
+      done.push(e.id);
+    } catch (err) {
+      out.failed++;
+      await recordFailure(tx, e, err);
     }
   }
-  if (done.length) await tx.update(events).set({ dispatchedAt: new Date(), nextDispatchAt: null }).where(inArray(events.id, done));
+  await markDispatched(tx, done);
   return out;
+}
+
+/** The whole batch threw: its transaction is rolled back and the pass redone one event at a time. */
+class BatchFailed extends Error {}
+
+type Pass = { count: number; made: number; deliveries: number; failed: number } | null;
+
+/**
+ * One pass over up to BATCH pending events in one transaction, or null when another dispatcher holds the lock. The
+ * common case is one round of statements: the lock, the batch, what it fans out to, the marks. The transaction commits
+ * without waiting for the WAL flush: a pass lost in a crash lost its marks with its fan-out, and the events are simply
+ * dispatched again (at least once, as always). `oneByOne` is the retry of a batch that threw.
+ */
+async function dispatchPass(services: AppServices, oneByOne: boolean): Promise<Pass> {
+  return services.database.db.transaction(async (tx) => {
+    const { rows } = await tx.execute<{ locked: boolean }>(
+      sql`select pg_try_advisory_xact_lock(${LOCK_KEY}) as locked, set_config('synchronous_commit', 'off', true) as async_commit`,
+    );
+    if (!rows[0]?.locked) return null;
+    const batch = await tx
+      .select()
+      .from(events)
+      .where(and(isNull(events.dispatchedAt), isNull(events.parkedAt), or(isNull(events.nextDispatchAt), lte(events.nextDispatchAt, sql`now()`))))
+      .orderBy(asc(events.seq))
+      .limit(BATCH);
+    if (!batch.length) return { count: 0, made: 0, deliveries: 0, failed: 0 };
+    if (oneByOne) return { count: batch.length, ...(await dispatchOneByOne(tx, batch)) };
+    let r: { made: number; deliveries: number };
+    try {
+      r = await fanOutAll(tx, batch);
+    } catch {
+      throw new BatchFailed();
+    }
+    await markDispatched(
+      tx,
+      batch.map((e) => e.id),
+    );
+    return { count: batch.length, ...r, failed: 0 };
+  });
 }
 
 /** One dispatcher pass over every pending event; exported for tests, which call it directly. */
@@ -180,17 +217,9 @@ export async function dispatchEvents(
 ): Promise<{ dispatched: number; failed: number; notifications: number; webhook_deliveries: number; busy: boolean }> {
   const total = { dispatched: 0, failed: 0, notifications: 0, webhook_deliveries: 0 };
   for (;;) {
-    const r = await services.database.db.transaction(async (tx) => {
-      const { rows } = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${LOCK_KEY}) as locked`);
-      if (!rows[0]?.locked) return null;
-      const batch = await tx
-        .select()
-        .from(events)
-        .where(and(isNull(events.dispatchedAt), isNull(events.parkedAt), or(isNull(events.nextDispatchAt), lte(events.nextDispatchAt, sql`now()`))))
-        .orderBy(asc(events.seq))
-        .limit(BATCH);
-      if (!batch.length) return { count: 0, made: 0, deliveries: 0, failed: 0 };
-      return { count: batch.length, ...(await dispatchBatch(tx, batch)) };
+    const r = await dispatchPass(services, false).catch((err) => {
+      if (err instanceof BatchFailed) return dispatchPass(services, true);
+      throw err;
     });
     if (!r) return { ...total, busy: true };
     total.dispatched += r.count - r.failed;
@@ -202,12 +231,23 @@ export async function dispatchEvents(
 }
 
 const TICK_MS = 1000;
+/**
+ * How long a woken dispatcher waits for more: events come in bursts (a run records four within milliseconds), and one
+ * pass for the burst is one transaction instead of one each — on the path of the work that recorded them.
+ */
+const COALESCE_MS = 20;
 
 /** The worker's relay loop: woken by the NOTIFY of new events, and a pass every second regardless. */
 export function startEventDispatcher(services: AppServices, everyMs = TICK_MS): Loop {
-  return startLoop('event dispatch', services.log, everyMs, async () => {
-    const r = await dispatchEvents(services);
-    if (r.failed) services.log.warn(r, 'events failed to fan out: set aside for a retry (see dispatch_error in GET /events)');
-    else if (r.dispatched) services.log.debug(r, 'events dispatched');
-  });
+  return startLoop(
+    'event dispatch',
+    services.log,
+    everyMs,
+    async () => {
+      const r = await dispatchEvents(services);
+      if (r.failed) services.log.warn(r, 'events failed to fan out: set aside for a retry (see dispatch_error in GET /events)');
+      else if (r.dispatched) services.log.debug(r, 'events dispatched');
+    },
+    { coalesceMs: COALESCE_MS },
+  );
 }

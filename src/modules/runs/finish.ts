@@ -15,7 +15,7 @@ import { postSoon, settle } from '../billing/holds.ts';
 import { recordEvent } from '../events/record.ts';
 import { createComment } from '../tasks/comments.ts';
 import { enforceBudget } from './budget.ts';
-import { appendRunEvents } from './events.ts';
+import { appendRunEvents, type NewRunEvent } from './events.ts';
 import { afterFailure, countsAgainstTask } from './retry.ts';
 import type { RunRow } from './service.ts';
 
@@ -25,6 +25,8 @@ interface RunFacts {
   steps?: number;
   ruleIds?: string[];
   model?: string | null;
+  /** Events the runtime left to be written with the outcome, before it (RuntimeResult.events). */
+  events?: NewRunEvent[];
 }
 
 export type RunOutcome =
@@ -137,6 +139,7 @@ export async function finishRun(services: AppServices, runId: string, outcome: R
     });
     await recordActivity(ctx, { action: eventType, entityType: 'run', entityId: run.id, metadata: summary });
     await appendRunEvents(tx, run, [
+      ...(outcome.events ?? []),
       outcome.status === 'succeeded'
         ? { type: 'result', data: { result: outcome.result } }
         : { type: 'error', data: { code: outcome.reason, message: outcome.message } },

@@ -34,6 +34,11 @@ export interface RuntimeResult {
   /** Rule ids the run was given (llm). */
   ruleIds?: string[];
   model?: string | null;
+  /**
+   * Events left for the run's end to write with its outcome, in the same statement as its last events: the final
+   * model message and its usage (an llm run's last step, which no further step or budget check reads before the end).
+   */
+  events?: NewRunEvent[];
 }
 
 /** A run that ends without a result: `reason` is the run's reason (`budget`, `provider_error`, `agent_error`, …). */
@@ -43,10 +48,12 @@ export class RunFailure extends Error {
   readonly steps?: number;
   readonly status: 'failed' | 'timed_out' | 'cancelled';
   readonly ruleIds?: string[];
+  /** As RuntimeResult's: events the run's end writes. */
+  readonly events?: NewRunEvent[];
   constructor(
     reason: string,
     message: string,
-    opts: { usage?: Usage; steps?: number; status?: 'failed' | 'timed_out' | 'cancelled'; ruleIds?: string[] } = {},
+    opts: { usage?: Usage; steps?: number; status?: 'failed' | 'timed_out' | 'cancelled'; ruleIds?: string[]; events?: NewRunEvent[] } = {},
   ) {
     super(message);
     this.reason = reason;
@@ -54,6 +61,7 @@ export class RunFailure extends Error {
     this.steps = opts.steps;
     this.status = opts.status ?? 'failed';
     this.ruleIds = opts.ruleIds;
+    this.events = opts.events;
   }
 }
 

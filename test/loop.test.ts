@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
 import { startLoop } from '../src/jobs/loop.ts';
+import { until } from './helpers/until.ts';
 
 const log = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
@@ -30,23 +31,24 @@ test('a burst of wakes runs one coalesced pass; a wake during the pass runs one 
   try {
     for (let i = 0; i < 5; i++) loop.wake();
     assert.equal(passes, 0, 'a woken pass waits out the coalescing window');
-    await sleep(120);
+    await until('the coalesced pass', () => passes === 1, 5_000);
+    await sleep(100);
     assert.equal(passes, 1, 'five wakes, one pass');
 
     gate = new Promise<void>((res) => {
       release = res;
     });
     loop.wake();
-    await sleep(80);
-    assert.equal(passes, 2, 'the second burst started its pass');
+    await until('the second burst’s pass', () => passes === 2, 5_000);
     loop.wake();
     loop.wake();
     await sleep(80);
     assert.equal(passes, 2, 'wakes during a pass wait for it');
     release();
     gate = Promise.resolve();
-    await sleep(120);
-    assert.equal(passes, 3, 'then one more pass for them');
+    await until('one more pass for them', () => passes === 3, 5_000);
+    await sleep(100);
+    assert.equal(passes, 3, 'and only one');
     assert.equal(overlapped, false);
   } finally {
     release();

@@ -99,18 +99,11 @@ test('an offline llm run: 202 queued, executed by a worker, result on the task (
 
 test('an openai-compatible run calls a tool as the agent; usage is recorded exactly; 1 credit', async () => {
   const t = await funded('Compat');
-  const agent = await ok(
-    await api(t, 'POST', '/agents', fakeAgent('commenter', { tools: ['tasks.comments.create'], runtime_config: { on_success: 'done' } })),
-  );
+  const agent = await ok(await api(t, 'POST', '/agents', fakeAgent('commenter', { tools: ['tasks.comments.create'], runtime_config: { on_success: 'done' } })));
   const task = await taskFor(t, 'commenter', 'Review the pricing page');
   fake.reset();
   fake.script(
-    {
-      kind: 'tool',
-      name: 'tasks_comments_create',
-      args: { id: String(task.number), body: 'Looked at it: prices are stale.' },
-      usage: { prompt_tokens: 120, completion_tokens: 30 },
-    },
+    { kind: 'tool', name: 'tasks_comments_create', args: { id: String(task.number), body: 'Looked at it: prices are stale.' }, usage: { prompt_tokens: 120, completion_tokens: 30 } },
     { kind: 'text', text: 'Reviewed; left a comment.', usage: { prompt_tokens: 180, completion_tokens: 12 } },
   );
   const run = await runAndWait(t, task);
@@ -172,12 +165,7 @@ test('budget: a token cap stops the run before the call that would pass it (exac
   await ok(await api(t, 'POST', '/agents', fakeAgent('thrifty', { tools: ['tasks.comments.create'], budget: { monthly_tokens: 250 } })));
   const task = await taskFor(t, 'thrifty', 'Spend carefully');
   fake.reset();
-  const step = {
-    kind: 'tool',
-    name: 'tasks_comments_create',
-    args: { id: String(task.number), body: 'step' },
-    usage: { prompt_tokens: 80, completion_tokens: 20 },
-  } as const;
+  const step = { kind: 'tool', name: 'tasks_comments_create', args: { id: String(task.number), body: 'step' }, usage: { prompt_tokens: 80, completion_tokens: 20 } } as const;
   fake.script(step, step, step, step);
   const run = await runAndWait(t, task);
   assert.equal(run.status, 'failed', JSON.stringify(run));
@@ -243,17 +231,11 @@ test('the event stream: SSE replays, follows the run live to its end, and resume
   const other = await app.second();
   const queued = await ok(await api(t, 'POST', `/tasks/${task.number}/run`, {}), 202);
   const read = async (headers: Record<string, string>) => {
-    const res = await fetch(`${other.url}/api/v1/runs/${queued.id}/events`, {
-      headers: { authorization: `Bearer ${t.key}`, accept: 'text/event-stream', ...headers },
-    });
+    const res = await fetch(`${other.url}/api/v1/runs/${queued.id}/events`, { headers: { authorization: `Bearer ${t.key}`, accept: 'text/event-stream', ...headers } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const text = await res.text(); // the server ends the stream after the run's last event
-    return [...text.matchAll(/(?:id: (\d+)\n)?event: (\w+)\ndata: (.*)\n\n/g)].map((m) => ({
-      id: m[1] ? Number(m[1]) : null,
-      event: m[2],
-      data: JSON.parse(m[3]),
-    }));
+    return [...text.matchAll(/(?:id: (\d+)\n)?event: (\w+)\ndata: (.*)\n\n/g)].map((m) => ({ id: m[1] ? Number(m[1]) : null, event: m[2], data: JSON.parse(m[3]) }));
   };
   const all = await read({});
   const end = all.at(-1)!;
@@ -319,10 +301,7 @@ test('CLI: `tasks run N --yes --wait` prints the live events and exits 0 on succ
   const env = { ...process.env, NO_COLOR: '1', OPSBASE_API_URL: app.url, OPSBASE_API_KEY: t.key, XDG_CONFIG_HOME: configDir };
   try {
     // The budget's members are flags of their own (`--monthly-credits`), beside `--budget <json>`.
-    const made = await runProcess(
-      ['--json', 'agents', 'create', 'writer', '--role', 'Content writer', '--interval-sec', '300', '--monthly-credits', '100'],
-      env,
-    );
+    const made = await runProcess(['--json', 'agents', 'create', 'writer', '--role', 'Content writer', '--interval-sec', '300', '--monthly-credits', '100'], env);
     assert.equal(made.code, 0, made.stderr);
     const agent = JSON.parse(made.stdout);
     assert.deepEqual([agent.interval_sec, agent.budget.monthly_credits, agent.budget.monthly_tokens], [300, 100, null]);
@@ -346,10 +325,7 @@ test('CLI: `tasks run N --yes --wait` prints the live events and exits 0 on succ
     fake.script({ kind: 'status', status: 500 }, { kind: 'status', status: 500 }, { kind: 'status', status: 500 });
     const failed = await runProcess(['--json', 'tasks', 'run', String(doomed.number), '--yes', '--wait'], env);
     assert.equal(failed.code, 1, failed.stderr);
-    const lines = failed.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = failed.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(lines.at(-1).event, 'end');
     assert.equal(lines.at(-1).status, 'failed');
     const runId = lines[0].run_id;
@@ -357,17 +333,8 @@ test('CLI: `tasks run N --yes --wait` prints the live events and exits 0 on succ
 
     const replay = await runProcess(['--json', 'runs', 'events', runId, '--follow'], env);
     assert.equal(replay.code, 0, replay.stderr);
-    const seqs = replay.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((e) => e.seq)
-      .map((e) => e.seq);
-    assert.deepEqual(
-      seqs,
-      seqs.map((_: number, i: number) => i + 1),
-      'every event once, in order',
-    );
+    const seqs = replay.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.seq).map((e) => e.seq);
+    assert.deepEqual(seqs, seqs.map((_: number, i: number) => i + 1), 'every event once, in order');
     const missing = await runProcess(['runs', 'events', 'run_00000000000000000000000000', '--follow'], env);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /not_found/);
@@ -381,9 +348,7 @@ test('MCP: tasks_run needs confirm: true, then queues a paid run an agent can fo
   await ok(await api(t, 'POST', '/agents', { name: 'writer' }));
   const task = await taskFor(t, 'writer', 'Summarise the quarter');
   const client = new Client({ name: 'opsbase-test', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${t.key}` } } }),
-  );
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${t.key}` } } }));
   try {
     const { tools } = await client.listTools();
     const run = tools.find((x) => x.name === 'tasks_run');

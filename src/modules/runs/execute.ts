@@ -92,22 +92,14 @@ async function beginFast(services: AppServices, runId: string, attempt: number, 
     .where(eq(runs.id, runId));
   if (!row) return null;
   const { run, agent, task: before } = row;
-  if ((run.status !== 'queued' && run.status !== 'running') || run.cancelRequestedAt || agent.status === 'paused' || agent.status === 'offline')
-    return null;
+  if ((run.status !== 'queued' && run.status !== 'running') || run.cancelRequestedAt || agent.status === 'paused' || agent.status === 'offline') return null;
   const seconds = runTimeoutSeconds(before, agent);
   const systemPrompt = run.runtime === 'llm' ? systemPromptFor(db, agent) : undefined;
   systemPrompt?.catch(() => {});
   const retried = run.status === 'running';
   const holder = `agent:${agent.id}`;
   const events: NewRunEvent[] = [
-    ...(retried
-      ? [
-          {
-            type: 'log' as const,
-            data: { level: 'warn', message: `The worker running attempt ${run.attempt} was lost; attempt ${attempt} takes over.` },
-          },
-        ]
-      : []),
+    ...(retried ? [{ type: 'log' as const, data: { level: 'warn', message: `The worker running attempt ${run.attempt} was lost; attempt ${attempt} takes over.` } }] : []),
     { type: 'status', data: { status: 'running', attempt } },
   ];
   const started = { run_id: run.id, task_id: before.id, agent_id: agent.id, attempt };
@@ -147,11 +139,7 @@ async function beginFast(services: AppServices, runId: string, attempt: number, 
   const running: RunRow = { ...run, status: 'running', attempt, startedAt: new Date(w.started_at), lastSeq: Number(w.last_seq) };
   // The task changed between the run's guard and its own update (someone moved it just then): as begin would.
   if (w.lease_expires_at === null) {
-    return {
-      kind: 'end',
-      run: running,
-      outcome: { status: 'failed', reason: 'task_unavailable', message: `Task #${before.number} is not free to run.` },
-    };
+    return { kind: 'end', run: running, outcome: { status: 'failed', reason: 'task_unavailable', message: `Task #${before.number} is not free to run.` } };
   }
   if (retried) log.warn({ run: run.id, attempt }, 'run resumed after its worker was lost');
   const task: TaskRow = {
@@ -195,8 +183,7 @@ async function begin(services: AppServices, runId: string, attempt: number, log:
     const systemPrompt = run.runtime === 'llm' ? systemPromptFor(services.database.db, agent) : undefined;
     systemPrompt?.catch(() => {});
     const task = await takeTask(tx, run.taskId, agent.id, seconds + 60);
-    if (!task)
-      return end({ status: 'failed', reason: 'task_unavailable', message: `Task #${before.number} is ${before.status} and not free to run.` });
+    if (!task) return end({ status: 'failed', reason: 'task_unavailable', message: `Task #${before.number} is ${before.status} and not free to run.` });
     if (run.holdId) await extendHold(tx, run.holdId, seconds * 2 + 600);
     const retried = run.status === 'running';
     const [started] = await tx
@@ -208,21 +195,9 @@ async function begin(services: AppServices, runId: string, attempt: number, log:
       .update(agents)
       .set({ status: 'running', lastHeartbeatAt: new Date(), updatedAt: new Date() })
       .where(and(eq(agents.id, agent.id), sql`status in ('active', 'idle')`));
-    await recordEvent(tx, {
-      orgId: run.orgId,
-      type: 'run.started',
-      subject: run.id,
-      data: { run_id: run.id, task_id: task.id, agent_id: agent.id, attempt },
-    });
+    await recordEvent(tx, { orgId: run.orgId, type: 'run.started', subject: run.id, data: { run_id: run.id, task_id: task.id, agent_id: agent.id, attempt } });
     await appendRunEvents(tx, run, [
-      ...(retried
-        ? [
-            {
-              type: 'log' as const,
-              data: { level: 'warn', message: `The worker running attempt ${run.attempt} was lost; attempt ${attempt} takes over.` },
-            },
-          ]
-        : []),
+      ...(retried ? [{ type: 'log' as const, data: { level: 'warn', message: `The worker running attempt ${run.attempt} was lost; attempt ${attempt} takes over.` } }] : []),
       { type: 'status', data: { status: 'running', attempt } },
     ]);
     if (retried) log.warn({ run: run.id, attempt }, 'run resumed after its worker was lost');
@@ -274,15 +249,7 @@ async function attempt(services: AppServices, job: JobRun<{ run_id: string }>, c
         await appendRunEvents(services.database.db, run, events, { progress, durable: false });
       },
     });
-    outcome = {
-      status: 'succeeded',
-      result: out.result,
-      usage: out.usage,
-      steps: out.steps,
-      ruleIds: out.ruleIds,
-      model: out.model,
-      events: out.events,
-    };
+    outcome = { status: 'succeeded', result: out.result, usage: out.usage, steps: out.steps, ruleIds: out.ruleIds, model: out.model, events: out.events };
   } catch (err) {
     // The worker itself is stopping (not the run's fault): leave the run running for the next attempt.
     if (job.signal.aborted && !cancel.signal.aborted && !timeout.aborted) throw err;
@@ -333,3 +300,4 @@ export async function renewRunLease(
     .where(and(eq(tasks.id, run.taskId), eq(tasks.leaseHolder, `agent:${run.agentId}`), gt(tasks.leaseExpiresAt, sql`now()`)));
   if (run.agentId) await db.update(agents).set({ lastHeartbeatAt: new Date() }).where(eq(agents.id, run.agentId));
 }
+

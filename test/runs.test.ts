@@ -95,6 +95,19 @@ test('an offline llm run: 202 queued, executed by a worker, result on the task (
     listed.map((r: any) => r.id),
     [run.id],
   );
+  // What the run's end wrote with its outcome (finish-fast.ts, in one statement): the task's event, the run's domain
+  // event and audit row with what it spent, its last status event, and the agent no longer running.
+  assert.equal(evs.at(-1).data.credits_spent, 1);
+  const [moved] = await sql(app, `select data from events where org_id = $1 and subject = $2 and type = 'task.updated'`, [t.orgId, task.id]);
+  assert.deepEqual(moved.data, { number: task.number, title: task.title, status: 'in_review', run_id: run.id, changed: ['status', 'resolution'] });
+  const [succeeded] = await sql(app, `select data from events where org_id = $1 and subject = $2 and type = 'run.succeeded'`, [t.orgId, run.id]);
+  assert.deepEqual(succeeded.data, { run_id: run.id, task_id: task.id, agent_id: run.agent_id, status: 'succeeded', credits_spent: 1 });
+  const audit = await sql(app, `select actor_type, actor_id, metadata from activity_log where org_id = $1 and action = 'run.succeeded' and entity_id = $2`, [
+    t.orgId,
+    run.id,
+  ]);
+  assert.deepEqual(audit, [{ actor_type: 'agent', actor_id: run.agent_id, metadata: succeeded.data }]);
+  assert.equal((await api(t, 'GET', '/agents/writer')).body.status, 'active');
 });
 
 test('an openai-compatible run calls a tool as the agent; usage is recorded exactly; 1 credit', async () => {
@@ -118,6 +131,14 @@ test('an openai-compatible run calls a tool as the agent; usage is recorded exac
   const done = (await api(t, 'GET', `/tasks/${task.number}`)).body;
   assert.equal(done.status, 'done', 'on_success: done');
   assert.ok(done.completed_at);
+  const taskEvents = await sql(app, `select type, data->>'status' as status from events where org_id = $1 and subject = $2 and type <> 'task.created' order by seq`, [
+    t.orgId,
+    task.id,
+  ]);
+  assert.deepEqual(taskEvents, [
+    { type: 'task.updated', status: 'done' },
+    { type: 'task.completed', status: 'done' },
+  ]);
   const evs = await events(t, run.id);
   const call = evs.find((e) => e.type === 'tool_call');
   assert.equal(call.data.tool, 'tasks_comments_create');

@@ -1,6 +1,7 @@
 // Domain events, written in the transaction of the change that caused them (a transactional outbox): the
 // dispatcher (dispatch.ts) fans them out to notifications (and webhooks, pilot triggers as those arrive).
 // EVENT_TYPES is the one catalog: a capability that records a new type adds it here, with its description.
+import { type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.ts';
 import { events } from '../../db/schema/billing.ts';
 import { newId } from '../../core/ids.ts';
@@ -46,6 +47,12 @@ export const EVENT_CATALOG = {
 
 export type EventType = keyof typeof EVENT_CATALOG;
 export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
+
+/**
+ * An insert of events for a statement that writes them with the change (a CTE): `rows` selects, in order, the id,
+ * org_id, type, subject and data of each.
+ */
+export const insertEventsSql = (rows: SQL) => sql`insert into events (id, org_id, type, subject, data) ${rows}`;
 
 export async function recordEvent(db: DbOrTx, e: { orgId: string; type: EventType; subject?: string; data?: Record<string, unknown> }) {
   const [row] = await db

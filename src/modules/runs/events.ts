@@ -1,6 +1,6 @@
 // A run's events: numbered 1, 2, 3 … per run (the run row's `last_seq` hands the numbers out, so concurrent writers
 // never collide), each committed as it happens so a viewer sees it live, and signalled to every instance.
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.ts';
 import { runEvents } from '../../db/schema/runs.ts';
 import type { RunEventType } from './schemas.ts';
@@ -36,18 +36,22 @@ export async function appendRunEvents(
   const asyncCommit = opts.durable === false ? sql`, set_config('synchronous_commit', 'off', true) as async_commit` : sql``;
   const { rows } = await db.execute<{ last: number }>(sql`
     with s as (update runs set last_seq = last_seq + ${events.length}${progress} where id = ${run.id} returning last_seq),
-    ins as (
-      insert into run_events (run_id, seq, org_id, type, data)
-      select ${run.id}, s.last_seq - ${events.length} + e.ord::int, ${run.orgId}, e.type, e.data
-        from s, unnest(${sql.param(events.map((e) => e.type))}::text[], ${sql.param(events.map((e) => JSON.stringify(e.data)))}::jsonb[])
-             with ordinality as e(type, data, ord)
-    )
+    ins as (${insertRunEventsSql(run, sql.raw('s'), events)})
     select (select last_seq from s) as last, pg_notify(${RUNS_CHANNEL}, ${`e:${run.id}`})${asyncCommit}`);
   return Number(rows[0].last);
 }
 
-export const appendRunEvent = (db: DbOrTx, run: { id: string; orgId: string }, type: RunEventType, data: Record<string, unknown>) =>
-  appendRunEvents(db, run, [{ type, data }]);
+/**
+ * The insert of `events`, numbered just below the run's advanced counter: for a statement that moved the run's
+ * `last_seq` past them in a CTE named by `advanced` (a relation with a `last_seq` column and one row, or none: then
+ * nothing is written). Every writer of a run's events goes through here.
+ */
+export function insertRunEventsSql(run: { id: string; orgId: string }, advanced: SQL, events: NewRunEvent[], offset = 0) {
+  return sql`insert into run_events (run_id, seq, org_id, type, data)
+    select ${run.id}, ${advanced}.last_seq - ${events.length + offset} + e.ord::int, ${run.orgId}, e.type, e.data
+      from ${advanced}, unnest(${sql.param(events.map((e) => e.type))}::text[], ${sql.param(events.map((e) => JSON.stringify(e.data)))}::jsonb[])
+           with ordinality as e(type, data, ord)`;
+}
 
 export async function runEventsAfter(db: DbOrTx, runId: string, after: number, limit: number) {
   const rows = await db

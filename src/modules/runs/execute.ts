@@ -11,14 +11,16 @@ import { agents } from '../../db/schema/agents.ts';
 import { runs } from '../../db/schema/runs.ts';
 import { tasks } from '../../db/schema/tasks.ts';
 import { newId } from '../../core/ids.ts';
+import { executePrepared } from '../../db/prepared.ts';
 import type { JobRun } from '../../jobs/define.ts';
 import { extendHold } from '../billing/holds.ts';
-import { recordEvent } from '../events/record.ts';
+import { insertEventsSql, recordEvent } from '../events/record.ts';
 import { type SystemPrompt, systemPromptFor } from '../agents/prompt.ts';
 import type { AgentRow } from '../agents/service.ts';
 import type { TaskRow } from '../tasks/service.ts';
-import { appendRunEvents, type NewRunEvent } from './events.ts';
-import { finishRun, type RunOutcome } from './finish.ts';
+import { appendRunEvents, insertRunEventsSql, type NewRunEvent } from './events.ts';
+import { afterRunEnded, finishRun, type RunOutcome } from './finish.ts';
+import { finishSucceededFast } from './finish-fast.ts';
 import { httpRuntime } from './runtimes/http.ts';
 import { llmRuntime } from './runtimes/llm.ts';
 import { processRuntime } from './runtimes/process.ts';
@@ -72,6 +74,25 @@ const takeable = (holder: string) => sql`(archived_at is null and (status in ('b
   or (status = 'blocked' and run_failures >= ${BLOCK_AFTER_FAILURES})
   or (status = 'in_progress' and (lease_holder = ${holder} or lease_expires_at is null or lease_expires_at < now()))))`;
 
+/** The run, its agent and its task by the run's id: prepared (one per handle), it skips the ORM's build and the plan. */
+const startingRuns = new WeakMap<object, ReturnType<typeof buildStartingRun>>();
+const buildStartingRun = (db: DbOrTx) =>
+  db
+    .select({ run: runs, agent: agents, task: tasks })
+    .from(runs)
+    .innerJoin(agents, eq(agents.id, runs.agentId))
+    .innerJoin(tasks, eq(tasks.id, runs.taskId))
+    .where(eq(runs.id, sql.placeholder('id')))
+    .prepare('run_starting');
+function startingRun(db: DbOrTx) {
+  let q = startingRuns.get(db);
+  if (!q) {
+    q = buildStartingRun(db);
+    startingRuns.set(db, q);
+  }
+  return q;
+}
+
 /**
  * The start of an attempt in one statement, for the common case: a read (no lock), then one guarded write that
  * starts the run, takes its task, extends its hold, shows the agent running and records `run.started` and the run's
@@ -80,16 +101,12 @@ const takeable = (holder: string) => sql`(archived_at is null and (status in ('b
  * cancelled, the agent not paused or offline, the task free to take); when any fails it changes nothing and this
  * answers null, and the locked path (`begin`) decides what to do, as it always did. A cancel committed after the write
  * is heard by the signal executeRun listens for. The write commits without waiting for the WAL flush, as begin's
- * transaction does: a start lost in a crash is redone by the job's next attempt.
+ * transaction does: a start lost in a crash is redone by the job's next attempt. Both statements are prepared: their
+ * parse and plan were 1.2 and 1.4 ms of each run's start (traced on 2 CPUs).
  */
 async function beginFast(services: AppServices, runId: string, attempt: number, log: Logger): Promise<Begun | null> {
   const db = services.database.db;
-  const [row] = await db
-    .select({ run: runs, agent: agents, task: tasks })
-    .from(runs)
-    .innerJoin(agents, eq(agents.id, runs.agentId))
-    .innerJoin(tasks, eq(tasks.id, runs.taskId))
-    .where(eq(runs.id, runId));
+  const [row] = await startingRun(db).execute({ id: runId });
   if (!row) return null;
   const { run, agent, task: before } = row;
   if ((run.status !== 'queued' && run.status !== 'running') || run.cancelRequestedAt || agent.status === 'paused' || agent.status === 'offline') return null;
@@ -103,7 +120,7 @@ async function beginFast(services: AppServices, runId: string, attempt: number, 
     { type: 'status', data: { status: 'running', attempt } },
   ];
   const started = { run_id: run.id, task_id: before.id, agent_id: agent.id, attempt };
-  const { rows } = await db.execute<{ started_at: Date | string; last_seq: number; lease_expires_at: Date | string | null }>(sql`
+  const rows = await executePrepared<{ started_at: Date | string; last_seq: number; lease_expires_at: Date | string | null }>(db, 'run_begin', sql`
     with r as (
       update runs set status = 'running', attempt = ${attempt}, started_at = coalesce(started_at, clock_timestamp()),
              last_seq = last_seq + ${events.length}
@@ -123,14 +140,8 @@ async function beginFast(services: AppServices, runId: string, attempt: number, 
     a as (
       update agents set status = 'running', last_heartbeat_at = now(), updated_at = now()
        where id = ${agent.id} and status in ('active', 'idle') and exists (select 1 from r)),
-    e as (
-      insert into events (id, org_id, type, subject, data)
-      select ${newId('event')}, ${run.orgId}, 'run.started', ${run.id}, ${JSON.stringify(started)}::jsonb from r),
-    re as (
-      insert into run_events (run_id, seq, org_id, type, data)
-      select ${run.id}, r.last_seq - ${events.length} + x.ord::int, ${run.orgId}, x.type, x.data
-        from r, unnest(${sql.param(events.map((e) => e.type))}::text[], ${sql.param(events.map((e) => JSON.stringify(e.data)))}::jsonb[])
-             with ordinality as x(type, data, ord))
+    e as (${insertEventsSql(sql`select ${newId('event')}, ${run.orgId}, 'run.started', ${run.id}, ${JSON.stringify(started)}::jsonb from r`)}),
+    re as (${insertRunEventsSql(run, sql.raw('r'), events)})
     select r.started_at, r.last_seq, (select lease_expires_at from t) as lease_expires_at,
            pg_notify(${RUNS_CHANNEL}, ${`e:${run.id}`}), set_config('synchronous_commit', 'off', true) as async_commit
       from r`);
@@ -264,7 +275,10 @@ async function attempt(services: AppServices, job: JobRun<{ run_id: string }>, c
       outcome = { status: 'failed', reason: 'internal', message: `The run failed: ${(err as Error).message ?? String(err)}` };
     }
   }
-  const ended = await finishRun(services, run.id, withEarlierAttempts(run, outcome));
+  const final = withEarlierAttempts(run, outcome);
+  const fast = final.status === 'succeeded' ? await finishSucceededFast(services, run, final) : null;
+  if (fast) await afterRunEnded(services, fast, { checkBudget: true });
+  const ended = fast ?? (await finishRun(services, run.id, final));
   return { status: ended?.status ?? 'already finished' };
 }
 

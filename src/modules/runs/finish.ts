@@ -18,6 +18,7 @@ import { enforceBudget } from './budget.ts';
 import { appendRunEvents, type NewRunEvent } from './events.ts';
 import { afterFailure, countsAgainstTask } from './retry.ts';
 import type { RunRow } from './service.ts';
+import type { EndedRun } from './finish-fast.ts';
 
 /** What the run did, whatever the outcome: recorded with it. */
 interface RunFacts {
@@ -149,13 +150,21 @@ export async function finishRun(services: AppServices, runId: string, outcome: R
   };
   // Inside the caller's transaction (a cancel), or in one of its own.
   const ended = inTx ? await end(inTx) : await db.transaction(end);
-  if (ended?.holdId) postSoon(db, ended.orgId, 'credits');
-  // The agent's budget after what this run spent: alert at its share, pause when full. After the commit, so the spend
-  // read is this run's settled one; a cancel (inside the caller's transaction) only ever gives credits back.
-  if (ended?.agentId && !inTx) {
+  // A cancel (inside the caller's transaction) only ever gives credits back: no budget to check.
+  if (ended) await afterRunEnded(services, ended, { checkBudget: !inTx });
+  return ended;
+}
+
+/**
+ * After a run's end committed (finishRun, finish-fast.ts): its settled hold posted to the wallet soon; the agent's
+ * budget after what the run spent — alert at its share, pause when full — read after the commit, so the spend read
+ * is this run's settled one.
+ */
+export async function afterRunEnded(services: AppServices, ended: EndedRun, opts: { checkBudget: boolean }) {
+  if (ended.holdId) postSoon(services.database.db, ended.orgId, 'credits');
+  if (ended.agentId && opts.checkBudget) {
     await enforceBudget(services, ended.agentId, { stoppedByBudget: ended.reason === 'budget' }).catch((err) =>
       services.log.error({ err, run: ended.id }, 'budget check after a run failed'),
     );
   }
-  return ended;
 }

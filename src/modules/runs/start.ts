@@ -15,7 +15,8 @@ import type { AgentRow } from '../agents/service.ts';
 import { assertUnblocked, findTask, type TaskRow } from '../tasks/service.ts';
 import { CLOSED } from '../tasks/transitions.ts';
 import { agentSpend } from './budget.ts';
-import { appendRunEvent } from './events.ts';
+import { insertRunEventsSql } from './events.ts';
+import { RUNS_CHANNEL } from './signals.ts';
 import { executeRunJob } from './jobs.ts';
 import { blockedByFailures } from './retry.ts';
 import { presentRun } from './service.ts';
@@ -95,8 +96,14 @@ export async function startRun(ctx: Ctx, input: { id: string; agent?: string }) 
   const job = await enqueueJob(ctx.db, executeRunJob, { run_id: id }, { idempotencyKey: id, timeoutSeconds: timeout + JOB_MARGIN_SECONDS });
   await recordEvent(ctx.db, { orgId, type: 'run.queued', subject: id, data: { task_id: task.id, number: task.number, agent_id: agent.id } });
   await recordActivity(ctx, { action: 'run.queued', entityType: 'run', entityId: id, metadata: { task_id: task.id, number: task.number, agent_id: agent.id } });
-  // The run row last (its queued_at is when the request commits, give or take its first event).
+  // The run row last (its queued_at is when the request commits), with its first event in the same statement (a CTE:
+  // the event's reference to the run is checked at the statement's end, when the run exists).
+  const queued = { status: 'queued', agent: agent.name, runtime: agent.runtime, timeout_sec: timeout };
+  const firstEvent = ctx.db.$with('first_event', { seq: sql<number>`seq` }).as(sql`
+    with s as (select 1 as last_seq) ${insertRunEventsSql({ id, orgId }, sql.raw('s'), [{ type: 'status', data: queued }])}
+    returning seq, pg_notify(${RUNS_CHANNEL}, ${`e:${id}`})`);
   const [row] = await ctx.db
+    .with(firstEvent)
     .insert(runs)
     .values({
       id,
@@ -112,8 +119,8 @@ export async function startRun(ctx: Ctx, input: { id: string; agent?: string }) 
       queuedAt: sql`clock_timestamp()`,
       createdByType: ctx.actorType,
       createdById: ctx.actorId,
+      lastSeq: 1,
     })
     .returning();
-  await appendRunEvent(ctx.db, row, 'status', { status: 'queued', agent: agent.name, runtime: agent.runtime, timeout_sec: timeout });
-  return presentRun({ ...row, lastSeq: 1 });
+  return presentRun(row);
 }

@@ -3,7 +3,7 @@
 // then measures p50/p99 through the API of (a) the list filtered by status + assignee, (b) the list with `q`
 // (ranked full-text), (c) `next` — and the same SQL run directly on PostgreSQL in the same run, at the same
 // concurrency, as the API runs it (the list page prepared, written as JSON by the database; its rows alone are
-// printed for reference). The API is called through node:http keep-alive sockets (bench/lib/http-client.ts); each
+// printed for reference). The API is called through a lean HTTP/1.1 keep-alive client (bench/lib/http-client.ts); each
 // API figure and its SQL are measured in alternating rounds (measurePair), so a drift of the machine falls on both.
 // Last line: `ratio tasks: <SQL p99 / API p99 of the filtered list>`.
 // Targets (issue 11): API p99 < 50 ms for the list and next, < 100 ms with q; ratio >= 0.6.

@@ -276,6 +276,7 @@ describe('api commands', () => {
     const t = await app.tenant();
     const cases: [string[], RegExp][] = [
       [['keys', 'get'], /missing required argument 'id'/],
+      [['keys', 'get', 'key_a', '--id', 'key_b'], /give id once: as the argument or as --id/],
       [['keys', 'create'], /required option '--name <value>' not specified/],
       [['keys', 'rotate', 'key_x', '--grace-hours', 'soon'], /Not a number/],
       [['activity', 'create', 'a', 'b', '--metadata', '{oops'], /Not valid JSON/],
@@ -290,6 +291,23 @@ describe('api commands', () => {
       assert.match(run.stderr, message);
       assert.equal(run.stdout, '');
     }
+  });
+
+  test('a positional argument may be given as an option: `agents create --name writer` is `agents create writer`', async () => {
+    const t = await app.tenant();
+    const [byOption, byArgument] = await Promise.all([
+      as(t, ['--json', 'agents', 'create', '--name', 'writer', '--role', 'Content writer']),
+      as(t, ['--json', 'agents', 'create', 'editor', '--role', 'Editor']),
+    ]);
+    assert.equal(byOption.code, 0, byOption.stderr);
+    assert.equal(byArgument.code, 0, byArgument.stderr);
+    assert.deepEqual([JSON.parse(byOption.stdout).name, JSON.parse(byOption.stdout).role], ['writer', 'Content writer']);
+    assert.equal(JSON.parse(byArgument.stdout).name, 'editor');
+    const got = await as(t, ['--json', 'agents', 'get', '--id', 'writer']);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(JSON.parse(got.stdout).id, JSON.parse(byOption.stdout).id);
+    const help = await as(t, ['agents', 'create', '--help']);
+    assert.match(help.stdout, /Usage: opsbase agents create \[options\] <name>/, 'the usage still shows the argument');
   });
 
   test('an unreachable server exits 5 and says how to start one', async () => {

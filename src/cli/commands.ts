@@ -131,7 +131,15 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
     });
   const stdinFlag = op.cli.stdin ? `--${kebab(op.cli.stdin)}-stdin` : undefined;
 
-  for (const f of args) cmd.argument(`<${kebab(f.name)}>`, f.help, parserFor(f));
+  // A positional argument may also be given as an option (`agents create --name writer` as `agents create writer`):
+  // people write both. Commander then takes the argument as optional; one of the two is checked when the command runs.
+  const argFlags = args.map((f) => (reserved.has(`--${kebab(f.name)}`) ? undefined : `--${kebab(f.name)}`));
+  args.forEach((f, i) => {
+    cmd.argument(`[${kebab(f.name)}]`, f.help, parserFor(f));
+    const flag = argFlags[i];
+    if (flag) cmd.addOption(new Option(`${flag} <value>`, `the same as the argument <${kebab(f.name)}>`).argParser(parserFor(f)).hideHelp());
+  });
+  if (args.length) cmd.usage(['[options]', ...args.map((f) => `<${kebab(f.name)}>`)].join(' '));
   for (const f of options) addOption(cmd, f, reserved, op.id);
   for (const [flag, field] of files) cmd.option(`--${flag} <path>`, `read ${field} from this file (- reads standard input)`);
   if (stdinFlag) cmd.option(stdinFlag, `read ${op.cli.stdin} from stdin (kept out of \`ps\` and shell history)`);
@@ -148,7 +156,11 @@ function addOperationCommand(program: Command, op: CliContract, reserved: Set<st
     const given = command.opts();
     const input: Record<string, unknown> = {};
     args.forEach((f, i) => {
-      input[f.name] = params[i];
+      const flag = argFlags[i];
+      const asOption = flag ? given[new Option(flag).attributeName()] : undefined;
+      if (params[i] !== undefined && asOption !== undefined) command.error(`error: give ${kebab(f.name)} once: as the argument or as ${flag}.`, { exitCode: 2 });
+      input[f.name] = params[i] ?? asOption;
+      if (input[f.name] === undefined) command.error(`error: missing required argument '${kebab(f.name)}'`, { exitCode: 2 });
     });
     for (const f of options) {
       const value = given[new Option(`--${f.flag ?? kebab(f.name)}`).attributeName()];

@@ -45,7 +45,8 @@ export async function finishSucceededFast(
   const spent = sql`coalesce((select amount from h), 0)`;
   const taskData = sql`jsonb_build_object('number', t.number, 'title', t.title, 'status', t.status, 'run_id', ${run.id}::text,
     'changed', '["status","resolution"]'::jsonb)`;
-  const rows = await executePrepared<{ hold_id: string | null; settled: number | null }>(
+  // `settled`: the hold's amount as this statement committed it (a bigint: text from the driver), null when it did not.
+  const rows = await executePrepared<{ hold_id: string | null; settled: string | null }>(
     db,
     'run_finish_succeeded',
     sql`
@@ -62,14 +63,16 @@ export async function finishSucceededFast(
       update holds set status = 'committed', settled_at = now()
        where id = (select hold_id from r) and status = 'open'
       returning amount),
+    -- Where success leaves the task: the agent's runtime_config on_success (one row, whatever the agent).
+    o as (
+      select coalesce((select case when runtime_config->>'on_success' = 'done' then 'done' else 'in_review' end
+                         from agents where id = ${run.agentId}), 'in_review') as status),
     t as (
-      update tasks set status = coalesce((select case when runtime_config->>'on_success' = 'done' then 'done' else 'in_review' end
-                                            from agents where id = ${run.agentId}), 'in_review'),
-             resolution = ${outcome.result.slice(0, 10_000)}, run_failures = 0, retry_after = null,
-             completed_at = case when (select runtime_config->>'on_success' from agents where id = ${run.agentId}) = 'done' then now() end,
-             lease_expires_at = null, lease_holder = null, updated_at = now()
-       where id = ${run.taskId} and status = 'in_progress' and lease_holder = ${holder} and exists (select 1 from r)
-      returning id, number, title, status),
+      update tasks set status = o.status, resolution = ${outcome.result.slice(0, 10_000)}, run_failures = 0, retry_after = null,
+             completed_at = case when o.status = 'done' then now() end, lease_expires_at = null, lease_holder = null, updated_at = now()
+        from o
+       where tasks.id = ${run.taskId} and tasks.status = 'in_progress' and tasks.lease_holder = ${holder} and exists (select 1 from r)
+      returning tasks.id, tasks.number, tasks.title, tasks.status),
     a as (
       update agents set status = 'active', updated_at = now()
        where id = ${run.agentId} and status = 'running' and exists (select 1 from r)
